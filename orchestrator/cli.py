@@ -1,0 +1,257 @@
+"""The ``archbench`` command line.
+
+Exit codes: 0 success; 1 the sweep ran but some trials failed; 2 bad input (nothing written);
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional
+
+import click
+import typer
+from rich.console import Console
+
+import archs
+from orchestrator import data
+from orchestrator.render import FORMATS, render
+from orchestrator.results import ResultsError, ResultStore, atomic_write_text
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Which image-classification architecture works best on which dataset: "
+                       "the whole grid as one Ray Tune sweep.")
+data_app = typer.Typer(no_args_is_help=True, help="Download and inspect the datasets.")
+app.add_typer(data_app, name="data")
+console = Console(highlight=False)
+
+SMOKE = {"train_limit": 1024, "test_limit": 512, "epochs": 2, "batch_size": 32}
+
+ResultsOpt = Annotated[Path, typer.Option("--results", help="Results directory (Parquet tables).")]
+DataDirOpt = Annotated[Optional[Path], typer.Option(
+    "--data-dir", help="Dataset root. Default: $ARCHBENCH_DATA, else the user cache dir.")]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one line to stderr and exit with ``code``."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def parse_names(value: str | None, valid: list[str], what: str, default: list[str]) -> list[str]:
+    """Split a comma list and check every name against ``valid``."""
+    if value is None:
+        return default
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        fail(f"--{what} is empty; valid: {', '.join(valid)}")
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        fail(f"unknown {what[:-1]} {unknown[0]!r}; valid: {', '.join(valid)}")
+    return list(dict.fromkeys(names))
+
+
+@app.command("archs")
+def list_archs() -> None:
+    """List the registered architectures and the datasets."""
+    console.print("architectures: " + ", ".join(archs.names()))
+    console.print("datasets:      " + ", ".join(data.names()))
+    console.print("synthetic:     " + ", ".join(data.names(synthetic=True)))
+
+
+@app.command()
+def params(
+    fmt: Annotated[str, typer.Option("--format", help=f"Output format: {', '.join(FORMATS)}.")] = "table",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the table to this file too.")] = None,
+) -> None:
+    """Print the study's Table 4.3 (parameter counts) from the models, beside the study's figures."""
+    from orchestrator.params import params_table
+
+    if fmt not in FORMATS:
+        fail(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
+    text = render(params_table(), fmt, title="Table 3: parameters (ours vs the study's Table 4.3)")
+    typer.echo(text)
+    if out is not None:
+        _write_out(out, text)
+
+
+@data_app.command("fetch")
+def data_fetch(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Datasets to download (default: all four).")] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Download datasets into the data root (once per node, under a file lock)."""
+    chosen = parse_names(",".join(names) if names else None, data.names(), "datasets", data.names())
+    try:
+        data.fetch(chosen, data_dir)
+    except data.DataUnavailableError as exc:
+        fail(str(exc))
+    typer.echo(render(data.info(data_dir).set_index("name"), "table", title="datasets"))
+
+
+@data_app.command("info")
+def data_info(data_dir: DataDirOpt = None) -> None:
+    """Show what the data root holds: datasets, sizes, which are complete."""
+    typer.echo(render(data.info(data_dir).set_index("name"), "table",
+                      title=f"data root {data_dir or data.default_root()}"))
+
+
+@app.command()
+def sweep(
+    local: Annotated[bool, typer.Option("--local", help="Start Ray in-process on this machine.")] = False,
+    address: Annotated[Optional[str], typer.Option(
+        "--address", help="Join a running Ray cluster: 'auto' (the cluster this node is in), HOST:PORT, "
+                          "or ray://HOST:10001.")] = None,
+    arch_list: Annotated[Optional[str], typer.Option("--archs", help="Comma list of architectures (default: all).")] = None,
+    dataset_list: Annotated[Optional[str], typer.Option(
+        "--datasets", help="Comma list of datasets (default: the four real ones; synthetic_* for offline runs).")] = None,
+    seeds: Annotated[int, typer.Option(help="Seeds per (architecture, dataset) cell.", min=1)] = 1,
+    epochs: Annotated[Optional[int], typer.Option(help="Epochs per trial (default: each recipe's).", min=1)] = None,
+    batch_size: Annotated[Optional[int], typer.Option(
+        help="Batch size (default: each recipe's; the learning rate scales with it).", min=1)] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate (default: each recipe's).", min=0,
+                                                min_open=True)] = None,
+    gpus_per_trial: Annotated[Optional[float], typer.Option(
+        help="GPU share per trial, e.g. 0.25 packs four trials on a GPU; 0 = CPU only "
+             f"(default: {0.25} when the cluster has GPUs, else 0).", min=0, max=1)] = None,
+    cpus_per_trial: Annotated[float, typer.Option(help="CPUs per trial.", min=0, min_open=True)] = 1.0,
+    max_concurrent: Annotated[Optional[int], typer.Option(
+        help="At most this many trials at once (default: as many as resources allow).", min=1)] = None,
+    max_failures: Annotated[int, typer.Option(
+        help="Retries of a failed trial before it is recorded as failed.", min=0)] = 1,
+    results: ResultsOpt = Path("results"),
+    name: Annotated[Optional[str], typer.Option(
+        help="Sweep name; a re-run of the same name skips cells that are already ok (default: 'study', "
+             "or 'smoke' with --smoke).")] = None,
+    storage: Annotated[Optional[str], typer.Option(
+        help="Ray Tune storage for trial state: a path or s3://... / NFS (default: <results>/ray).")] = None,
+    data_dir: DataDirOpt = None,
+    download: Annotated[bool, typer.Option(help="Download missing datasets.")] = True,
+    train_limit: Annotated[Optional[int], typer.Option(help="Train on the first N images only.", min=1)] = None,
+    test_limit: Annotated[Optional[int], typer.Option(help="Test on the first N images only.", min=1)] = None,
+    compile_model: Annotated[bool, typer.Option("--compile", help="torch.compile each model.")] = False,
+    smoke: Annotated[bool, typer.Option(
+        "--smoke", help="Offline smoke run: synthetic data of the real shapes, a tiny budget, all 20 cells.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Re-run cells that already have an ok row.")] = False,
+    inject_fault: Annotated[Optional[list[str]], typer.Option(
+        hidden=True, help="Testing only: ARCH/DATASET=raise|nan|kill-once:FILE.")] = None,
+) -> None:
+    """Train every (architecture, dataset, seed) cell as one Ray Tune grid; results go to Parquet."""
+    from orchestrator import sweep as sweeps
+    from orchestrator.train import TrainConfig
+
+    if local == (address is not None):
+        fail("give exactly one of --local (start Ray here) or --address ADDR (join a cluster)")
+    chosen_archs = parse_names(arch_list, archs.names(), "archs", archs.names())
+    real, synthetic = data.names(), data.names(synthetic=True)
+    default_datasets = synthetic if smoke else real
+    chosen_datasets = parse_names(dataset_list, real + synthetic, "datasets", default_datasets)
+    faults = _parse_faults(inject_fault or [])
+    store = ResultStore(results)
+    try:
+        store.check_writable()
+    except ResultsError as exc:
+        fail(str(exc))
+    budget = dict(SMOKE) if smoke else {}
+    overrides = {"epochs": epochs, "batch_size": batch_size, "train_limit": train_limit, "test_limit": test_limit}
+    budget.update({k: v for k, v in overrides.items() if v is not None})
+    template = TrainConfig(arch="", dataset="", lr=lr, data_dir=str(data_dir) if data_dir else None,
+                           download=download, compile=compile_model, **budget)
+    if local:
+        _ensure_data(chosen_datasets, data_dir, download)
+    plan = sweeps.SweepPlan(
+        name=name or ("smoke" if smoke else "study"), archs=chosen_archs, datasets=chosen_datasets,
+        seeds=seeds, train=template, gpus_per_trial=gpus_per_trial, cpus_per_trial=cpus_per_trial,
+        max_concurrent=max_concurrent, max_failures=max_failures, storage=storage, force=force, faults=faults)
+    try:
+        outcome = sweeps.run_sweep(plan, store, local=local, address=address, log=console.print)
+    except sweeps.SweepError as exc:
+        fail(str(exc))
+    _print_summary(store, plan.name)
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items())) or "nothing to run"
+    typer.echo(f"sweep {plan.name!r}: {counts} ({outcome.skipped} skipped as already ok); results in {results}")
+    if outcome.failures:
+        typer.echo(f"error: {len(outcome.failures)} trial(s) failed: " + "; ".join(outcome.failures), err=True)
+        raise typer.Exit(1)
+
+
+def _parse_faults(specs: list[str]) -> dict[str, str]:
+    faults = {}
+    for spec in specs:
+        cell, sep, kind = spec.partition("=")
+        if not sep or "/" not in cell:
+            fail(f"bad --inject-fault {spec!r}; valid: ARCH/DATASET=raise|nan|kill-once:FILE")
+        faults[cell] = kind
+    return faults
+
+
+def _ensure_data(names: list[str], root: Path | None, download: bool) -> None:
+    """Make sure the real datasets are on this machine before any trial starts (once, under the lock)."""
+    real = [n for n in names if not data.spec(n).synthetic]
+    try:
+        if download:
+            data.fetch(real, root)
+        else:
+            for name in real:
+                data.load_split(name, "test", root, download=False, limit=1)
+    except data.DataUnavailableError as exc:
+        fail(str(exc))
+
+
+def _print_summary(store: ResultStore, sweep_name: str) -> None:
+    from orchestrator import report
+
+    try:
+        summary = report.summarize(store.trials(), store.history(), sweep=sweep_name)
+    except (report.ReportError, ResultsError) as exc:
+        typer.echo(f"no tables: {exc}", err=True)
+        return
+    typer.echo(report.render_summary(summary, "table"))
+
+
+@app.command()
+def summarize(
+    results: ResultsOpt = Path("results"),
+    sweep_name: Annotated[Optional[str], typer.Option(
+        "--sweep", help="Sweep to summarize (default: the only one, else the most recent).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="Table format: table, markdown, csv, latex.")] = "table",
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", help="Directory for the plots (PNG, SVG) and report.md.")] = None,
+    vs_study: Annotated[bool, typer.Option("--vs-study", help="Show the study's figure beside each cell.")] = False,
+) -> None:
+    """Turn the results into the study's three tables, answers to its questions, and plots."""
+    from orchestrator import report
+
+    if fmt not in FORMATS:
+        fail(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
+    store = ResultStore(results)
+    if not store.trials_path.exists():
+        fail(f"no results in {results}: {store.trials_path} does not exist (run `archbench sweep` first)")
+    try:
+        summary = report.summarize(store.trials(), store.history(), sweep=sweep_name, vs_study=vs_study)
+    except (report.ReportError, ResultsError) as exc:
+        fail(str(exc))
+    typer.echo(report.render_summary(summary, fmt))
+    if out is not None:
+        path = report.write_report(summary, out)
+        typer.echo(f"report: {path}")
+
+
+def _write_out(path: Path, text: str) -> None:
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def main() -> None:
+    """Console entry point: usage errors become one line on stderr and exit code 2."""
+    try:
+        code = app(standalone_mode=False)
+    except click.UsageError as exc:
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except click.Abort:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,197 @@
+"""The result tables: one Parquet row per trial, one per epoch, written atomically under a lock.
+
+Layout of a results directory::
+
+    results/
+      trials.parquet    one row per (sweep, arch, dataset, seed): TRIAL_SCHEMA
+      history.parquet   one row per (sweep, arch, dataset, seed, epoch): HISTORY_SCHEMA
+      .lock             filelock guarding read-merge-write of both files
+
+Every write reads the current file, merges the new rows in (a new row replaces the row of the same
+key, so a cell never has two rows), writes a temporary file in the same directory and renames it
+over the old one. Readers therefore always see a complete file, and two sweeps writing into one
+directory at once keep every row of both.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from filelock import FileLock
+
+SCHEMA_VERSION = 1
+TRIALS_FILE = "trials.parquet"
+HISTORY_FILE = "history.parquet"
+LOCK_FILE = ".lock"
+
+STATUSES = ("ok", "diverged", "failed")
+CELL_KEY = ("sweep", "arch", "dataset", "seed")
+EPOCH_KEY = (*CELL_KEY, "epoch")
+
+_ts = pa.timestamp("us", tz="UTC")
+
+TRIAL_SCHEMA = pa.schema([
+    pa.field("schema_version", pa.int32(), nullable=False),
+    pa.field("sweep", pa.string(), nullable=False),
+    pa.field("arch", pa.string(), nullable=False),
+    pa.field("dataset", pa.string(), nullable=False),
+    pa.field("synthetic", pa.bool_(), nullable=False),   # trained on generated data, not the real set
+    pa.field("seed", pa.int64(), nullable=False),
+    pa.field("status", pa.string(), nullable=False),     # one of STATUSES
+    pa.field("error", pa.string()),                      # first line of the error; null when ok
+    pa.field("test_acc", pa.float64()),                  # after the last epoch run; null unless ok
+    pa.field("best_test_acc", pa.float64()),             # best over the epochs run; null unless ok
+    pa.field("epochs", pa.int64()),                      # epochs asked for
+    pa.field("epochs_run", pa.int64()),
+    pa.field("steps", pa.int64()),                       # optimizer steps taken
+    pa.field("train_seconds", pa.float64()),             # training loop only (no data load, no eval)
+    pa.field("wall_seconds", pa.float64()),              # whole trial: data load, build, train, eval
+    pa.field("images_per_sec", pa.float64()),            # training images / train_seconds
+    pa.field("params_total", pa.int64()),
+    pa.field("params_trainable", pa.int64()),
+    pa.field("params_non_trainable", pa.int64()),
+    pa.field("batch_size", pa.int64()),
+    pa.field("lr", pa.float64()),                        # peak learning rate
+    pa.field("optimizer", pa.string()),
+    pa.field("gpu_fraction", pa.float64()),              # GPUs the trial asked Ray for (0 on CPU)
+    pa.field("device", pa.string()),                     # e.g. "NVIDIA H200" or "cpu"
+    pa.field("peak_mem_bytes", pa.int64()),              # peak device memory; null on CPU
+    pa.field("node_id", pa.string()),
+    pa.field("hostname", pa.string()),
+    pa.field("node_ip", pa.string()),
+    pa.field("attempts", pa.int64()),                    # 1 + retries Ray made for this trial
+    pa.field("torch_version", pa.string()),
+    pa.field("ray_version", pa.string()),
+    pa.field("started_at", _ts),
+    pa.field("ended_at", _ts),
+])
+
+HISTORY_SCHEMA = pa.schema([
+    pa.field("sweep", pa.string(), nullable=False),
+    pa.field("arch", pa.string(), nullable=False),
+    pa.field("dataset", pa.string(), nullable=False),
+    pa.field("seed", pa.int64(), nullable=False),
+    pa.field("epoch", pa.int64(), nullable=False),       # 1-based
+    pa.field("train_loss", pa.float64()),
+    pa.field("test_acc", pa.float64()),
+    pa.field("epoch_seconds", pa.float64()),
+    pa.field("images_per_sec", pa.float64()),
+    pa.field("lr", pa.float64()),                        # learning rate at the end of the epoch
+])
+
+
+class ResultsError(Exception):
+    """The results directory cannot be used: the message is one line meant for the user."""
+
+
+class ResultStore:
+    """The two result tables of one results directory."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.trials_path = self.root / TRIALS_FILE
+        self.history_path = self.root / HISTORY_FILE
+        self._lock = FileLock(str(self.root / LOCK_FILE))
+
+    def check_writable(self) -> None:
+        """Raise ResultsError unless the directory exists (or can be made), is writable and its tables are readable."""
+        if self.root.exists() and not self.root.is_dir():
+            raise ResultsError(f"results dir {self.root} is a file, not a directory")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ResultsError(f"cannot create results dir {self.root}: {exc.strerror}") from None
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise ResultsError(f"results dir {self.root} is not writable")
+        self.trials()
+        self.history()
+
+    def trials(self) -> pd.DataFrame:
+        return _read(self.trials_path, TRIAL_SCHEMA)
+
+    def history(self) -> pd.DataFrame:
+        return _read(self.history_path, HISTORY_SCHEMA)
+
+    def done_cells(self, sweep: str) -> set[tuple[str, str, int]]:
+        """(arch, dataset, seed) of the cells of ``sweep`` that already have a finished row (ok or diverged)."""
+        df = self.trials()
+        df = df[(df["sweep"] == sweep) & df["status"].isin(["ok", "diverged"])]
+        return {(a, d, int(s)) for a, d, s in zip(df["arch"], df["dataset"], df["seed"])}
+
+    def put_trial(self, row: Mapping[str, object], history: Iterable[Mapping[str, object]] = ()) -> None:
+        """Store one trial's row and its per-epoch rows, replacing any earlier rows of the same cell."""
+        row = {"schema_version": SCHEMA_VERSION, **row}
+        if row["status"] not in STATUSES:
+            raise ValueError(f"status {row['status']!r} is not one of {STATUSES}")
+        history = list(history)
+        with self._lock:
+            _merge_write(self.trials_path, TRIAL_SCHEMA, [row], CELL_KEY)
+            cell = {k: row[k] for k in CELL_KEY}
+            _merge_write(self.history_path, HISTORY_SCHEMA, [{**cell, **h} for h in history], EPOCH_KEY,
+                         drop=cell)
+
+
+def _read(path: Path, schema: pa.Schema) -> pd.DataFrame:
+    if not path.exists():
+        return schema.empty_table().to_pandas()
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise ResultsError(f"{path} is not a readable Parquet file ({_first_line(exc)}); "
+                           "move it away or fix it, archbench leaves it as it is") from None
+    missing = [name for name in schema.names if name not in table.column_names]
+    if missing:
+        raise ResultsError(f"{path} is not an archbench table: missing columns {', '.join(missing)}")
+    try:
+        return table.select(schema.names).cast(schema).to_pandas()
+    except (pa.ArrowException, ValueError) as exc:
+        raise ResultsError(f"{path} has columns of the wrong type ({_first_line(exc)})") from None
+
+
+def _merge_write(path: Path, schema: pa.Schema, rows: list[Mapping[str, object]], key: tuple[str, ...],
+                 drop: Mapping[str, object] | None = None) -> None:
+    old = _read(path, schema)
+    if drop is not None and len(old):
+        mask = pd.Series(True, index=old.index)
+        for name, value in drop.items():
+            mask &= old[name] == value
+        old = old[~mask]
+    new = pd.DataFrame([{name: r.get(name) for name in schema.names} for r in rows], columns=schema.names)
+    merged = pd.concat([df for df in (old, new) if len(df)], ignore_index=True) if len(new) or len(old) else old
+    if len(merged):
+        merged = merged.drop_duplicates(subset=list(key), keep="last")
+    table = pa.Table.from_pandas(merged, schema=schema, preserve_index=False)
+    _atomic_write(table, path)
+
+
+def _atomic_write(table: pa.Table, path: Path) -> None:
+    _atomic_replace(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old file or the whole new one, never a part."""
+    _atomic_replace(Path(path), lambda tmp: Path(tmp).write_text(text))
+
+
+def _atomic_replace(path: Path, write: Callable[[str], None]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,236 @@
+"""The sweep: one Ray Tune grid over (architecture, dataset, seed), results written as they arrive.
+
+The driver plans the cells (skipping those the results directory already holds as ok), connects
+to Ray (in-process with ``local``, or an existing cluster by ``address``), submits one
+``tune.Tuner`` grid and blocks. ``ResultsCallback`` runs on the driver and stores every finished
+trial's row atomically the moment Tune hands it over, so a driver that dies loses no finished cell
+and a re-run trains only what is missing.
+"""
+
+from __future__ import annotations
+
+import socket
+import traceback
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+from urllib.parse import urlparse
+
+import ray
+from ray import tune
+from ray.tune import Callback
+from ray.tune.experiment import Trial
+
+import archs
+from orchestrator import data
+from orchestrator.results import TRIAL_SCHEMA, ResultStore
+from orchestrator.train import TrainConfig
+from orchestrator.trainable import run_trial
+
+DEFAULT_GPU_FRACTION = 0.25
+_ROW_FIELDS = set(TRIAL_SCHEMA.names)
+
+
+class SweepError(Exception):
+    """The sweep cannot start: a one-line message for the user."""
+
+
+@dataclass
+class SweepPlan:
+    name: str
+    archs: list[str]
+    datasets: list[str]
+    seeds: int = 1
+    train: TrainConfig | None = None      # template: arch, dataset and seed are set per cell
+    gpus_per_trial: float | None = None   # None: DEFAULT_GPU_FRACTION when the cluster has GPUs, else 0
+    cpus_per_trial: float = 1.0
+    max_concurrent: int | None = None
+    max_failures: int = 1
+    storage: str | None = None            # Ray Tune storage; None: <results>/ray
+    force: bool = False
+    faults: dict[str, str] = field(default_factory=dict)   # "arch/dataset" -> TrainConfig.fault
+
+    def cells(self) -> list[dict]:
+        return [{"arch": a, "dataset": d, "seed": s}
+                for a in self.archs for d in self.datasets for s in range(self.seeds)]
+
+
+@dataclass
+class SweepOutcome:
+    planned: int
+    skipped: int
+    statuses: Counter
+    failures: list[str]
+
+
+def connect(local: bool, address: str | None) -> None:
+    """Start Ray in-process (``local``) or join the cluster at ``address``; SweepError if unreachable."""
+    if ray.is_initialized():
+        return
+    if local:
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+        return
+    _check_reachable(address)
+    try:
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise SweepError(f"cannot connect to Ray at {address!r}: {_last_line(str(exc))}") from None
+
+
+def _check_reachable(address: str | None) -> None:
+    """Fail fast, before Ray's own minute of retries, when a host:port address does not answer."""
+    if not address or address == "auto":
+        return
+    parsed = urlparse(address if "://" in address else f"ray://{address}")
+    if parsed.hostname is None or parsed.port is None:
+        raise SweepError(f"bad --address {address!r}; valid: auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((parsed.hostname, parsed.port), timeout=3).close()
+    except OSError as exc:
+        raise SweepError(f"cannot reach Ray at {address!r}: {exc.strerror or exc}") from None
+
+
+def resolve_gpus(requested: float | None, local: bool) -> float:
+    available = ray.cluster_resources().get("GPU", 0)
+    if requested is None:
+        return DEFAULT_GPU_FRACTION if available else 0.0
+    if requested > 0 and not available and local:
+        raise SweepError(f"--gpus-per-trial {requested} asks for GPUs, but this machine has none; use 0")
+    return requested
+
+
+def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str | None,
+              log: Callable[[str], None] = print) -> SweepOutcome:
+    """Run the cells of ``plan`` that ``store`` lacks; block until every trial has ended."""
+    done = set() if plan.force else store.done_cells(plan.name)
+    cells = [c for c in plan.cells() if (c["arch"], c["dataset"], c["seed"]) not in done]
+    skipped = len(plan.cells()) - len(cells)
+    if skipped:
+        log(f"{skipped} of {len(plan.cells())} cells of sweep {plan.name!r} already have an ok row: skipped")
+    if not cells:
+        return SweepOutcome(planned=0, skipped=skipped, statuses=Counter(), failures=[])
+
+    connect(local, address)
+    gpus = resolve_gpus(plan.gpus_per_trial, local)
+    template = asdict(plan.train or TrainConfig(arch="", dataset=""))
+    for key in ("arch", "dataset", "seed", "fault"):
+        template.pop(key)
+    template["threads"] = template["threads"] or max(int(plan.cpus_per_trial), 1)
+    storage = plan.storage or str((store.root / "ray").resolve())
+    callback = ResultsCallback(store, plan.name, gpus, log)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    tuner = tune.Tuner(
+        tune.with_resources(run_trial, {"cpu": plan.cpus_per_trial, "gpu": gpus}),
+        param_space={"cell": tune.grid_search(cells), "train": template, "faults": plan.faults},
+        tune_config=tune.TuneConfig(max_concurrent_trials=plan.max_concurrent, reuse_actors=False),
+        run_config=tune.RunConfig(
+            name=f"{plan.name}-{stamp}",
+            storage_path=storage,
+            failure_config=tune.FailureConfig(max_failures=plan.max_failures),
+            callbacks=[callback],
+            verbose=0,
+        ),
+    )
+    log(f"sweep {plan.name!r}: {len(cells)} trials, {plan.cpus_per_trial:g} CPU + {gpus:g} GPU each, "
+        f"Ray storage {storage}")
+    tuner.fit()
+    return SweepOutcome(planned=len(cells), skipped=skipped, statuses=callback.statuses,
+                        failures=callback.failures)
+
+
+class ResultsCallback(Callback):
+    """Runs on the driver: shows progress and stores each trial's row as soon as it ends."""
+
+    def __init__(self, store: ResultStore, sweep: str, gpu_fraction: float, log: Callable[[str], None]) -> None:
+        self.store = store
+        self.sweep = sweep
+        self.gpu_fraction = gpu_fraction
+        self.log = log
+        self.history: dict[str, dict[int, dict]] = {}
+        self.attempts: Counter = Counter()
+        self.best: dict[str, float] = {}
+        self.statuses: Counter = Counter()
+        self.failures: list[str] = []
+
+    def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info) -> None:
+        self.attempts[trial.trial_id] += 1
+        self.history[trial.trial_id] = {}
+
+    def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info) -> None:
+        self.log(f"{_cell_name(trial)}: {_last_line(_error_text(trial)) or 'trial failed'}; retrying")
+
+    def on_trial_result(self, iteration: int, trials: list[Trial], trial: Trial, result: dict, **info) -> None:
+        if result.get("final"):
+            row = {k: v for k, v in result.items() if k in _ROW_FIELDS}
+            self._store(trial, row)
+            return
+        epoch = {k: result.get(k) for k in ("epoch", "train_loss", "test_acc", "epoch_seconds",
+                                            "images_per_sec", "lr")}
+        self.history.setdefault(trial.trial_id, {})[epoch["epoch"]] = epoch
+        name = _cell_name(trial)
+        if epoch["test_acc"] is not None:
+            self.best[name] = max(self.best.get(name, 0.0), epoch["test_acc"])
+        epochs = trial.config["train"].get("epochs")
+        acc = "nan" if epoch["test_acc"] is None else f"{epoch['test_acc']:.4f}"
+        self.log(f"{name}: epoch {epoch['epoch']}{'/' + str(epochs) if epochs else ''} "
+                 f"loss {epoch['train_loss']:.4f} acc {acc} (best {self.best.get(name, 0):.4f}) | "
+                 f"{_counts(trials)}")
+
+    def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info) -> None:
+        cell = trial.config["cell"]
+        message = _last_line(_error_text(trial)) or "trial failed"
+        spec = data.spec(cell["dataset"])
+        counts = archs.count_params(archs.build(cell["arch"], spec.channels, spec.num_classes, spec.image_size))
+        self._store(trial, {
+            **cell, "synthetic": spec.synthetic, "status": "failed", "error": message,
+            "epochs": trial.config["train"].get("epochs"), "epochs_run": len(self.history.get(trial.trial_id, {})),
+            "params_total": counts.total, "params_trainable": counts.trainable,
+            "params_non_trainable": counts.non_trainable, "ray_version": ray.__version__,
+            "ended_at": datetime.now(timezone.utc),
+        })
+
+    def _store(self, trial: Trial, row: dict) -> None:
+        row = {**row, "sweep": self.sweep, "gpu_fraction": self.gpu_fraction,
+               "attempts": self.attempts[trial.trial_id]}
+        for key in ("started_at", "ended_at"):
+            if isinstance(row.get(key), str):
+                row[key] = datetime.fromisoformat(row[key])
+        history = sorted(self.history.get(trial.trial_id, {}).values(), key=lambda h: h["epoch"])
+        self.store.put_trial(row, history)
+        self.statuses[row["status"]] += 1
+        name = _cell_name(trial)
+        if row["status"] == "failed":
+            self.failures.append(f"{name}: {row['error']}")
+        acc = f" acc {row['test_acc']:.4f}" if row.get("test_acc") is not None else ""
+        self.log(f"{name}: {row['status']}{acc}{' — ' + row['error'] if row.get('error') else ''} | "
+                 f"{_counts(self.statuses)}")
+
+
+def _counts(trials: list[Trial] | Counter) -> str:
+    if isinstance(trials, Counter):
+        return ", ".join(f"{n} {s}" for s, n in sorted(trials.items()))
+    states = Counter(t.status for t in trials)
+    return (f"{states.get(Trial.PENDING, 0)} pending, {states.get(Trial.RUNNING, 0)} running, "
+            f"{states.get(Trial.TERMINATED, 0) + states.get(Trial.ERROR, 0)} done")
+
+
+def _cell_name(trial: Trial) -> str:
+    cell = trial.config["cell"]
+    return f"{cell['arch']}/{cell['dataset']}/seed{cell['seed']}"
+
+
+def _error_text(trial: Trial) -> str:
+    try:
+        error = trial.get_error()
+    except Exception:  # noqa: BLE001 - a missing error file must not stop the sweep
+        return ""
+    if error is None:
+        return ""
+    cause = getattr(error, "cause", None) or error
+    return "".join(traceback.format_exception_only(type(cause), cause)) if cause is not error else str(error)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
