@@ -100,15 +100,14 @@ class ResultStore:
         self._lock = FileLock(str(self.root / LOCK_FILE))
 
     def check_writable(self) -> None:
-        """Raise ResultsError unless the directory exists (or can be made), is writable and its tables are readable."""
+        """Raise ResultsError unless the directory can be written (creating nothing) and its tables are readable."""
         if self.root.exists() and not self.root.is_dir():
             raise ResultsError(f"results dir {self.root} is a file, not a directory")
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ResultsError(f"cannot create results dir {self.root}: {exc.strerror}") from None
-        if not os.access(self.root, os.W_OK | os.X_OK):
-            raise ResultsError(f"results dir {self.root} is not writable")
+        existing = next(p for p in (self.root.absolute(), *self.root.absolute().parents) if p.exists())
+        if not existing.is_dir():
+            raise ResultsError(f"cannot create results dir {self.root}: {existing} is a file")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ResultsError(f"results dir {existing} is not writable")
         self.trials()
         self.history()
 
@@ -119,9 +118,9 @@ class ResultStore:
         return _read(self.history_path, HISTORY_SCHEMA)
 
     def done_cells(self, sweep: str) -> set[tuple[str, str, int]]:
-        """(arch, dataset, seed) of the cells of ``sweep`` that already have a finished row (ok or diverged)."""
+        """(arch, dataset, seed) of the cells of ``sweep`` that already have an ok row."""
         df = self.trials()
-        df = df[(df["sweep"] == sweep) & df["status"].isin(["ok", "diverged"])]
+        df = df[(df["sweep"] == sweep) & (df["status"] == "ok")]
         return {(a, d, int(s)) for a, d, s in zip(df["arch"], df["dataset"], df["seed"])}
 
     def put_trial(self, row: Mapping[str, object], history: Iterable[Mapping[str, object]] = ()) -> None:
@@ -130,6 +129,7 @@ class ResultStore:
         if row["status"] not in STATUSES:
             raise ValueError(f"status {row['status']!r} is not one of {STATUSES}")
         history = list(history)
+        self.root.mkdir(parents=True, exist_ok=True)
         with self._lock:
             _merge_write(self.trials_path, TRIAL_SCHEMA, [row], CELL_KEY)
             cell = {k: row[k] for k in CELL_KEY}

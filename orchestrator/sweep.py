@@ -9,11 +9,12 @@ and a re-run trains only what is missing.
 
 from __future__ import annotations
 
+import re
 import socket
-import traceback
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Callable
 from urllib.parse import urlparse
 
@@ -30,6 +31,8 @@ from orchestrator.trainable import run_trial
 
 DEFAULT_GPU_FRACTION = 0.25
 _ROW_FIELDS = set(TRIAL_SCHEMA.names)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Fault|Exit|Interrupt)\b")
 
 
 class SweepError(Exception):
@@ -69,7 +72,7 @@ def connect(local: bool, address: str | None) -> None:
     if ray.is_initialized():
         return
     if local:
-        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ray.init(address="local", include_dashboard=False, log_to_driver=False, configure_logging=False)
         return
     _check_reachable(address)
     try:
@@ -158,7 +161,7 @@ class ResultsCallback(Callback):
         self.history[trial.trial_id] = {}
 
     def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info) -> None:
-        self.log(f"{_cell_name(trial)}: {_last_line(_error_text(trial)) or 'trial failed'}; retrying")
+        self.log(f"{_cell_name(trial)}: {_error_line(trial)}; retrying")
 
     def on_trial_result(self, iteration: int, trials: list[Trial], trial: Trial, result: dict, **info) -> None:
         if result.get("final"):
@@ -179,7 +182,7 @@ class ResultsCallback(Callback):
 
     def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info) -> None:
         cell = trial.config["cell"]
-        message = _last_line(_error_text(trial)) or "trial failed"
+        message = _error_line(trial)
         spec = data.spec(cell["dataset"])
         counts = archs.count_params(archs.build(cell["arch"], spec.channels, spec.num_classes, spec.image_size))
         self._store(trial, {
@@ -220,15 +223,23 @@ def _cell_name(trial: Trial) -> str:
     return f"{cell['arch']}/{cell['dataset']}/seed{cell['seed']}"
 
 
-def _error_text(trial: Trial) -> str:
+def _error_line(trial: Trial) -> str:
+    """The exception line (``Type: message``) of the trial's latest failure, from Tune's error.txt.
+
+    Read as text from the driver's copy: ``trial.get_error()`` reads storage, which Tune has not yet
+    synced when the callback runs, and the pickled error is never loaded.
+    """
     try:
-        error = trial.get_error()
-    except Exception:  # noqa: BLE001 - a missing error file must not stop the sweep
-        return ""
-    if error is None:
-        return ""
-    cause = getattr(error, "cause", None) or error
-    return "".join(traceback.format_exception_only(type(cause), cause)) if cause is not error else str(error)
+        text = Path(trial.error_file).read_text(errors="replace")
+    except (OSError, TypeError):
+        return "trial failed (Ray recorded no error text)"
+    latest = re.split(r"^Failure # \d+.*$", text, flags=re.M)[-1]
+    lines = [_ANSI.sub("", line).rstrip() for line in latest.splitlines()]
+    lines = [line for line in lines if line and not line[0].isspace()]
+    for line in lines:
+        if _EXCEPTION_LINE.match(line) and not line.startswith("ray.exceptions.RayTaskError"):
+            return line
+    return next((line for line in lines if not line.startswith("ray::")), "trial failed")
 
 
 def _last_line(text: str) -> str:

@@ -1,0 +1,136 @@
+"""The report's figures, drawn on bare matplotlib Figures (no pyplot, no display; PNG goes through Agg).
+
+The inputs are arch x dataset tables: index the architectures, columns the dataset labels, both in
+display order, NaN where a cell has no number. Each architecture keeps one colour across figures.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+
+DPI = 110
+PANEL_INCHES = (4.8, 3.6)  # one subplot of a per-dataset grid
+
+
+def save(figure: Figure, out_dir: Path, name: str) -> Path:
+    """Write ``name``.png and ``name``.svg into ``out_dir``; return the PNG's path."""
+    png = out_dir / f"{name}.png"
+    figure.savefig(png, dpi=DPI)
+    figure.savefig(out_dir / f"{name}.svg", metadata={"Date": None})  # no timestamp: same data, same file
+    return png
+
+
+def pareto_front(points: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``points`` (columns ``seconds``, ``acc``) that no other row beats on both: faster and more accurate.
+
+    Returned fastest first, so that each row is more accurate than the one before it.
+    """
+    ordered = points.sort_values(["seconds", "acc"], ascending=[True, False], kind="stable")
+    best_before = ordered["acc"].cummax().shift(fill_value=-np.inf)
+    return ordered[ordered["acc"] > best_before]
+
+
+def accuracy_heatmap(accuracy: pd.DataFrame, notes: pd.DataFrame) -> Figure:
+    """Mean test accuracy per cell; a cell without one is grey and shows its entry in ``notes`` instead."""
+    figure = Figure(figsize=(3 + 1.8 * accuracy.shape[1], 2.5 + 0.6 * accuracy.shape[0]), layout="constrained")
+    axes = figure.add_subplot()
+    values = accuracy.to_numpy(dtype=float)
+    colormap = matplotlib.colormaps["viridis"].with_extremes(bad="lightgrey")
+    image = axes.imshow(np.ma.masked_invalid(values), cmap=colormap, aspect="auto")
+    figure.colorbar(image, ax=axes, label="test accuracy")
+    for (row, column), value in np.ndenumerate(values):
+        missing = np.isnan(value)
+        dark_cell = not missing and image.norm(value) < 0.6  # viridis is dark at the low end
+        axes.text(column, row, notes.iat[row, column] if missing else f"{value:.3f}",
+                  ha="center", va="center", fontsize=9, color="white" if dark_cell else "black")
+    axes.set_xticks(range(accuracy.shape[1]), accuracy.columns, rotation=20, ha="right")
+    axes.set_yticks(range(accuracy.shape[0]), accuracy.index)
+    axes.set_title("Test accuracy (mean over ok seeds)")
+    return figure
+
+
+def training_time_bars(seconds: pd.DataFrame) -> Figure:
+    """Mean training seconds per cell as grouped bars on a log scale; cells without a number get no bar."""
+    figure = Figure(figsize=(max(6.0, 2 + 1.6 * seconds.shape[1]), 4.5), layout="constrained")
+    axes = figure.add_subplot()
+    colors = _colors(seconds.index)
+    width = 0.8 / len(seconds.index)
+    positions = np.arange(seconds.shape[1])
+    for offset, (arch, row) in enumerate(seconds.iterrows()):
+        present = row.notna().to_numpy()
+        shift = (offset - (len(seconds.index) - 1) / 2) * width
+        axes.bar(positions[present] + shift, row[present], width, color=colors[arch], label=arch)
+    axes.set_yscale("log")
+    axes.set_xticks(positions, seconds.columns)
+    axes.set_ylabel("training seconds (mean over ok seeds)")
+    axes.set_title("Training time")
+    axes.legend(fontsize=8)
+    return figure
+
+
+def accuracy_vs_time(accuracy: pd.DataFrame, spread: pd.DataFrame, seconds: pd.DataFrame) -> Figure:
+    """Per dataset: accuracy (± seed std) against training seconds, with the Pareto front of the architectures."""
+    figure = Figure(layout="constrained")
+    colors = _colors(accuracy.index)
+    for axes, label in zip(_panels(figure, accuracy.shape[1]), accuracy.columns):
+        points = pd.DataFrame({"seconds": seconds[label], "acc": accuracy[label], "std": spread[label]})
+        points = points.dropna(subset=["seconds", "acc"])
+        for arch, point in points.iterrows():
+            axes.errorbar(point["seconds"], point["acc"], yerr=np.nan_to_num(point["std"]), fmt="o",
+                          color=colors[arch], capsize=3)
+            axes.annotate(arch, (point["seconds"], point["acc"]), textcoords="offset points", xytext=(4, 4),
+                          fontsize=8)
+        front = pareto_front(points)
+        axes.plot(front["seconds"], front["acc"], "k--", linewidth=1, drawstyle="steps-post")
+        axes.set_xscale("log")
+        axes.set(title=label, xlabel="training seconds", ylabel="test accuracy")
+    _legend(figure, colors, extra=[Line2D([], [], color="black", linestyle="--", label="Pareto front")])
+    return figure
+
+
+def accuracy_curves(curves: pd.DataFrame, archs: Sequence[str], labels: Sequence[str]) -> Figure:
+    """Per dataset: test accuracy per epoch, mean over ok seeds with a ± std band (columns of ``curves``:
+    arch, label, epoch, mean, std)."""
+    figure = Figure(layout="constrained")
+    colors = _colors(archs)
+    for axes, label in zip(_panels(figure, len(labels)), labels):
+        for arch in archs:
+            curve = curves[(curves["label"] == label) & (curves["arch"] == arch)].sort_values("epoch")
+            spread = curve["std"].fillna(0)
+            axes.plot(curve["epoch"], curve["mean"], marker="o", markersize=3, color=colors[arch])
+            axes.fill_between(curve["epoch"], curve["mean"] - spread, curve["mean"] + spread,
+                              color=colors[arch], alpha=0.2, linewidth=0)
+        axes.set(title=label, xlabel="epoch", ylabel="test accuracy")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _legend(figure, colors)
+    return figure
+
+
+def _colors(archs: Sequence[str]) -> dict[str, str]:
+    return {arch: f"C{index % 10}" for index, arch in enumerate(archs)}
+
+
+def _panels(figure: Figure, count: int) -> list[Axes]:
+    """A near-square grid of ``count`` subplots, the figure sized to fit them."""
+    columns = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    figure.set_size_inches(PANEL_INCHES[0] * columns + 1.5, PANEL_INCHES[1] * rows)
+    grid = figure.subplots(rows, columns, squeeze=False).ravel()
+    for spare in grid[count:]:
+        figure.delaxes(spare)
+    return list(grid[:count])
+
+
+def _legend(figure: Figure, colors: dict[str, str], extra: Sequence[Line2D] = ()) -> None:
+    handles = [Line2D([], [], color=color, marker="o", label=arch) for arch, color in colors.items()]
+    figure.legend(handles=[*handles, *extra], loc="outside right upper", fontsize=8)

@@ -1,0 +1,124 @@
+"""The CLI's commands and its handling of bad input: one line on stderr, exit code 2, nothing written."""
+
+import sys
+
+import pytest
+
+from orchestrator import cli
+
+
+def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["archbench", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+def assert_one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+
+
+def test_archs_lists_architectures_and_datasets(monkeypatch, capsys):
+    code, out, _ = run(monkeypatch, capsys, "archs")
+    assert code == 0
+    for name in ("lenet5", "vgg", "resnet20v1", "resnet20v2", "squeezenet", "cifar10", "svhn",
+                 "synthetic_mnist"):
+        assert name in out
+
+
+def test_params_prints_the_table(monkeypatch, capsys, tmp_path):
+    out_file = tmp_path / "params.csv"
+    code, out, _ = run(monkeypatch, capsys, "params", "--format", "csv", "--out", str(out_file))
+    assert code == 0
+    assert "150742" in out and "204098" in out and "274442" in out and "574090" in out
+    assert out_file.read_text() in out + "\n"
+    assert len(out_file.read_text().strip().splitlines()) == 21
+
+
+def test_params_markdown(monkeypatch, capsys):
+    code, out, _ = run(monkeypatch, capsys, "params", "--format", "markdown")
+    assert code == 0 and "| lenet5" in out and "1505610" in out
+
+
+BAD_SWEEPS = [
+    (["--archs", "lenet5,alexnet"], ["'alexnet'", "lenet5, vgg, resnet20v1, resnet20v2, squeezenet"]),
+    (["--datasets", "imagenet"], ["'imagenet'", "cifar10"]),
+    (["--archs", ","], ["--archs is empty"]),
+    (["--epochs", "-1"], ["--epochs", "-1"]),
+    (["--epochs", "abc"], ["--epochs", "abc"]),
+    (["--seeds", "0"], ["--seeds"]),
+    (["--gpus-per-trial", "1.5"], ["--gpus-per-trial", "1.5"]),
+    (["--gpus-per-trial", "-0.25"], ["--gpus-per-trial", "-0.25"]),
+    (["--cpus-per-trial", "0"], ["--cpus-per-trial"]),
+    (["--lr", "0"], ["--lr"]),
+]
+
+
+@pytest.mark.parametrize("args,needles", BAD_SWEEPS)
+def test_bad_sweep_options(monkeypatch, capsys, tmp_path, args, needles):
+    results = tmp_path / "results"
+    code, _, err = run(monkeypatch, capsys, "sweep", "--local", "--results", str(results), *args)
+    assert_one_line_error(code, err, *needles)
+    assert not results.exists()
+
+
+def test_sweep_needs_local_or_address(monkeypatch, capsys, tmp_path):
+    code, _, err = run(monkeypatch, capsys, "sweep", "--results", str(tmp_path / "r"))
+    assert_one_line_error(code, err, "--local", "--address")
+
+
+def test_unreachable_address(monkeypatch, capsys, tmp_path):
+    results = tmp_path / "results"
+    code, _, err = run(monkeypatch, capsys, "sweep", "--address", "127.0.0.1:1", "--datasets", "synthetic_mnist",
+                       "--results", str(results))
+    assert_one_line_error(code, err, "127.0.0.1:1")
+    assert not (results / "trials.parquet").exists()
+
+
+def test_gpus_asked_on_a_machine_without(monkeypatch, capsys, tmp_path):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    code, _, err = run(monkeypatch, capsys, "sweep", "--local", "--gpus-per-trial", "0.5", "--datasets",
+                       "synthetic_mnist", "--archs", "lenet5", "--results", str(tmp_path / "r"))
+    assert_one_line_error(code, err, "--gpus-per-trial 0.5", "use 0")
+    assert not (tmp_path / "r" / "trials.parquet").exists()
+
+
+def test_results_dir_is_a_file(monkeypatch, capsys, tmp_path):
+    target = tmp_path / "results"
+    target.write_text("not a dir")
+    code, _, err = run(monkeypatch, capsys, "sweep", "--local", "--results", str(target))
+    assert_one_line_error(code, err, str(target), "is a file")
+    assert target.read_text() == "not a dir"
+
+
+def test_corrupt_parquet_is_left_in_place(monkeypatch, capsys, tmp_path):
+    (tmp_path / "trials.parquet").write_bytes(b"garbage")
+    code, _, err = run(monkeypatch, capsys, "sweep", "--local", "--results", str(tmp_path))
+    assert_one_line_error(code, err, "trials.parquet", "not a readable Parquet file")
+    assert (tmp_path / "trials.parquet").read_bytes() == b"garbage"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["trials.parquet"]
+
+
+def test_dataset_missing_offline(monkeypatch, capsys, tmp_path):
+    results = tmp_path / "results"
+    code, _, err = run(monkeypatch, capsys, "sweep", "--local", "--datasets", "cifar10", "--no-download",
+                       "--data-dir", str(tmp_path / "data"), "--results", str(results))
+    assert_one_line_error(code, err, "cifar10", str(tmp_path / "data"), "archbench data fetch")
+    assert not (results / "trials.parquet").exists()
+
+
+def test_unknown_params_format(monkeypatch, capsys):
+    code, _, err = run(monkeypatch, capsys, "params", "--format", "html")
+    assert_one_line_error(code, err, "'html'", "markdown")
+
+
+def test_summarize_without_results(monkeypatch, capsys, tmp_path):
+    code, _, err = run(monkeypatch, capsys, "summarize", "--results", str(tmp_path))
+    assert_one_line_error(code, err, str(tmp_path), "archbench sweep")

@@ -1,0 +1,397 @@
+"""orchestrator.data: specs, loading of tiny files in each dataset's real format, the lock, DeviceLoader.
+
+Nothing here touches the network: every real dataset is a handful of images written in the format
+torchvision reads (idx files, CIFAR pickles, SVHN .mat), and the torchvision classes of CIFAR-10 and
+SVHN are swapped for subclasses carrying those files' checksums.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import pickle
+import shutil
+import socket
+import struct
+import time
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+import pytest
+import scipy.io
+import torch
+from torchvision import datasets
+
+from orchestrator import data
+from orchestrator.data import store
+
+TRAIN_SIZE, TEST_SIZE = 20, 10
+CIFAR_TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]
+
+
+# ---------------------------------------------------------------- tiny datasets in their real formats
+
+def expected_images(count: int, channels: int, size: int, first: int = 0) -> np.ndarray:
+    """What every writer below stores: pixel (image i, channel c, row h) = (7i + 50c + h) mod 256."""
+    i = np.arange(first, first + count)[:, None, None, None]
+    c = np.arange(channels)[None, :, None, None]
+    h = np.arange(size)[None, None, :, None]
+    return np.broadcast_to((7 * i + 50 * c + h) % 256, (count, channels, size, size)).astype(np.uint8)
+
+
+def expected_labels(count: int, first: int = 0) -> np.ndarray:
+    return (np.arange(first, first + count) % 10).astype(np.int64)
+
+
+def _write_idx(path: Path, array: np.ndarray) -> None:
+    magic = 0x0800 + array.ndim    # 0x08: unsigned bytes
+    path.write_bytes(struct.pack(f">{array.ndim + 1}I", magic, *array.shape) + array.astype(np.uint8).tobytes())
+
+
+def write_mnist(root: Path, folder: str) -> None:
+    raw = root / folder / "raw"
+    raw.mkdir(parents=True)
+    for prefix, count, first in (("train", TRAIN_SIZE, 0), ("t10k", TEST_SIZE, TRAIN_SIZE)):
+        _write_idx(raw / f"{prefix}-images-idx3-ubyte", expected_images(count, 1, 28, first)[:, 0])
+        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", expected_labels(count, first))
+
+
+def write_cifar(folder: Path) -> dict[str, str]:
+    """CIFAR-10's python batches in ``folder``; returns their md5 checksums by file name."""
+    folder.mkdir(parents=True)
+    per_batch = TRAIN_SIZE // len(CIFAR_TRAIN_FILES)
+    batches = {name: (per_batch, i * per_batch) for i, name in enumerate(CIFAR_TRAIN_FILES)}
+    batches["test_batch"] = (TEST_SIZE, TRAIN_SIZE)
+    for name, (count, first) in batches.items():
+        entry = {"data": expected_images(count, 3, 32, first).reshape(count, -1),
+                 "labels": expected_labels(count, first).tolist()}
+        (folder / name).write_bytes(pickle.dumps(entry))
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"class {i}" for i in range(10)]}))
+    return {f.name: hashlib.md5(f.read_bytes()).hexdigest() for f in folder.iterdir()}
+
+
+def cifar_class(md5s: dict[str, str]) -> type[datasets.CIFAR10]:
+    return type("TinyCIFAR10", (datasets.CIFAR10,), {
+        "train_list": [[name, md5s[name]] for name in CIFAR_TRAIN_FILES],
+        "test_list": [["test_batch", md5s["test_batch"]]],
+        "meta": {**datasets.CIFAR10.meta, "md5": md5s["batches.meta"]},
+    })
+
+
+def write_svhn(folder: Path) -> type[datasets.SVHN]:
+    """SVHN's .mat files (X [32,32,3,N], y in 1..10 with 10 for digit 0); returns a class with their md5s."""
+    folder.mkdir(parents=True)
+    split_list = dict(datasets.SVHN.split_list)
+    for split, count, first in (("train", TRAIN_SIZE, 0), ("test", TEST_SIZE, TRAIN_SIZE)):
+        url, filename, _ = split_list[split]
+        digits = expected_labels(count, first)
+        stored_labels = np.where(digits == 0, 10, digits).astype(np.uint8)[:, None]
+        pixels = expected_images(count, 3, 32, first).transpose(2, 3, 1, 0)
+        scipy.io.savemat(folder / filename, {"X": np.ascontiguousarray(pixels), "y": stored_labels})
+        split_list[split] = [url, filename, hashlib.md5((folder / filename).read_bytes()).hexdigest()]
+    return type("TinySVHN", (datasets.SVHN,), {"split_list": split_list})
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data root holding all four real datasets, tiny, with torchvision classes that accept them."""
+    root = tmp_path / "data"
+    write_mnist(root, "MNIST")
+    write_mnist(root, "FashionMNIST")
+    monkeypatch.setitem(store.TORCHVISION_DATASETS, "cifar10",
+                        cifar_class(write_cifar(root / "CIFAR10" / "cifar-10-batches-py")))
+    monkeypatch.setitem(store.TORCHVISION_DATASETS, "svhn", write_svhn(root / "SVHN"))
+    return root
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args, **kwargs):
+        raise OSError("network access in a test")
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+# ---------------------------------------------------------------- specs
+
+def test_names_and_specs_agree() -> None:
+    assert data.names() == ["mnist", "fashion_mnist", "cifar10", "svhn"]
+    assert data.names(synthetic=True) == ["synthetic_" + n for n in data.names()]
+    for name in data.names():
+        real, twin = data.spec(name), data.spec("synthetic_" + name)
+        assert real.name == name and not real.synthetic and twin.synthetic
+        assert twin.title == f"{real.title} (synthetic)"
+        assert (twin.channels, twin.image_size, twin.num_classes, twin.train_size, twin.test_size) == \
+               (real.channels, real.image_size, real.num_classes, real.train_size, real.test_size)
+        assert len(real.mean) == len(real.std) == real.channels
+    assert [data.spec(n).augment for n in data.names()] == ["none", "none", "crop_flip", "crop"]
+
+
+def test_unknown_dataset_names_the_value_and_the_valid_names() -> None:
+    with pytest.raises(data.UnknownDatasetError) as caught:
+        data.spec("imagenet")
+    message = str(caught.value)
+    assert isinstance(caught.value, ValueError) and "\n" not in message
+    assert all(n in message for n in ["'imagenet'", *data.names(), *data.names(synthetic=True)])
+
+
+def test_default_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ARCHBENCH_DATA", str(tmp_path))
+    assert data.default_root() == tmp_path
+    monkeypatch.delenv("ARCHBENCH_DATA")
+    assert data.default_root() == Path(platformdirs.user_cache_dir("archbench")) / "data"
+
+
+# ---------------------------------------------------------------- real datasets from disk
+
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist", "cifar10", "svhn"])
+def test_real_splits_decode_to_the_stored_pixels_and_labels(root: Path, offline: None, name: str) -> None:
+    spec = data.spec(name)
+    for split, count, first in (("train", TRAIN_SIZE, 0), ("test", TEST_SIZE, TRAIN_SIZE)):
+        images, labels = data.load_split(name, split, root)
+        assert images.dtype == torch.uint8 and labels.dtype == torch.int64
+        assert images.shape == (count, spec.channels, spec.image_size, spec.image_size)
+        assert images.is_contiguous() and images.device.type == "cpu"
+        assert torch.equal(images, torch.from_numpy(expected_images(count, spec.channels, spec.image_size, first)))
+        assert torch.equal(labels, torch.from_numpy(expected_labels(count, first)))
+
+
+def test_svhn_label_10_is_digit_0(root: Path) -> None:
+    stored = scipy.io.loadmat(root / "SVHN" / "train_32x32.mat")["y"].ravel()
+    _, labels = data.load_split("svhn", "train", root)
+    assert 10 in stored and 0 not in stored
+    assert torch.equal(labels == 0, torch.from_numpy(stored == 10))
+    assert labels.min() == 0 and labels.max() == 9
+
+
+def test_limit_takes_the_first_images(root: Path) -> None:
+    images, labels = data.load_split("cifar10", "train", root, limit=7)
+    full_images, full_labels = data.load_split("cifar10", "train", root)
+    assert torch.equal(images, full_images[:7]) and torch.equal(labels, full_labels[:7])
+
+
+def test_decoded_splits_are_reused_without_torchvision(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = data.load_split("cifar10", "test", root)
+    monkeypatch.setitem(store.TORCHVISION_DATASETS, "cifar10", None)    # any use of it would now fail
+    again = data.load_split("cifar10", "test", root)
+    assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
+    table = data.info(root).set_index("name")
+    assert table.loc["cifar10", "complete"] and not table.loc["mnist", "complete"]
+    assert table.loc["cifar10", "bytes"] > 0 and table.loc["cifar10", "path"] == str(root / "CIFAR10")
+
+
+def test_missing_data_offline_raises_one_clear_line(tmp_path: Path, offline: None) -> None:
+    root = tmp_path / "empty"
+    with pytest.raises(data.DataUnavailableError) as caught:
+        data.load_split("cifar10", "train", root)
+    message = str(caught.value)
+    assert "\n" not in message and "cifar10" in message and str(root) in message
+    assert f"archbench data fetch cifar10 --data-dir {root}" in message
+    assert not root.exists()
+
+
+def test_a_corrupt_file_is_never_taken_for_complete(root: Path, offline: None) -> None:
+    batch = root / "CIFAR10" / "cifar-10-batches-py" / "data_batch_3"
+    batch.write_bytes(batch.read_bytes()[:-100])    # as if the download had stopped early
+    with pytest.raises(data.DataUnavailableError):
+        data.load_split("cifar10", "train", root)
+    assert not data.info(root).set_index("name").loc["cifar10", "complete"]
+
+
+def test_a_failed_download_raises_data_unavailable(tmp_path: Path, offline: None) -> None:
+    with pytest.raises(data.DataUnavailableError, match="download failed.*archbench data fetch svhn"):
+        data.fetch(["svhn"], tmp_path)
+
+
+def test_fetch_skips_synthetic_and_rejects_unknown_names(tmp_path: Path) -> None:
+    data.fetch(["synthetic_cifar10"], tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(data.UnknownDatasetError):
+        data.fetch(["cifar100"], tmp_path)
+
+
+# ---------------------------------------------------------------- one download per node
+
+def downloading_cifar_class(mirror: Path, md5s: dict[str, str], log: Path) -> type[datasets.CIFAR10]:
+    """A CIFAR-10 class whose download copies ``mirror`` (slowly) and that logs each open and download."""
+    base = cifar_class(md5s)
+
+    class DownloadingCIFAR10(base):
+        def __init__(self, *args, **kwargs) -> None:
+            with log.open("a") as f:
+                f.write("open\n")
+            super().__init__(*args, **kwargs)
+
+        def download(self) -> None:
+            if self._check_integrity():
+                return
+            with log.open("a") as f:
+                f.write("download\n")
+            time.sleep(0.5)    # long enough for the other processes to arrive while it runs
+            shutil.copytree(mirror, Path(self.root) / self.base_folder)
+
+    return DownloadingCIFAR10
+
+
+def first_load_in_a_fresh_process(root: Path, mirror: Path, md5s: dict[str, str], log: Path,
+                                  start: multiprocessing.synchronize.Barrier,
+                                  results: multiprocessing.Queue) -> None:
+    store.TORCHVISION_DATASETS["cifar10"] = downloading_cifar_class(mirror, md5s, log)
+    start.wait()
+    images, labels = data.load_split("cifar10", "train", root, download=True)
+    results.put((int(images.long().sum()), labels.tolist()))
+
+
+def test_concurrent_first_loads_download_and_decode_once(tmp_path: Path) -> None:
+    mirror, root, log = tmp_path / "mirror", tmp_path / "data", tmp_path / "log.txt"
+    md5s = write_cifar(mirror)
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(3), context.Queue()
+    processes = [context.Process(target=first_load_in_a_fresh_process,
+                                 args=(root, mirror, md5s, log, start, results)) for _ in range(3)]
+    try:
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(timeout=120)
+        assert [process.exitcode for process in processes] == [0, 0, 0]
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+    outcomes = [results.get(timeout=10) for _ in processes]
+    assert log.read_text().splitlines().count("download") == 1
+    assert log.read_text().splitlines().count("open") == 2    # train and test decoded once each
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+    assert outcomes[0][1] == expected_labels(TRAIN_SIZE).tolist()
+
+
+# ---------------------------------------------------------------- synthetic datasets
+
+def test_synthetic_splits_are_deterministic_prefixes_of_the_real_size() -> None:
+    images, labels = data.load_split("synthetic_cifar10", "train", limit=1500)
+    again, _ = data.load_split("synthetic_cifar10", "train", limit=1500)
+    prefix, prefix_labels = data.load_split("synthetic_cifar10", "train", limit=100)
+    test, _ = data.load_split("synthetic_cifar10", "test", limit=100)
+    assert images.shape == (1500, 3, 32, 32) and images.dtype == torch.uint8 and labels.dtype == torch.int64
+    assert torch.equal(images, again)
+    assert torch.equal(prefix, images[:100]) and torch.equal(prefix_labels, labels[:100])
+    assert not torch.equal(test, prefix)
+    assert set(labels.tolist()) == set(range(10))
+    full, full_labels = data.load_split("synthetic_mnist", "test")
+    assert full.shape == (10_000, 1, 28, 28) and full_labels.shape == (10_000,)
+
+
+@pytest.mark.parametrize("name", ["synthetic_cifar10", "synthetic_mnist"])
+def test_synthetic_data_is_learnable(name: str) -> None:
+    torch.manual_seed(0)
+    spec = data.spec(name)
+    train = data.DeviceLoader(*data.load_split(name, "train", limit=2048), spec, 64, train=True)
+    test_images, test_labels = data.load_split(name, "test", limit=1000)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(spec.channels * spec.image_size ** 2, 10))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for images, labels in train:    # one epoch: 32 steps
+        loss = torch.nn.functional.cross_entropy(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    test = data.DeviceLoader(test_images, test_labels, spec, 500, train=False)
+    with torch.no_grad():
+        correct = sum(int((model(x).argmax(1) == y).sum()) for x, y in test)
+    assert correct / len(test_labels) > 0.5    # chance is 0.1
+
+
+# ---------------------------------------------------------------- DeviceLoader
+
+def random_split(spec: data.DatasetSpec, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random pixels; label i for image i, so a batch's labels say which images it holds."""
+    generator = torch.Generator().manual_seed(1)
+    shape = (count, spec.channels, spec.image_size, spec.image_size)
+    return torch.randint(0, 256, shape, dtype=torch.uint8, generator=generator), torch.arange(count)
+
+
+def to_pixels(batch: torch.Tensor, spec: data.DatasetSpec) -> torch.Tensor:
+    mean, std = torch.tensor(spec.mean).view(1, -1, 1, 1), torch.tensor(spec.std).view(1, -1, 1, 1)
+    return ((batch * std + mean) * 255).round().to(torch.uint8)
+
+
+@pytest.mark.parametrize("name, train", [("cifar10", False), ("mnist", False), ("mnist", True)])
+def test_constant_images_normalise_to_the_spec_statistics(name: str, train: bool) -> None:
+    spec = data.spec(name)
+    images = torch.full((8, spec.channels, spec.image_size, spec.image_size), 200, dtype=torch.uint8)
+    x, y = next(iter(data.DeviceLoader(images, torch.zeros(8, dtype=torch.int64), spec, 4, train=train)))
+    expected = (200 / 255 - torch.tensor(spec.mean)) / torch.tensor(spec.std)
+    assert x.dtype == torch.float32 and y.dtype == torch.int64 and x.shape == (4, *images.shape[1:])
+    torch.testing.assert_close(x, expected.view(1, -1, 1, 1).expand_as(x))
+
+
+def test_length_and_batch_sizes() -> None:
+    spec = data.spec("mnist")
+    images, labels = random_split(spec, 10)
+    train = data.DeviceLoader(images, labels, spec, 4, train=True)
+    test = data.DeviceLoader(images, labels, spec, 4, train=False)
+    assert len(train) == 2 and [len(y) for _, y in train] == [4, 4]
+    assert len(test) == 3 and [len(y) for _, y in test] == [4, 4, 2]
+    assert torch.cat([y for _, y in test]).tolist() == list(range(10))
+
+
+def test_test_mode_is_in_order_and_unaugmented() -> None:
+    spec = data.spec("cifar10")
+    images, labels = random_split(spec, 40)
+    for _ in range(2):
+        batches = list(data.DeviceLoader(images, labels, spec, 16, train=False))
+        assert torch.equal(torch.cat([to_pixels(x, spec) for x, _ in batches]), images)
+
+
+def matching_shift(original: torch.Tensor, augmented: torch.Tensor) -> tuple[int, int, bool] | None:
+    """The (down, right, mirrored) crop of the 4-pixel zero-padded ``original`` equal to ``augmented``."""
+    padded = torch.nn.functional.pad(original, (4, 4, 4, 4))
+    size = original.shape[-1]
+    for down in range(-4, 5):
+        for right in range(-4, 5):
+            window = padded[:, 4 + down:4 + down + size, 4 + right:4 + right + size]
+            for mirrored in (False, True):
+                if torch.equal(window.flip(-1) if mirrored else window, augmented):
+                    return down, right, mirrored
+    return None
+
+
+@pytest.mark.parametrize("name", ["cifar10", "svhn"])
+def test_augmentation_is_a_random_padded_crop_and_flip_only_where_allowed(name: str) -> None:
+    spec = data.spec(name)
+    images, labels = random_split(spec, 64)
+    x, y = next(iter(data.DeviceLoader(images, labels, spec, 64, train=True)))
+    assert x.shape == images.shape
+    augmented = to_pixels(x, spec)
+    shifts = [matching_shift(images[i], augmented[k]) for k, i in enumerate(y.tolist())]
+    assert None not in shifts
+    assert sum(s != (0, 0, False) for s in shifts) > 0.8 * len(shifts)    # pixels change
+    assert len({s[:2] for s in shifts}) > 10                                 # offsets differ per image
+    assert any(s[2] for s in shifts) == (spec.augment == "crop_flip")
+
+
+def test_shuffling_follows_seed_and_epoch() -> None:
+    spec = data.spec("cifar10")
+    images, labels = random_split(spec, 64)
+
+    def epochs(seed: int) -> list[torch.Tensor]:
+        loader = data.DeviceLoader(images, labels, spec, 16, train=True, seed=seed)
+        return [torch.cat([y for _, y in loader]) for _ in range(2)]
+
+    first, same, other = epochs(0), epochs(0), epochs(1)
+    assert torch.equal(first[0], same[0]) and torch.equal(first[1], same[1])
+    assert not torch.equal(first[0], other[0])
+    assert not torch.equal(first[0], first[1])
+    assert sorted(first[0].tolist()) == list(range(64))
+    x, _ = next(iter(data.DeviceLoader(images, labels, spec, 16, train=True, seed=0)))
+    x_again, _ = next(iter(data.DeviceLoader(images, labels, spec, 16, train=True, seed=0)))
+    assert torch.equal(x, x_again)
+
+
+def test_channels_last() -> None:
+    spec = data.spec("svhn")
+    images, labels = random_split(spec, 8)
+    for train in (True, False):
+        x, _ = next(iter(data.DeviceLoader(images, labels, spec, 4, train=train, channels_last=True)))
+        assert x.is_contiguous(memory_format=torch.channels_last)

@@ -1,0 +1,127 @@
+import multiprocessing as mp
+import os
+from datetime import datetime, timezone
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from orchestrator.results import (HISTORY_SCHEMA, TRIAL_SCHEMA, ResultsError, ResultStore,
+                                  atomic_write_text)
+
+
+def _row(arch="lenet5", dataset="mnist", seed=0, status="ok", acc=0.9, sweep="s"):
+    return {"sweep": sweep, "arch": arch, "dataset": dataset, "synthetic": False, "seed": seed,
+            "status": status, "test_acc": acc if status == "ok" else None,
+            "error": None if status == "ok" else "boom", "epochs": 2, "epochs_run": 2,
+            "started_at": datetime(2026, 1, 1, tzinfo=timezone.utc)}
+
+
+def _epochs(n=2):
+    return [{"epoch": e, "train_loss": 1.0 / e, "test_acc": 0.5 + e / 10} for e in range(1, n + 1)]
+
+
+def test_put_trial_writes_both_tables_with_schema(tmp_path):
+    store = ResultStore(tmp_path)
+    store.put_trial(_row(), _epochs())
+    assert pq.read_schema(store.trials_path).names == TRIAL_SCHEMA.names
+    assert pq.read_schema(store.history_path).names == HISTORY_SCHEMA.names
+    trials = store.trials()
+    assert len(trials) == 1 and trials.loc[0, "test_acc"] == pytest.approx(0.9)
+    assert trials.loc[0, "schema_version"] == 1
+    history = store.history()
+    assert list(history["epoch"]) == [1, 2] and set(history["arch"]) == {"lenet5"}
+
+
+def test_same_cell_replaces_row_and_history(tmp_path):
+    store = ResultStore(tmp_path)
+    store.put_trial(_row(status="failed"), _epochs(3))
+    store.put_trial(_row(acc=0.95), _epochs(2))
+    trials = store.trials()
+    assert len(trials) == 1 and trials.loc[0, "status"] == "ok"
+    assert list(store.history()["epoch"]) == [1, 2]
+
+
+def test_rows_of_other_cells_and_sweeps_are_kept(tmp_path):
+    store = ResultStore(tmp_path)
+    store.put_trial(_row(seed=0))
+    store.put_trial(_row(seed=1))
+    store.put_trial(_row(seed=0, sweep="other"))
+    assert len(store.trials()) == 3
+    assert store.done_cells("s") == {("lenet5", "mnist", 0), ("lenet5", "mnist", 1)}
+
+
+def test_done_cells_counts_only_ok_rows(tmp_path):
+    store = ResultStore(tmp_path)
+    store.put_trial(_row(seed=0, status="failed"))
+    store.put_trial(_row(seed=1, status="diverged"))
+    store.put_trial(_row(seed=2))
+    assert store.done_cells("s") == {("lenet5", "mnist", 2)}
+
+
+def test_bad_status_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="status"):
+        ResultStore(tmp_path).put_trial(_row(status="great"))
+    assert not (tmp_path / "trials.parquet").exists()
+
+
+def test_corrupt_parquet_is_reported_and_left_in_place(tmp_path):
+    path = tmp_path / "trials.parquet"
+    path.write_bytes(b"not parquet at all")
+    store = ResultStore(tmp_path)
+    with pytest.raises(ResultsError, match="not a readable Parquet file"):
+        store.check_writable()
+    with pytest.raises(ResultsError):
+        store.put_trial(_row())
+    assert path.read_bytes() == b"not parquet at all"
+
+
+def test_foreign_schema_is_reported(tmp_path):
+    pq.write_table(pa.table({"x": [1, 2]}), tmp_path / "trials.parquet")
+    with pytest.raises(ResultsError, match="missing columns"):
+        ResultStore(tmp_path).trials()
+
+
+def test_results_dir_that_is_a_file(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    with pytest.raises(ResultsError, match="is a file"):
+        ResultStore(target).check_writable()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_read_only_results_dir(tmp_path):
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(ResultsError, match="not writable"):
+            ResultStore(tmp_path).check_writable()
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def _writer(root, sweep, n):
+    store = ResultStore(root)
+    for seed in range(n):
+        store.put_trial(_row(seed=seed, sweep=sweep), _epochs(1))
+
+
+def test_concurrent_writers_keep_every_row(tmp_path):
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(tmp_path, f"sweep{i}", 15)) for i in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    store = ResultStore(tmp_path)
+    assert len(store.trials()) == 45
+    assert len(store.history()) == 45
+    assert not list(tmp_path.glob("*.tmp")), "temporary files left behind"
+
+
+def test_atomic_write_text_replaces_whole_file(tmp_path):
+    path = tmp_path / "out.md"
+    path.write_text("old")
+    atomic_write_text(path, "new text")
+    assert path.read_text() == "new text"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.md"]

@@ -1,0 +1,91 @@
+"""`archbench sweep` end to end: the real CLI, a real local Ray, synthetic data, a tiny budget."""
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from helpers import TINY, archbench
+from orchestrator.results import HISTORY_SCHEMA, TRIAL_SCHEMA, ResultStore
+
+pytestmark = pytest.mark.ray
+
+GRID = ["--archs", "lenet5,resnet20v1", "--datasets", "synthetic_mnist,synthetic_cifar10"]
+
+
+@pytest.fixture(scope="module")
+def first_sweep(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sweep")
+    home = tmp_path_factory.mktemp("home")
+    proc = archbench("sweep", "--local", *GRID, *TINY, "--results", str(root / "results"), "--name", "t",
+                     env={"HOME": str(home)})
+    return root / "results", home, proc
+
+
+def test_sweep_writes_one_ok_row_per_cell(first_sweep):
+    results, _, proc = first_sweep
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    trials = ResultStore(results).trials()
+    assert len(trials) == 4
+    assert set(zip(trials["arch"], trials["dataset"])) == {
+        (a, d) for a in ("lenet5", "resnet20v1") for d in ("synthetic_mnist", "synthetic_cifar10")}
+    assert (trials["status"] == "ok").all()
+    assert trials["synthetic"].all()
+    assert (trials["epochs_run"] == 2).all() and (trials["batch_size"] == 32).all()
+    assert (trials["node_ip"] == "127.0.0.1").all()
+    assert (trials["train_seconds"] > 0).all() and (trials["wall_seconds"] >= trials["train_seconds"]).all()
+    assert (trials["device"] == "cpu").all() and trials["peak_mem_bytes"].isna().all()
+    assert (trials["attempts"] == 1).all()
+    assert (trials["params_total"] == trials["params_trainable"] + trials["params_non_trainable"]).all()
+
+
+def test_sweep_accuracy_beats_chance(first_sweep):
+    trials = ResultStore(first_sweep[0]).trials()
+    assert (trials["test_acc"] > 0.3).all(), trials[["arch", "dataset", "test_acc"]]
+    assert (trials["best_test_acc"] >= trials["test_acc"]).all()
+
+
+def test_sweep_files_have_the_documented_schema(first_sweep):
+    results = first_sweep[0]
+    assert pq.read_schema(results / "trials.parquet").remove_metadata().equals(TRIAL_SCHEMA)
+    assert pq.read_schema(results / "history.parquet").remove_metadata().equals(HISTORY_SCHEMA)
+    history = ResultStore(results).history()
+    assert len(history) == 8 and sorted(history["epoch"].unique()) == [1, 2]
+
+
+def test_sweep_prints_tables_and_keeps_home_clean(first_sweep):
+    _, home, proc = first_sweep
+    assert "Table 1" in proc.stdout and "synthetic" in proc.stdout
+    assert list(home.iterdir()) == [], f"the sweep wrote into $HOME: {list(home.iterdir())}"
+
+
+def test_rerun_skips_finished_cells(first_sweep):
+    results = first_sweep[0]
+    before = (results / "trials.parquet").read_bytes()
+    proc = archbench("sweep", "--local", *GRID, *TINY, "--results", str(results), "--name", "t")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "4 of 4 cells" in proc.stdout
+    assert (results / "trials.parquet").read_bytes() == before
+
+
+def test_failed_diverged_and_killed_trials(tmp_path):
+    marker = tmp_path / "killed-once"
+    proc = archbench(
+        "sweep", "--local", "--archs", "lenet5", "--datasets", "synthetic_mnist,synthetic_fashion_mnist,synthetic_svhn",
+        *TINY, "--results", str(tmp_path / "results"), "--name", "faults", "--max-failures", "1",
+        "--inject-fault", "lenet5/synthetic_mnist=raise",
+        "--inject-fault", "lenet5/synthetic_fashion_mnist=nan",
+        "--inject-fault", f"lenet5/synthetic_svhn=kill-once:{marker}")
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: 1 trial(s) failed: lenet5/synthetic_mnist/seed0")
+    trials = ResultStore(tmp_path / "results").trials().set_index("dataset")
+    assert len(trials) == 3
+    failed = trials.loc["synthetic_mnist"]
+    assert failed["status"] == "failed" and failed["attempts"] == 2
+    assert failed["error"] == "TrialFault: injected fault: the trial raised on purpose"
+    assert pd.isna(failed["test_acc"]) and failed["params_total"] == 150_742
+    diverged = trials.loc["synthetic_fashion_mnist"]
+    assert diverged["status"] == "diverged" and pd.isna(diverged["test_acc"])
+    assert diverged["epochs_run"] == 1 and "nan" in diverged["error"]
+    killed = trials.loc["synthetic_svhn"]
+    assert marker.exists(), "the worker was never killed"
+    assert killed["status"] == "ok" and killed["attempts"] == 2 and killed["test_acc"] > 0.3
