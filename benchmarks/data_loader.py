@@ -129,7 +129,7 @@ def print_table(result: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=1, help="torch threads of the main process")
-    parser.add_argument("--batches", type=int, default=100, help="batches timed per DataLoader")
+    parser.add_argument("--batches", type=int, default=200, help="batches timed per DataLoader")
     args = parser.parse_args()
     result = run(args.threads, args.batches)
     print_table(result)

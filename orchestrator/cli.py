@@ -110,12 +110,11 @@ def sweep(
     epochs: Annotated[Optional[int], typer.Option(help="Epochs per trial (default: each recipe's).", min=1)] = None,
     batch_size: Annotated[Optional[int], typer.Option(
         help="Batch size (default: each recipe's; the learning rate scales with it).", min=1)] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate (default: each recipe's).", min=0,
-                                                min_open=True)] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate (default: each recipe's).")] = None,
     gpus_per_trial: Annotated[Optional[float], typer.Option(
         help="GPU share per trial, e.g. 0.25 packs four trials on a GPU; 0 = CPU only "
              f"(default: {0.25} when the cluster has GPUs, else 0).", min=0, max=1)] = None,
-    cpus_per_trial: Annotated[float, typer.Option(help="CPUs per trial.", min=0, min_open=True)] = 1.0,
+    cpus_per_trial: Annotated[float, typer.Option(help="CPUs per trial (more than 0).")] = 1.0,
     max_concurrent: Annotated[Optional[int], typer.Option(
         help="At most this many trials at once (default: as many as resources allow).", min=1)] = None,
     max_failures: Annotated[int, typer.Option(
@@ -141,6 +140,10 @@ def sweep(
     from orchestrator import sweep as sweeps
     from orchestrator.train import TrainConfig
 
+    if lr is not None and lr <= 0:
+        fail(f"--lr must be more than 0, got {lr}")
+    if cpus_per_trial <= 0:
+        fail(f"--cpus-per-trial must be more than 0, got {cpus_per_trial}")
     if local == (address is not None):
         fail("give exactly one of --local (start Ray here) or --address ADDR (join a cluster)")
     chosen_archs = parse_names(arch_list, archs.names(), "archs", archs.names())
@@ -234,7 +237,10 @@ def summarize(
         fail(str(exc))
     typer.echo(report.render_summary(summary, fmt))
     if out is not None:
-        path = report.write_report(summary, out)
+        try:
+            path = report.write_report(summary, out)
+        except report.ReportError as exc:
+            fail(str(exc))
         typer.echo(f"report: {path}")
 
 

@@ -18,7 +18,7 @@ def render(df: pd.DataFrame, fmt: str = "table", title: str | None = None) -> st
     if fmt == "csv":
         return df.to_csv()
     if fmt == "markdown":
-        text = df.to_markdown()
+        text = df.to_markdown(disable_numparse=True)
         return f"**{title}**\n\n{text}\n" if title else text + "\n"
     if fmt == "latex":
         return df.to_latex(caption=title)

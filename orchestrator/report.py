@@ -438,7 +438,7 @@ def _trait_splits(traits: pd.DataFrame) -> dict[str, pd.Series]:
                          else f"{t['channels']:.0f}ch {t['image_size']:.0f}px", axis=1)
     splits = {
         "image format": shape,
-        "classes": traits["classes"].map(_formatter(".0f")) + " classes",
+        "classes": traits["classes"].map(lambda c: np.nan if pd.isna(c) else f"{c:.0f} classes"),
         "train size": _median_split(traits["train_size"], "train", "train", ",.0f"),
         "difficulty": _median_split(traits["difficulty"], f"easier: {DIFFICULTY_ARCH} acc",
                                     f"harder: {DIFFICULTY_ARCH} acc", ".3f"),
@@ -468,8 +468,8 @@ def _answer_traits(trait_ranks: pd.DataFrame, splits: Mapping[str, pd.Series]) -
         return "The datasets share every measured trait: nothing to compare across datasets."
     lines = []
     for arch, ranks in trait_ranks.iterrows():
-        gaps = {name: ranks[sorted(groups.dropna().unique())] for name, groups in splits.items()}
-        name, groups = max(gaps.items(), key=lambda item: item[1].max() - item[1].min())
+        by_split = [ranks[sorted(groups.dropna().unique())] for groups in splits.values()]
+        groups = max(by_split, key=lambda group_ranks: group_ranks.max() - group_ranks.min())
         if groups.max() - groups.min() < 1:
             lines.append(f"{arch}: no trait moves its mean rank by a full place")
         else:

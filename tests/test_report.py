@@ -364,8 +364,6 @@ def test_report_links_existing_files(report_path, summary):
     assert "Synthetic" not in text
 
 
-@pytest.mark.xfail(strict=True, reason="render.py: to_markdown re-parses number-like strings "
-                                       "(needs disable_numparse=True)")
 def test_markdown_keeps_the_formatted_numbers(summary):
     text = report.render_summary(summary, "markdown")
     assert "+0.0070" in text and "0.8000" in text

@@ -70,7 +70,10 @@ class DeviceLoader:
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             batch = slice(start, start + self.batch_size)
             index = order[batch]
-            images = self.images.index_select(0, index) if shifts is None else _shifted(self.images, index, *(s[batch] for s in shifts))
+            if shifts is None:
+                images = self.images.index_select(0, index)
+            else:
+                images = _shifted(self.images, index, *(s[batch] for s in shifts))
             yield self._normalise(images), self.labels[index]
 
     def _normalise(self, images: torch.Tensor) -> torch.Tensor:

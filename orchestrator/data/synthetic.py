@@ -28,9 +28,12 @@ def generate(spec: DatasetSpec, split: str, count: int) -> tuple[torch.Tensor, t
     mean = torch.tensor(spec.mean).view(1, -1, 1, 1) * 255
     std = torch.tensor(spec.std).view(1, -1, 1, 1) * 255
     class_pixels = mean + std * _SIGNAL * _class_patterns(spec)
-    chunks = [_chunk(spec, split, index, class_pixels, std * _NOISE) for index in range(-(-count // _CHUNK))]
-    images = torch.cat([c[0] for c in chunks])[:count].contiguous()
-    labels = torch.cat([c[1] for c in chunks])[:count].contiguous()
+    images = torch.empty(count, spec.channels, spec.image_size, spec.image_size, dtype=torch.uint8)
+    labels = torch.empty(count, dtype=torch.int64)
+    for start in range(0, count, _CHUNK):
+        chunk_images, chunk_labels = _chunk(spec, split, start // _CHUNK, class_pixels, std * _NOISE)
+        stop = min(start + _CHUNK, count)
+        images[start:stop], labels[start:stop] = chunk_images[:stop - start], chunk_labels[:stop - start]
     return images, labels
 
 
