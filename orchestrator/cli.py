@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
 
-import click
+import torch
 import typer
 from rich.console import Console
 
@@ -150,6 +150,8 @@ def sweep(
     real, synthetic = data.names(), data.names(synthetic=True)
     default_datasets = synthetic if smoke else real
     chosen_datasets = parse_names(dataset_list, real + synthetic, "datasets", default_datasets)
+    if local and gpus_per_trial and not torch.cuda.is_available():
+        fail(f"--gpus-per-trial {gpus_per_trial:g} asks for GPUs, but this machine has none; use 0")
     faults = _parse_faults(inject_fault or [])
     store = ResultStore(results)
     try:
@@ -251,13 +253,22 @@ def _write_out(path: Path, text: str) -> None:
         fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
+def _usage_line(exc: Exception) -> str:
+    """Typer's usage error as one line that also names the rejected value."""
+    message = " ".join((exc.format_message() if hasattr(exc, "format_message") else str(exc)).split())
+    errors = getattr(exc.__cause__, "errors", None)   # typer validates option values with pydantic
+    if callable(errors) and errors() and "input" in errors()[0]:
+        message += f" (got {errors()[0]['input']!r})"
+    return message
+
+
 def main() -> None:
     """Console entry point: usage errors become one line on stderr and exit code 2."""
     try:
         code = app(standalone_mode=False)
-    except click.UsageError as exc:
-        typer.echo(f"error: {exc.format_message()}", err=True)
-        sys.exit(2)
-    except click.Abort:
+    except typer.Abort:
         sys.exit(130)
+    except typer.TyperException as exc:  # usage errors: bad option values, unknown options
+        typer.echo(f"error: {_usage_line(exc)}", err=True)
+        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)

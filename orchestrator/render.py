@@ -18,7 +18,9 @@ def render(df: pd.DataFrame, fmt: str = "table", title: str | None = None) -> st
     if fmt == "csv":
         return df.to_csv()
     if fmt == "markdown":
-        text = df.to_markdown(disable_numparse=True)
+        named_index = any(name is not None for name in df.index.names)
+        flat = df.reset_index() if named_index else df
+        text = flat.to_markdown(index=not named_index, disable_numparse=True)
         return f"**{title}**\n\n{text}\n" if title else text + "\n"
     if fmt == "latex":
         return df.to_latex(caption=title)

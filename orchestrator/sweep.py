@@ -9,7 +9,9 @@ and a re-run trains only what is missing.
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import socket
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -72,6 +74,7 @@ def connect(local: bool, address: str | None) -> None:
     if ray.is_initialized():
         return
     if local:
+        _local_token_auth()
         ray.init(address="local", include_dashboard=False, log_to_driver=False, configure_logging=False)
         return
     _check_reachable(address)
@@ -79,6 +82,19 @@ def connect(local: bool, address: str | None) -> None:
         ray.init(address=address, log_to_driver=False, configure_logging=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise SweepError(f"cannot connect to Ray at {address!r}: {_last_line(str(exc))}") from None
+
+
+def _local_token_auth() -> None:
+    """Keep Ray's token authentication on for the in-process cluster without writing ~/.ray/auth_token.
+
+    Ray 2.5x enables token auth for a new local cluster and saves a generated token in the user's
+    home; a token in the environment (inherited by Ray's processes) protects it the same way.
+    """
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    os.environ["RAY_AUTH_MODE"] = "token"
+    if "RAY_AUTH_TOKEN" not in os.environ and "RAY_AUTH_TOKEN_PATH" not in os.environ:
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
 
 
 def _check_reachable(address: str | None) -> None:
@@ -94,13 +110,11 @@ def _check_reachable(address: str | None) -> None:
         raise SweepError(f"cannot reach Ray at {address!r}: {exc.strerror or exc}") from None
 
 
-def resolve_gpus(requested: float | None, local: bool) -> float:
-    available = ray.cluster_resources().get("GPU", 0)
-    if requested is None:
-        return DEFAULT_GPU_FRACTION if available else 0.0
-    if requested > 0 and not available and local:
-        raise SweepError(f"--gpus-per-trial {requested} asks for GPUs, but this machine has none; use 0")
-    return requested
+def resolve_gpus(requested: float | None) -> float:
+    """The GPU share per trial: as requested, else DEFAULT_GPU_FRACTION where the cluster has GPUs, else 0."""
+    if requested is not None:
+        return requested
+    return DEFAULT_GPU_FRACTION if ray.cluster_resources().get("GPU", 0) else 0.0
 
 
 def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str | None,
@@ -115,7 +129,7 @@ def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str 
         return SweepOutcome(planned=0, skipped=skipped, statuses=Counter(), failures=[])
 
     connect(local, address)
-    gpus = resolve_gpus(plan.gpus_per_trial, local)
+    gpus = resolve_gpus(plan.gpus_per_trial)
     template = asdict(plan.train or TrainConfig(arch="", dataset=""))
     for key in ("arch", "dataset", "seed", "fault"):
         template.pop(key)
