@@ -16,6 +16,7 @@ from rich.console import Console
 
 import archs
 from orchestrator import data
+from orchestrator.auth import local_token_auth
 from orchestrator.render import FORMATS, render
 from orchestrator.results import ResultsError, ResultStore, atomic_write_text
 
@@ -137,6 +138,8 @@ def sweep(
         hidden=True, help="Testing only: ARCH/DATASET=raise|nan|kill-once:FILE.")] = None,
 ) -> None:
     """Train every (architecture, dataset, seed) cell as one Ray Tune grid; results go to Parquet."""
+    if local:
+        local_token_auth()
     from orchestrator import sweep as sweeps
     from orchestrator.train import TrainConfig
 
@@ -170,7 +173,7 @@ def sweep(
         seeds=seeds, train=template, gpus_per_trial=gpus_per_trial, cpus_per_trial=cpus_per_trial,
         max_concurrent=max_concurrent, max_failures=max_failures, storage=storage, force=force, faults=faults)
     try:
-        outcome = sweeps.run_sweep(plan, store, local=local, address=address, log=console.print)
+        outcome = sweeps.run_sweep(plan, store, local=local, address=address)
     except sweeps.SweepError as exc:
         fail(str(exc))
     _print_summary(store, plan.name)

@@ -33,10 +33,10 @@ import pandas as pd
 from scipy import stats
 
 import archs
-from orchestrator import data, plots, study
+from orchestrator import data, study
 from orchestrator.data.specs import SYNTHETIC_PREFIX, DatasetSpec
 from orchestrator.render import render
-from orchestrator.results import STATUSES
+from orchestrator.results import STATUSES, atomic_write_text
 
 DIFFICULTY_ARCH = "lenet5"       # its accuracy on a dataset is the difficulty proxy
 SIGNIFICANCE = 0.05              # Welch t-test level for "the lead exceeds the seed spread"
@@ -551,13 +551,17 @@ def write_report(summary: Summary, out_dir: str | os.PathLike[str]) -> Path:
         out.mkdir(parents=True, exist_ok=True)
         images = _write_plots(summary, out)
         path = out / "report.md"
-        path.write_text(_report_markdown(summary, images), encoding="utf-8")
+        atomic_write_text(path, _report_markdown(summary, images))
     except OSError as exc:
         raise ReportError(f"cannot write the report to {out}: {exc.strerror or exc}") from None
     return path
 
 
 def _write_plots(summary: Summary, out: Path) -> dict[str, Path]:
+    # matplotlib is imported only to draw: its import builds a font cache in the user's home, which
+    # a sweep (it prints these tables too) must not touch.
+    from orchestrator import plots
+
     cells = summary.cells
     accuracy = _matrix(cells, "acc_mean")
     figures = {

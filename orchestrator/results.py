@@ -99,6 +99,10 @@ class ResultStore:
         self.history_path = self.root / HISTORY_FILE
         self._lock = FileLock(str(self.root / LOCK_FILE))
 
+    def __reduce__(self):
+        # Ray Tune pickles its callbacks (which hold a store); the lock is rebuilt from the path.
+        return (ResultStore, (self.root,))
+
     def check_writable(self) -> None:
         """Raise ResultsError unless the directory can be written (creating nothing) and its tables are readable."""
         if self.root.exists() and not self.root.is_dir():

@@ -9,9 +9,7 @@ and a re-run trains only what is missing.
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 import socket
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -24,6 +22,7 @@ import ray
 from ray import tune
 from ray.tune import Callback
 from ray.tune.experiment import Trial
+from rich.console import Console
 
 import archs
 from orchestrator import data
@@ -32,6 +31,7 @@ from orchestrator.train import TrainConfig
 from orchestrator.trainable import run_trial
 
 DEFAULT_GPU_FRACTION = 0.25
+_console = Console()
 _ROW_FIELDS = set(TRIAL_SCHEMA.names)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Fault|Exit|Interrupt)\b")
@@ -74,7 +74,6 @@ def connect(local: bool, address: str | None) -> None:
     if ray.is_initialized():
         return
     if local:
-        _local_token_auth()
         ray.init(address="local", include_dashboard=False, log_to_driver=False, configure_logging=False)
         return
     _check_reachable(address)
@@ -82,19 +81,6 @@ def connect(local: bool, address: str | None) -> None:
         ray.init(address=address, log_to_driver=False, configure_logging=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise SweepError(f"cannot connect to Ray at {address!r}: {_last_line(str(exc))}") from None
-
-
-def _local_token_auth() -> None:
-    """Keep Ray's token authentication on for the in-process cluster without writing ~/.ray/auth_token.
-
-    Ray 2.5x enables token auth for a new local cluster and saves a generated token in the user's
-    home; a token in the environment (inherited by Ray's processes) protects it the same way.
-    """
-    if "RAY_AUTH_MODE" in os.environ:
-        return
-    os.environ["RAY_AUTH_MODE"] = "token"
-    if "RAY_AUTH_TOKEN" not in os.environ and "RAY_AUTH_TOKEN_PATH" not in os.environ:
-        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
 
 
 def _check_reachable(address: str | None) -> None:
@@ -117,8 +103,13 @@ def resolve_gpus(requested: float | None) -> float:
     return DEFAULT_GPU_FRACTION if ray.cluster_resources().get("GPU", 0) else 0.0
 
 
+def log_line(text: str) -> None:
+    """Print one progress line (module-level, so that Tune can pickle the callback holding it)."""
+    _console.print(text, highlight=False)
+
+
 def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str | None,
-              log: Callable[[str], None] = print) -> SweepOutcome:
+              log: Callable[[str], None] = log_line) -> SweepOutcome:
     """Run the cells of ``plan`` that ``store`` lacks; block until every trial has ended."""
     done = set() if plan.force else store.done_cells(plan.name)
     cells = [c for c in plan.cells() if (c["arch"], c["dataset"], c["seed"]) not in done]
@@ -252,7 +243,7 @@ def _error_line(trial: Trial) -> str:
     lines = [line for line in lines if line and not line[0].isspace()]
     for line in lines:
         if _EXCEPTION_LINE.match(line) and not line.startswith("ray.exceptions.RayTaskError"):
-            return line
+            return re.sub(r"^(\w+\.)+(?=\w+:)", "", line)
     return next((line for line in lines if not line.startswith("ray::")), "trial failed")
 
 
