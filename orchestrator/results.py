@@ -35,6 +35,8 @@ CELL_KEY = ("sweep", "arch", "dataset", "seed")
 EPOCH_KEY = (*CELL_KEY, "epoch")
 
 _ts = pa.timestamp("us", tz="UTC")
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 TRIAL_SCHEMA = pa.schema([
     pa.field("schema_version", pa.int32(), nullable=False),
@@ -187,6 +189,7 @@ def _atomic_replace(path: Path, write: Callable[[str], None]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)   # mkstemp makes 0600; give the file the mode open() would
         write(tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())

@@ -9,6 +9,8 @@ and a re-run trains only what is missing.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import socket
 from collections import Counter
@@ -31,7 +33,7 @@ from orchestrator.train import TrainConfig
 from orchestrator.trainable import run_trial
 
 DEFAULT_GPU_FRACTION = 0.25
-_console = Console()
+_console = Console(soft_wrap=True)
 _ROW_FIELDS = set(TRIAL_SCHEMA.names)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Fault|Exit|Interrupt)\b")
@@ -120,6 +122,7 @@ def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str 
         return SweepOutcome(planned=0, skipped=skipped, statuses=Counter(), failures=[])
 
     connect(local, address)
+    _quiet_tune()
     gpus = resolve_gpus(plan.gpus_per_trial)
     template = asdict(plan.train or TrainConfig(arch="", dataset=""))
     for key in ("arch", "dataset", "seed", "fault"):
@@ -147,6 +150,15 @@ def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str 
                         failures=callback.failures)
 
 
+def _quiet_tune() -> None:
+    """Leave the terminal to ResultsCallback: no Tune status tables, no trial tracebacks.
+
+    Each failure still gets a line from the callback that names Tune's error file.
+    """
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")   # the legacy reporter is silent at verbose=0
+    logging.getLogger("ray.tune").setLevel(logging.CRITICAL)
+
+
 class ResultsCallback(Callback):
     """Runs on the driver: shows progress and stores each trial's row as soon as it ends."""
 
@@ -166,7 +178,7 @@ class ResultsCallback(Callback):
         self.history[trial.trial_id] = {}
 
     def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info) -> None:
-        self.log(f"{_cell_name(trial)}: {_error_line(trial)}; retrying")
+        self.log(f"{_cell_name(trial)}: {_error_line(trial)}; retrying (details: {trial.error_file})")
 
     def on_trial_result(self, iteration: int, trials: list[Trial], trial: Trial, result: dict, **info) -> None:
         if result.get("final"):
@@ -210,6 +222,7 @@ class ResultsCallback(Callback):
         name = _cell_name(trial)
         if row["status"] == "failed":
             self.failures.append(f"{name}: {row['error']}")
+            self.log(f"{name}: details in {trial.error_file}")
         acc = f" acc {row['test_acc']:.4f}" if row.get("test_acc") is not None else ""
         self.log(f"{name}: {row['status']}{acc}{' — ' + row['error'] if row.get('error') else ''} | "
                  f"{_counts(self.statuses)}")
