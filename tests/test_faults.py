@@ -1,0 +1,76 @@
+"""Real faults around a sweep: the driver killed mid-sweep, two sweeps writing to one results dir."""
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from helpers import ARCHBENCH, archbench
+from orchestrator.results import ResultStore
+
+pytestmark = pytest.mark.ray
+
+BUDGET = ["--epochs", "2", "--train-limit", "1024", "--test-limit", "256", "--batch-size", "32"]
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def test_driver_killed_mid_sweep_resumes_without_retraining(tmp_path):
+    results = tmp_path / "results"
+    command = ["sweep", "--local", "--archs", "lenet5", "--datasets", "synthetic_mnist", "--seeds", "6",
+               *BUDGET, "--max-concurrent", "1", "--results", str(results), "--name", "crash"]
+    driver = subprocess.Popen([ARCHBENCH, *command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    store = ResultStore(results)
+    try:
+        deadline = time.monotonic() + 240
+        rows = store.trials()
+        while len(rows) < 2:
+            assert driver.poll() is None, "the sweep ended before it could be killed"
+            assert time.monotonic() < deadline, "no rows appeared"
+            time.sleep(0.2)
+            rows = store.trials()   # raises if a reader ever sees a half-written file
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(30)
+    finally:
+        _kill_group(driver)
+    before = store.trials()
+    assert 2 <= len(before) < 6 and (before["status"] == "ok").all()
+
+    proc = archbench(*command)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"{len(before)} of 6 cells" in proc.stdout
+    after = store.trials()
+    assert len(after) == 6 and (after["status"] == "ok").all()
+    assert sorted(after["seed"]) == list(range(6))
+    kept = after.set_index("seed").loc[before["seed"], "started_at"]
+    assert list(kept) == list(before["started_at"]), "a cell finished before the kill was trained again"
+    assert len(store.history()) == 12
+
+
+def test_two_sweeps_into_one_results_dir(tmp_path):
+    results = tmp_path / "results"
+    sweeps = [subprocess.Popen([ARCHBENCH, "sweep", "--local", "--archs", "lenet5", "--datasets",
+                                "synthetic_mnist,synthetic_cifar10", *BUDGET, "--results", str(results),
+                                "--name", name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+              for name in ("first", "second")]
+    try:
+        for proc in sweeps:
+            _, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, err[-3000:]
+    finally:
+        for proc in sweeps:
+            _kill_group(proc)
+    trials = ResultStore(results).trials()
+    assert sorted(zip(trials["sweep"], trials["dataset"])) == [
+        ("first", "synthetic_cifar10"), ("first", "synthetic_mnist"),
+        ("second", "synthetic_cifar10"), ("second", "synthetic_mnist")]
+    assert len(ResultStore(results).history()) == 8
