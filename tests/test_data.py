@@ -395,3 +395,24 @@ def test_channels_last() -> None:
     for train in (True, False):
         x, _ = next(iter(data.DeviceLoader(images, labels, spec, 4, train=train, channels_last=True)))
         assert x.is_contiguous(memory_format=torch.channels_last)
+
+
+class _Payload:
+    """Unpickling this would create a file: the decoded cache must never run it."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_decoded_cache_is_loaded_without_running_pickled_code(tmp_path):
+    marker = tmp_path / "payload-ran"
+    for split in store.SPLITS:
+        path = store._decoded_path("cifar10", split, tmp_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"images": _Payload(marker), "labels": torch.zeros(1)}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        data.load_split("cifar10", "train", tmp_path)
+    assert not marker.exists()
