@@ -27,7 +27,7 @@ data_app = typer.Typer(no_args_is_help=True, help="Download and inspect the data
 app.add_typer(data_app, name="data")
 console = Console(highlight=False)
 
-SMOKE = {"train_limit": 4096, "test_limit": 1024, "epochs": 2, "batch_size": 32}
+SMOKE = {"train_limit": 2048, "test_limit": 512, "epochs": 2, "batch_size": 32}
 
 ResultsOpt = Annotated[Path, typer.Option("--results", help="Results directory (Parquet tables).")]
 DataDirOpt = Annotated[Optional[Path], typer.Option(
