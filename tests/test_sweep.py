@@ -89,3 +89,19 @@ def test_failed_diverged_and_killed_trials(tmp_path):
     killed = trials.loc["synthetic_svhn"]
     assert marker.exists(), "the worker was never killed"
     assert killed["status"] == "ok" and killed["attempts"] == 2 and killed["test_acc"] > 0.3
+
+
+def test_summarize_the_sweep(first_sweep, tmp_path):
+    results = first_sweep[0]
+    proc = archbench("summarize", "--results", str(results), "--format", "markdown", "--vs-study",
+                     "--out", str(tmp_path / "report"))
+    assert proc.returncode == 0, proc.stderr
+    assert "CIFAR-10 (synthetic)" in proc.stdout and "study" in proc.stdout
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "accuracy_heatmap.png" in report and (tmp_path / "report" / "accuracy_heatmap.png").stat().st_size > 1000
+
+
+def test_summarize_unknown_sweep(first_sweep):
+    proc = archbench("summarize", "--results", str(first_sweep[0]), "--sweep", "nope")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: no sweep 'nope' in the results; sweeps: t"
