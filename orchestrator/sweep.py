@@ -82,7 +82,8 @@ def connect(local: bool, address: str | None) -> None:
     try:
         ray.init(address=address, log_to_driver=False, configure_logging=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise SweepError(f"cannot connect to Ray at {address!r}: {_last_line(str(exc))}") from None
+        # Ray wraps the cause (an AuthenticationError for a missing or wrong token) in a generic error.
+        raise SweepError(f"cannot connect to Ray at {address!r}: {_last_line(str(exc.__cause__ or exc))}") from None
 
 
 def _check_reachable(address: str | None) -> None:
@@ -98,11 +99,16 @@ def _check_reachable(address: str | None) -> None:
         raise SweepError(f"cannot reach Ray at {address!r}: {exc.strerror or exc}") from None
 
 
-def resolve_gpus(requested: float | None) -> float:
+def resolve_gpus(requested: float | None, local: bool, log: Callable[[str], None]) -> float:
     """The GPU share per trial: as requested, else DEFAULT_GPU_FRACTION where the cluster has GPUs, else 0."""
     if requested is not None:
         return requested
-    return DEFAULT_GPU_FRACTION if ray.cluster_resources().get("GPU", 0) else 0.0
+    if ray.cluster_resources().get("GPU", 0):
+        return DEFAULT_GPU_FRACTION
+    if not local:
+        log("the cluster has no GPU now, so trials run on CPU; an autoscaling cluster adds GPU nodes only "
+            f"for trials that ask for them: pass --gpus-per-trial {DEFAULT_GPU_FRACTION}")
+    return 0.0
 
 
 def log_line(text: str) -> None:
@@ -123,7 +129,7 @@ def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str 
 
     connect(local, address)
     _quiet_tune()
-    gpus = resolve_gpus(plan.gpus_per_trial)
+    gpus = resolve_gpus(plan.gpus_per_trial, local, log)
     template = asdict(plan.train or TrainConfig(arch="", dataset=""))
     for key in ("arch", "dataset", "seed", "fault"):
         template.pop(key)
