@@ -27,7 +27,7 @@ from ray.tune.experiment import Trial
 from rich.console import Console
 
 import archs
-from orchestrator import data
+from orchestrator import data, recipes
 from orchestrator.results import TRIAL_SCHEMA, ResultStore
 from orchestrator.train import TrainConfig
 from orchestrator.trainable import run_trial
@@ -197,7 +197,7 @@ class ResultsCallback(Callback):
         name = _cell_name(trial)
         if epoch["test_acc"] is not None:
             self.best[name] = max(self.best.get(name, 0.0), epoch["test_acc"])
-        epochs = trial.config["train"].get("epochs")
+        epochs = result.get("epochs")
         acc = "nan" if epoch["test_acc"] is None else f"{epoch['test_acc']:.4f}"
         self.log(f"{name}: epoch {epoch['epoch']}{'/' + str(epochs) if epochs else ''} "
                  f"loss {epoch['train_loss']:.4f} acc {acc} (best {self.best.get(name, 0):.4f}) | "
@@ -208,9 +208,13 @@ class ResultsCallback(Callback):
         message = _error_line(trial)
         spec = data.spec(cell["dataset"])
         counts = archs.count_params(archs.build(cell["arch"], spec.channels, spec.num_classes, spec.image_size))
+        train = trial.config["train"]
+        recipe = recipes.recipe_for(cell["arch"]).with_overrides(
+            epochs=train["epochs"], batch_size=train["batch_size"], lr=train["lr"])
         self._store(trial, {
             **cell, "synthetic": spec.synthetic, "status": "failed", "error": message,
-            "epochs": trial.config["train"].get("epochs"), "epochs_run": len(self.history.get(trial.trial_id, {})),
+            "epochs": recipe.epochs, "batch_size": recipe.batch_size, "lr": recipe.lr,
+            "optimizer": recipe.optimizer, "epochs_run": len(self.history.get(trial.trial_id, {})),
             "params_total": counts.total, "params_trainable": counts.trainable,
             "params_non_trainable": counts.non_trainable, "ray_version": ray.__version__,
             "ended_at": datetime.now(timezone.utc),

@@ -62,6 +62,7 @@ def train(config: TrainConfig, report: EpochReport | None = None) -> dict:
 
     The row has ``status`` "ok", or "diverged" when the training loss became NaN/inf (training stops
     there and no accuracy is given); any other failure raises. ``row["history"]`` holds the epochs.
+    ``report`` gets each epoch's history row plus ``epochs``, the number the recipe runs.
     """
     started_at = datetime.now(timezone.utc)
     wall_start = time.perf_counter()
@@ -109,16 +110,14 @@ def train(config: TrainConfig, report: EpochReport | None = None) -> dict:
         train_seconds += epoch_seconds
         steps += epoch_steps
         train_loss = loss_sum / max(epoch_steps, 1)
-        if not finite or not math.isfinite(train_loss):
-            status = "diverged"
-            history.append(_epoch_row(epoch, train_loss, None, epoch_seconds, epoch_steps, recipe, optimizer))
-            if report:
-                report(history[-1])
-            break
-        accuracy = evaluate(step_model, test_loader, autocast)
+        diverged = not finite or not math.isfinite(train_loss)
+        accuracy = None if diverged else evaluate(step_model, test_loader, autocast)
         history.append(_epoch_row(epoch, train_loss, accuracy, epoch_seconds, epoch_steps, recipe, optimizer))
         if report:
-            report(history[-1])
+            report({**history[-1], "epochs": recipe.epochs})
+        if diverged:
+            status = "diverged"
+            break
 
     accuracies = [h["test_acc"] for h in history if h["test_acc"] is not None]
     ok = status == "ok"

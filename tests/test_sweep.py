@@ -83,6 +83,7 @@ def test_failed_diverged_and_killed_trials(tmp_path):
     assert failed["status"] == "failed" and failed["attempts"] == 2
     assert failed["error"] == "TrialFault: injected fault: the trial raised on purpose"
     assert pd.isna(failed["test_acc"]) and failed["params_total"] == 150_742
+    assert failed["epochs"] == 2 and failed["batch_size"] == 32 and failed["optimizer"] == "adamw"
     diverged = trials.loc["synthetic_fashion_mnist"]
     assert diverged["status"] == "diverged" and pd.isna(diverged["test_acc"])
     assert diverged["epochs_run"] == 1 and "nan" in diverged["error"]
