@@ -12,14 +12,18 @@ synthetic twins of those datasets) it measures:
 Both build a fresh model for every measurement, so both include the first step of that model; the
 process-wide warm-up (kernel caches, CUDA context, cuDNN autotuning) is paid by an untimed round of
 both before any timing. The two are timed in alternating order ``--repeats`` times; the table gives
-the median and the spread (min-max) of archbench / bare.
+the median and the spread (min-max) of archbench / bare. On the CPU it also gives the same ratio by
+the thread's CPU clock, which does not count time spent waiting for a core on a shared machine.
 
 ``--explain`` (default: for the architectures whose median ratio is below 0.95) times the steps in
-between, to say where a gap comes from:
+between, in alternating order, to say where a gap comes from:
 
   bare -> +loader (batches from DeviceLoader, with the dataset's augmentation)
        -> +schedule (LambdaLR step per batch)
        -> archbench step (``orchestrator.train._train_epoch``: + loss accumulation and divergence check)
+       -> train() (the whole trainable again)
+       -> train(), no augmentation (the dataset's augmentation replaced by "none" for that call)
+and the DeviceLoader alone over the same images.
 
 Run from the repository root:
   GPU (defaults, one real-size epoch per measurement):  python benchmarks/throughput.py --device cuda
@@ -30,6 +34,7 @@ Prints a table and appends one JSON line to benchmarks/results/throughput.jsonl.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import platform
@@ -37,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -54,6 +60,7 @@ RESULTS = Path(__file__).parent / "results" / "throughput.jsonl"
 SHAPES = {"mnist": "synthetic_mnist", "cifar10": "synthetic_cifar10"}   # 1x28x28 and 3x32x32
 POOL_BATCHES = 32        # distinct random batches the bare loop cycles through
 GOAL = 0.95              # archbench within 5% of the bare loop
+_TRAIN_EPOCH_PARAMS = inspect.signature(trainer._train_epoch).parameters
 
 
 # ---------------------------------------------------------------- machine
@@ -108,6 +115,7 @@ class Setup:
         self.channels_last = self.on_cuda and not args.no_channels_last
         self.amp = self.on_cuda and not args.no_amp
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.label_smoothing = getattr(self.recipe, "label_smoothing", 0.0)    # as train() uses it, if at all
 
     def autocast(self) -> torch.autocast:
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp)
@@ -120,12 +128,13 @@ class Setup:
         return model, step_model, recipes.make_optimizer(self.recipe, model)
 
 
-def archbench_rate(s: Setup, images: int) -> tuple[float, float, dict]:
+def archbench_rate(s: Setup, images: int, augment: str | None = None) -> tuple[float, float, dict]:
     """images/s of train() over ``images`` training images: (its own wall clock, CPU clock, row).
 
     The wall figure is the row's ``images_per_sec``. The CPU figure divides by the CPU time of this
     thread inside ``_train_epoch`` (wrapped here, for the benchmark only): on a CPU shared with other
     jobs it does not count the time the thread waited for a core, so ratios of it are steadier.
+    ``augment`` replaces the dataset's augmentation (e.g. "none"), again only inside this call.
     """
     config = trainer.TrainConfig(
         arch=s.arch, dataset=s.dataset, epochs=1, batch_size=s.args.batch_size, train_limit=images,
@@ -140,11 +149,15 @@ def archbench_rate(s: Setup, images: int) -> tuple[float, float, dict]:
         cpu.append(time.thread_time() - start)
         return out
 
+    original_spec = trainer.data.spec
     trainer._train_epoch = timed
+    if augment is not None:
+        trainer.data.spec = lambda name: replace(original_spec(name), augment=augment)
     try:
         row = trainer.train(config)
     finally:
         trainer._train_epoch = original
+        trainer.data.spec = original_spec
     return row["images_per_sec"], row["steps"] * row["batch_size"] / sum(cpu), row
 
 
@@ -157,7 +170,7 @@ def bare_rate(s: Setup, images: int) -> tuple[float, float]:
     xs = [torch.randn(shape, device=s.device).contiguous(memory_format=s.memory_format)
           for _ in range(min(steps, POOL_BATCHES))]
     ys = [torch.randint(s.spec.num_classes, (bs,), device=s.device) for _ in xs]
-    autocast, smoothing = s.autocast(), s.recipe.label_smoothing
+    autocast, smoothing = s.autocast(), s.label_smoothing
     model.train()
     _sync(s.device)
     start, cpu_start = time.perf_counter(), time.thread_time()
@@ -171,22 +184,36 @@ def bare_rate(s: Setup, images: int) -> tuple[float, float]:
     return steps * bs / (time.perf_counter() - start), steps * bs / (time.thread_time() - cpu_start)
 
 
-def ladder_rates(s: Setup, images: int) -> dict[str, tuple[float, float]]:
-    """images/s (wall, CPU) of the steps between the bare loop and archbench's step (module docstring)."""
+LADDER = ("bare", "+loader", "+schedule", "archbench step", "train()", "train(), no augmentation")
+
+
+def ladder_rates(s: Setup, images: int, reverse: bool = False) -> dict[str, tuple[float, float]]:
+    """images/s (wall, CPU) of the steps between the bare loop and train() (module docstring).
+
+    Every step builds its own model; ``reverse`` times them in the opposite order, so that a drift
+    of the machine's speed during one round does not read as the cost of a step.
+    """
     x, y = data.load_split(s.dataset, "train", limit=images)
-    rates = {"bare": bare_rate(s, images)}
-    for name in ("+loader", "+schedule", "archbench step"):
+    rates = {}
+    for name in (reversed(LADDER) if reverse else LADDER):
+        if name == "bare":
+            rates[name] = bare_rate(s, images)
+            continue
+        if name.startswith("train()"):
+            rates[name] = archbench_rate(s, images, augment=None if name == "train()" else "none")[:2]
+            continue
         model, step_model, optimizer = s.model()
         loader = data.DeviceLoader(x, y, s.spec, s.recipe.batch_size, device=s.device, train=True,
                                    channels_last=s.channels_last)
         schedule = recipes.make_schedule(s.recipe, optimizer, len(loader))
-        autocast, smoothing = s.autocast(), s.recipe.label_smoothing
+        autocast, smoothing = s.autocast(), s.label_smoothing
         model.train()
         _sync(s.device)
         start, cpu_start = time.perf_counter(), time.thread_time()
         if name == "archbench step":
-            _, steps, _ = trainer._train_epoch(step_model, loader, optimizer, schedule, autocast, smoothing,
-                                               None, first_step=True)
+            extra = {"label_smoothing": smoothing} if "label_smoothing" in _TRAIN_EPOCH_PARAMS else {}
+            _, steps, _ = trainer._train_epoch(step_model, loader, optimizer, schedule, autocast, fault=None,
+                                               first_step=True, **extra)
         else:
             steps = 0
             for images_batch, labels in loader:
@@ -201,7 +228,7 @@ def ladder_rates(s: Setup, images: int) -> dict[str, tuple[float, float]]:
         _sync(s.device)
         count = steps * s.recipe.batch_size
         rates[name] = (count / (time.perf_counter() - start), count / (time.thread_time() - cpu_start))
-    return rates
+    return {name: rates[name] for name in LADDER}
 
 
 def loader_rate(s: Setup, images: int) -> tuple[float, float]:
@@ -279,7 +306,7 @@ def _line(r: dict) -> str:
 
 
 def explain(s: Setup, images: int, repeats: int, log) -> dict:
-    runs = [ladder_rates(s, images) for _ in range(repeats)]
+    runs = [ladder_rates(s, images, reverse=r % 2 == 1) for r in range(repeats)]
     loaders = [loader_rate(s, images) for _ in range(repeats)]
     bs = s.recipe.batch_size
     out = {"images": images, "repeats": repeats}
@@ -300,12 +327,14 @@ def explain(s: Setup, images: int, repeats: int, log) -> dict:
 
 
 def _explain_line(e: dict) -> str:
+    """ms per batch of each step, with its difference from the step before in brackets."""
     parts = []
     for clock in ("wall", "cpu"):
         if clock in e:
             c = e[clock]
-            parts.append(f"{clock}: ms/batch bare {c['ms_per_batch']['bare']:.3f}, added "
-                         + ", ".join(f"{k} {v:+.3f}" for k, v in c["added_ms_per_batch"].items())
+            steps = [f"{k} {v:.3f}" + (f" ({c['added_ms_per_batch'][k]:+.3f})" if k in c["added_ms_per_batch"] else "")
+                     for k, v in c["ms_per_batch"].items()]
+            parts.append(f"{clock} ms/batch: " + ", ".join(steps)
                          + f"; DeviceLoader alone {c['loader_alone_ms_per_batch']:.3f}")
     return " | ".join(parts)
 

@@ -15,10 +15,11 @@ import typer
 from rich.console import Console
 
 import archs
-from orchestrator import data
+from orchestrator import data, recipes
 from orchestrator.auth import local_token_auth
 from orchestrator.render import FORMATS, render
-from orchestrator.results import ResultsError, ResultStore, atomic_write_text
+from orchestrator.atomic import atomic_write_text
+from orchestrator.results import ResultsError, ResultStore
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Which image-classification architecture works best on which dataset: "
@@ -164,6 +165,11 @@ def sweep(
     budget = dict(SMOKE) if smoke else {}
     overrides = {"epochs": epochs, "batch_size": batch_size, "train_limit": train_limit, "test_limit": test_limit}
     budget.update({k: v for k, v in overrides.items() if v is not None})
+    if "train_limit" in budget:
+        batch = max(budget.get("batch_size") or recipes.recipe_for(a).batch_size for a in chosen_archs)
+        if budget["train_limit"] < batch:
+            fail(f"--train-limit {budget['train_limit']} is smaller than the batch size {batch}; "
+                 "raise it or lower --batch-size")
     template = TrainConfig(arch="", dataset="", lr=lr, data_dir=str(data_dir) if data_dir else None,
                            download=download, compile=compile_model, **budget)
     if local:
@@ -179,6 +185,10 @@ def sweep(
     _print_summary(store, plan.name)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items())) or "nothing to run"
     typer.echo(f"sweep {plan.name!r}: {counts} ({outcome.skipped} skipped as already ok); results in {results}")
+    if outcome.missing:
+        typer.echo(f"error: interrupted: {outcome.missing} of {outcome.planned} trials have no row; "
+                   "run the same command again to train them", err=True)
+        raise typer.Exit(130)
     if outcome.failures:
         typer.echo(f"error: {len(outcome.failures)} trial(s) failed: " + "; ".join(outcome.failures), err=True)
         raise typer.Exit(1)

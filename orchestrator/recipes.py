@@ -22,14 +22,19 @@ class Recipe:
     epochs: int
     batch_size: int
     warmup_epochs: float = 1.0
-    label_smoothing: float = 0.0
 
     def with_overrides(self, *, epochs: int | None = None, batch_size: int | None = None,
                        lr: float | None = None) -> Recipe:
-        """The recipe with the given fields replaced; a new batch size scales the learning rate linearly."""
+        """The recipe with the given fields replaced.
+
+        A new batch size rescales the learning rate: linearly for SGD (Goyal et al. 2017), by the
+        square root for AdamW, whose update size does not grow with the gradient's.
+        """
         new = self
         if batch_size is not None and batch_size != self.batch_size:
-            new = replace(new, batch_size=batch_size, lr=self.lr * batch_size / self.batch_size)
+            ratio = batch_size / self.batch_size
+            scale = ratio if self.optimizer == "sgd" else math.sqrt(ratio)
+            new = replace(new, batch_size=batch_size, lr=self.lr * scale)
         if epochs is not None:
             new = replace(new, epochs=epochs)
         if lr is not None:
@@ -53,8 +58,10 @@ RECIPES: dict[str, Recipe] = {
 
 
 def recipe_for(arch: str) -> Recipe:
-    """The default recipe of ``arch``; architectures without their own get the LeNet-5 one."""
-    return RECIPES.get(arch, RECIPES["lenet5"])
+    """The default recipe of ``arch``."""
+    if arch not in RECIPES:
+        raise ValueError(f"no training recipe for architecture {arch!r}; add one to orchestrator/recipes.py")
+    return RECIPES[arch]
 
 
 def make_optimizer(recipe: Recipe, model: nn.Module) -> torch.optim.Optimizer:

@@ -15,7 +15,10 @@ final ``test_acc`` of the ok seeds: the mean, with the sample standard deviation
 seed count when there are several. Diverged and failed seeds never contribute a number; the cell
 says how many there were. Ranks order the architectures on each dataset by mean accuracy (1 = best,
 ties share the average rank); an architecture with no ok seed on a dataset ranks last there, and a
-dataset where no architecture has an ok seed ranks none.
+dataset where no architecture has an ok seed ranks none. Question 3's mean accuracy, mean training
+seconds and accuracy per training second are taken over the common datasets only, those where every
+architecture has an ok seed, so that one failing on a hard dataset is not flattered by its easy ones;
+with no common dataset they are not compared.
 
 Synthetic datasets (``synthetic_mnist``, ...) keep "(synthetic)" in every label, are compared with
 the study's figure for the real dataset of the same name, and make the report say so at the top.
@@ -36,7 +39,8 @@ import archs
 from orchestrator import data, study
 from orchestrator.data.specs import SYNTHETIC_PREFIX, DatasetSpec
 from orchestrator.render import render
-from orchestrator.results import STATUSES, atomic_write_text
+from orchestrator.atomic import atomic_write_text
+from orchestrator.results import STATUSES
 
 DIFFICULTY_ARCH = "lenet5"       # its accuracy on a dataset is the difficulty proxy
 SIGNIFICANCE = 0.05              # Welch t-test level for "the lead exceeds the seed spread"
@@ -122,7 +126,7 @@ def summarize(trials: pd.DataFrame, history: pd.DataFrame, *, sweep: str | None 
         curves=_curves(history, ok, cells),
         accuracy=accuracy_table(cells, vs_study), time=time_table(cells, vs_study),
         params=params_table(cells, vs_study), best=best, traits=traits_table(cells, traits),
-        trait_ranks=trait_ranks.map(_formatter(".2f")).rename_axis("arch"), overall=overall_table(overall),
+        trait_ranks=trait_ranks.map(_formatter(".2f")).rename_axis("arch"), overall=overall_table(cells, overall),
         answers=(_answer_best(best), _answer_traits(trait_ranks, splits), _answer_overall(cells, overall)),
     )
 
@@ -483,24 +487,41 @@ def _answer_traits(trait_ranks: pd.DataFrame, splits: Mapping[str, pd.Series]) -
 
 # --- question 3: across datasets -----------------------------------------------------------------
 
+def _common_datasets(cells: pd.DataFrame) -> list[str]:
+    """The datasets (display order) on which every architecture has an ok seed."""
+    accuracy = cells["acc_mean"].unstack("dataset").reindex(index=_archs(cells), columns=_labels(cells).index)
+    return list(accuracy.columns[accuracy.notna().all()])
+
+
 def _overall(cells: pd.DataFrame) -> pd.DataFrame:
-    """Per arch, best mean rank first: mean rank, datasets won, datasets with an ok seed, accuracy per train second."""
+    """Per arch, best mean rank first: mean rank (over every dataset), datasets won, datasets with an ok seed,
+    and mean accuracy, mean train seconds and accuracy per train second over the common datasets
+    (``_common_datasets``; NaN when there are none)."""
     by_arch = cells.groupby(level="arch", sort=False)
     winners = pd.Series({dataset: top[0] for dataset, top in _podium(cells).items() if top}, dtype=object)
+    common = _common_datasets(cells)
+    on_common = cells[cells.index.get_level_values("dataset").isin(common)].groupby(level="arch", sort=False)
+    names = _archs(cells)
     frame = pd.DataFrame({
         "mean_rank": by_arch["rank"].mean(),
-        "wins": winners.value_counts().reindex(_archs(cells), fill_value=0),
+        "wins": winners.value_counts().reindex(names, fill_value=0),
         "ok_datasets": by_arch["n_ok"].agg(lambda n: (n > 0).sum()),
         "datasets": by_arch.size(),
-        "mean_acc": by_arch["acc_mean"].mean(),     # over the datasets with an ok seed
-        "mean_seconds": by_arch["seconds"].mean(),
+        "mean_acc": on_common["acc_mean"].mean().reindex(names),
+        "mean_seconds": on_common["seconds"].mean().reindex(names),
     })
     frame["acc_per_second"] = frame["mean_acc"] / frame["mean_seconds"]
     return frame.sort_values("mean_rank", kind="stable")
 
 
-def overall_table(overall: pd.DataFrame) -> pd.DataFrame:
-    """Q3 for render."""
+def _common_text(cells: pd.DataFrame) -> str:
+    """The common datasets' labels, e.g. 'MNIST, SVHN'; NO_VALUE when there are none."""
+    labels = _labels(cells)
+    return ", ".join(labels[dataset] for dataset in _common_datasets(cells)) or NO_VALUE
+
+
+def overall_table(cells: pd.DataFrame, overall: pd.DataFrame) -> pd.DataFrame:
+    """Q3 for render; mean acc, mean train s and acc per train s are over the datasets in 'compared over'."""
     return pd.DataFrame({
         "mean rank": overall["mean_rank"].map(_formatter(".2f")),
         "best on": overall["wins"].astype(str),
@@ -508,7 +529,8 @@ def overall_table(overall: pd.DataFrame) -> pd.DataFrame:
         "mean acc": overall["mean_acc"].map(_formatter(".4f")),
         "mean train s": overall["mean_seconds"].map(_formatter(".1f")),
         "acc per train s": overall["acc_per_second"].map(_formatter(".4g")),
-    }).rename_axis("arch")
+        "compared over": _common_text(cells),
+    }, index=overall.index).rename_axis("arch")
 
 
 def _answer_overall(cells: pd.DataFrame, overall: pd.DataFrame) -> str:
@@ -518,11 +540,16 @@ def _answer_overall(cells: pd.DataFrame, overall: pd.DataFrame) -> str:
         verdict = f"Yes: {top} is best on every dataset ({n_datasets})."
     else:
         verdict = "No single architecture is best on every dataset."
-    efficient = overall["acc_per_second"].idxmax()
-    return (f"{verdict} {top} has the best mean rank ({overall.loc[top, 'mean_rank']:.2f} over {n_datasets} "
-            f"datasets; an architecture with no ok seed on a dataset ranks last there). Most accuracy per "
-            f"training second: {efficient} ({overall.loc[efficient, 'acc_per_second']:.4g} per s, mean accuracy "
-            f"over mean training seconds).")
+    ranked = (f"{verdict} {top} has the best mean rank ({overall.loc[top, 'mean_rank']:.2f} over {n_datasets} "
+              f"datasets; an architecture with no ok seed on a dataset ranks last there).")
+    per_second = overall["acc_per_second"].dropna()
+    if per_second.empty:
+        return (f"{ranked} Accuracy per training second is not compared: no dataset has an ok seed "
+                f"for every architecture.")
+    efficient = per_second.idxmax()
+    return (f"{ranked} Most accuracy per training second: {efficient} ({per_second[efficient]:.4g} per s, "
+            f"mean accuracy over mean training seconds on {_common_text(cells)}, the datasets where "
+            f"every architecture has an ok seed).")
 
 
 # --- curves, rendering, the report ---------------------------------------------------------------

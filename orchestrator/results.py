@@ -16,14 +16,16 @@ directory at once keep every row of both.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Iterable, Mapping
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from filelock import FileLock
+
+from orchestrator.atomic import atomic_write
 
 SCHEMA_VERSION = 1
 TRIALS_FILE = "trials.parquet"
@@ -35,8 +37,6 @@ CELL_KEY = ("sweep", "arch", "dataset", "seed")
 EPOCH_KEY = (*CELL_KEY, "epoch")
 
 _ts = pa.timestamp("us", tz="UTC")
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 TRIAL_SCHEMA = pa.schema([
     pa.field("schema_version", pa.int32(), nullable=False),
@@ -52,6 +52,7 @@ TRIAL_SCHEMA = pa.schema([
     pa.field("epochs", pa.int64()),                      # epochs asked for
     pa.field("epochs_run", pa.int64()),
     pa.field("steps", pa.int64()),                       # optimizer steps taken
+    pa.field("train_images", pa.int64()),                # training images per epoch (after --train-limit)
     pa.field("train_seconds", pa.float64()),             # training loop only (no data load, no eval)
     pa.field("wall_seconds", pa.float64()),              # whole trial: data load, build, train, eval
     pa.field("images_per_sec", pa.float64()),            # training images / train_seconds
@@ -101,7 +102,7 @@ class ResultStore:
         self.history_path = self.root / HISTORY_FILE
         self._lock = FileLock(str(self.root / LOCK_FILE))
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple:
         # Ray Tune pickles its callbacks (which hold a store); the lock is rebuilt from the path.
         return (ResultStore, (self.root,))
 
@@ -129,18 +130,33 @@ class ResultStore:
         df = df[(df["sweep"] == sweep) & (df["status"] == "ok")]
         return {(a, d, int(s)) for a, d, s in zip(df["arch"], df["dataset"], df["seed"])}
 
-    def put_trial(self, row: Mapping[str, object], history: Iterable[Mapping[str, object]] = ()) -> None:
-        """Store one trial's row and its per-epoch rows, replacing any earlier rows of the same cell."""
+    def put_trial(self, row: Mapping[str, object], history: Iterable[Mapping[str, object]] = ()) -> bool:
+        """Store one trial's row and its per-epoch rows, replacing the earlier rows of the same cell.
+
+        A row that is not ok never replaces an ok one (a forced re-run that fails keeps the good
+        result): then nothing is written and the return value is False. The history is written
+        before the trial row, so an ok row always has its history, even after a crash in between.
+        """
         row = {"schema_version": SCHEMA_VERSION, **row}
         if row["status"] not in STATUSES:
             raise ValueError(f"status {row['status']!r} is not one of {STATUSES}")
         history = list(history)
+        cell = {k: row[k] for k in CELL_KEY}
         self.root.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            _merge_write(self.trials_path, TRIAL_SCHEMA, [row], CELL_KEY)
-            cell = {k: row[k] for k in CELL_KEY}
+            if row["status"] != "ok" and self._has_ok_row(cell):
+                return False
             _merge_write(self.history_path, HISTORY_SCHEMA, [{**cell, **h} for h in history], EPOCH_KEY,
                          drop=cell)
+            _merge_write(self.trials_path, TRIAL_SCHEMA, [row], CELL_KEY)
+        return True
+
+    def _has_ok_row(self, cell: Mapping[str, object]) -> bool:
+        df = self.trials()
+        mask = df["status"] == "ok"
+        for name, value in cell.items():
+            mask &= df[name] == value
+        return bool(mask.any())
 
 
 def _read(path: Path, schema: pa.Schema) -> pd.DataFrame:
@@ -154,6 +170,11 @@ def _read(path: Path, schema: pa.Schema) -> pd.DataFrame:
     missing = [name for name in schema.names if name not in table.column_names]
     if missing:
         raise ResultsError(f"{path} is not an archbench table: missing columns {', '.join(missing)}")
+    if "schema_version" in table.column_names and len(table):
+        newest = pc.max(table["schema_version"]).as_py()
+        if newest > SCHEMA_VERSION:
+            raise ResultsError(f"{path} was written by a newer archbench (schema {newest}, this one reads "
+                               f"{SCHEMA_VERSION}); upgrade archbench, it leaves the file as it is")
     try:
         return table.select(schema.names).cast(schema).to_pandas()
     except (pa.ArrowException, ValueError) as exc:
@@ -177,26 +198,7 @@ def _merge_write(path: Path, schema: pa.Schema, rows: list[Mapping[str, object]]
 
 
 def _atomic_write(table: pa.Table, path: Path) -> None:
-    _atomic_replace(path, lambda tmp: pq.write_table(table, tmp))
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the whole new one, never a part."""
-    _atomic_replace(Path(path), lambda tmp: Path(tmp).write_text(text))
-
-
-def _atomic_replace(path: Path, write: Callable[[str], None]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        os.chmod(tmp, 0o666 & ~_UMASK)   # mkstemp makes 0600; give the file the mode open() would
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -65,10 +65,15 @@ class SweepPlan:
 
 @dataclass
 class SweepOutcome:
-    planned: int
-    skipped: int
-    statuses: Counter
+    planned: int          # trials submitted
+    skipped: int          # cells that already had an ok row
+    statuses: Counter     # rows stored by this run, by status
     failures: list[str]
+
+    @property
+    def missing(self) -> int:
+        """Submitted trials that ended without a row: the sweep was interrupted."""
+        return self.planned - sum(self.statuses.values())
 
 
 def connect(local: bool, address: str | None) -> None:
@@ -119,6 +124,8 @@ def log_line(text: str) -> None:
 def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str | None,
               log: Callable[[str], None] = log_line) -> SweepOutcome:
     """Run the cells of ``plan`` that ``store`` lacks; block until every trial has ended."""
+    if not plan.force:
+        _check_same_budget(plan, store)
     done = set() if plan.force else store.done_cells(plan.name)
     cells = [c for c in plan.cells() if (c["arch"], c["dataset"], c["seed"]) not in done]
     skipped = len(plan.cells()) - len(cells)
@@ -156,13 +163,38 @@ def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str 
                         failures=callback.failures)
 
 
+def _check_same_budget(plan: SweepPlan, store: ResultStore) -> None:
+    """SweepError if the sweep's ok rows were trained on another budget than this run asks for.
+
+    Skipping them would mix budgets in one table; a new --name or --force is the user's call.
+    """
+    train = plan.train or TrainConfig(arch="", dataset="")
+    trials = store.trials()
+    ok = trials[(trials["sweep"] == plan.name) & (trials["status"] == "ok")
+                & trials["arch"].isin(plan.archs) & trials["dataset"].isin(plan.datasets)]
+    for row in ok.itertuples():
+        recipe = recipes.recipe_for(row.arch).with_overrides(epochs=train.epochs, batch_size=train.batch_size,
+                                                            lr=train.lr)
+        size = data.spec(row.dataset).train_size
+        images = min(train.train_limit or size, size)
+        asked = (recipe.epochs, recipe.batch_size, round(recipe.lr, 12), images)
+        held = (row.epochs, row.batch_size, round(row.lr, 12), row.train_images)
+        if asked != held:
+            raise SweepError(
+                f"sweep {plan.name!r} already has {row.arch}/{row.dataset}/seed{row.seed} trained with "
+                f"(epochs, batch, lr, train images) = {held}, and this run asks for {asked}: "
+                "use another --name, or --force to train those cells again")
+
+
 def _quiet_tune() -> None:
     """Leave the terminal to ResultsCallback: no Tune status tables, no trial tracebacks.
 
-    Each failure still gets a line from the callback that names Tune's error file.
+    Each failure still gets a line from the callback that names Tune's error file; Tune's other
+    warnings (such as trials waiting for resources the cluster lacks) still show.
     """
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")   # the legacy reporter is silent at verbose=0
-    logging.getLogger("ray.tune").setLevel(logging.CRITICAL)
+    for name in ("ray.tune.execution.tune_controller", "ray.tune.tune"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 class ResultsCallback(Callback):
@@ -178,10 +210,12 @@ class ResultsCallback(Callback):
         self.best: dict[str, float] = {}
         self.statuses: Counter = Counter()
         self.failures: list[str] = []
+        self.stored: set[str] = set()     # trial ids whose row is stored
 
     def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info) -> None:
         self.attempts[trial.trial_id] += 1
         self.history[trial.trial_id] = {}
+        self.best.pop(_cell_name(trial), None)
 
     def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info) -> None:
         self.log(f"{_cell_name(trial)}: {_error_line(trial)}; retrying (details: {trial.error_file})")
@@ -221,15 +255,19 @@ class ResultsCallback(Callback):
         })
 
     def _store(self, trial: Trial, row: dict) -> None:
+        if trial.trial_id in self.stored:
+            return   # a retry after the row was stored (the worker died after its final report)
+        self.stored.add(trial.trial_id)
         row = {**row, "sweep": self.sweep, "gpu_fraction": self.gpu_fraction,
-               "attempts": self.attempts[trial.trial_id]}
+               "attempts": max(self.attempts[trial.trial_id], 1)}
         for key in ("started_at", "ended_at"):
             if isinstance(row.get(key), str):
                 row[key] = datetime.fromisoformat(row[key])
         history = sorted(self.history.get(trial.trial_id, {}).values(), key=lambda h: h["epoch"])
-        self.store.put_trial(row, history)
-        self.statuses[row["status"]] += 1
         name = _cell_name(trial)
+        self.statuses[row["status"]] += 1
+        if not self.store.put_trial(row, history):
+            self.log(f"{name}: {row['status']} this time; the cell's earlier ok row is kept")
         if row["status"] == "failed":
             self.failures.append(f"{name}: {row['error']}")
             self.log(f"{name}: details in {trial.error_file}")

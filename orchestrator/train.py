@@ -104,13 +104,13 @@ def train(config: TrainConfig, report: EpochReport | None = None) -> dict:
     for epoch in range(1, recipe.epochs + 1):
         epoch_start = time.perf_counter()
         loss_sum, epoch_steps, finite = _train_epoch(step_model, train_loader, optimizer, schedule, autocast,
-                                                     recipe.label_smoothing, config.fault, first_step=steps == 0)
+                                                     config.fault, first_step=steps == 0)
         _synchronize(device)
         epoch_seconds = time.perf_counter() - epoch_start
         train_seconds += epoch_seconds
         steps += epoch_steps
         train_loss = loss_sum / max(epoch_steps, 1)
-        diverged = not finite or not math.isfinite(train_loss)
+        diverged = not finite or not math.isfinite(train_loss) or not _weights_finite(model)
         accuracy = None if diverged else evaluate(step_model, test_loader, autocast)
         history.append(_epoch_row(epoch, train_loss, accuracy, epoch_seconds, epoch_steps, recipe, optimizer))
         if report:
@@ -133,6 +133,7 @@ def train(config: TrainConfig, report: EpochReport | None = None) -> dict:
         "epochs": recipe.epochs,
         "epochs_run": len(history),
         "steps": steps,
+        "train_images": len(train_x),
         "train_seconds": train_seconds,
         "wall_seconds": time.perf_counter() - wall_start,
         "images_per_sec": steps * recipe.batch_size / train_seconds if train_seconds else None,
@@ -143,7 +144,8 @@ def train(config: TrainConfig, report: EpochReport | None = None) -> dict:
         "lr": recipe.lr,
         "optimizer": recipe.optimizer,
         "device": torch.cuda.get_device_name(device) if on_cuda else "cpu",
-        "peak_mem_bytes": torch.cuda.max_memory_allocated(device) if on_cuda else None,
+        # Reserved, not allocated: what the caching allocator holds is what a GPU share must fit.
+        "peak_mem_bytes": torch.cuda.max_memory_reserved(device) if on_cuda else None,
         "torch_version": torch.__version__,
         "started_at": started_at,
         "ended_at": datetime.now(timezone.utc),
@@ -153,14 +155,14 @@ def train(config: TrainConfig, report: EpochReport | None = None) -> dict:
 
 def _train_epoch(model: nn.Module, loader: data.DeviceLoader, optimizer: torch.optim.Optimizer,
                  schedule: torch.optim.lr_scheduler.LRScheduler, autocast: torch.autocast,
-                 label_smoothing: float, fault: str | None, first_step: bool) -> tuple[float, int, bool]:
+                 fault: str | None, first_step: bool) -> tuple[float, int, bool]:
     """One pass over ``loader``; returns (summed loss, steps, loss stayed finite)."""
     model.train()
     loss_sum = torch.zeros((), device=next(model.parameters()).device)
     steps = 0
     for images, labels in loader:
         with autocast:
-            loss = F.cross_entropy(model(images), labels, label_smoothing=label_smoothing)
+            loss = F.cross_entropy(model(images), labels)
         if first_step and steps == 0 and fault:
             loss = _inject(fault, loss)
         optimizer.zero_grad(set_to_none=True)
@@ -203,6 +205,11 @@ def _epoch_row(epoch: int, train_loss: float, test_acc: float | None, seconds: f
         "images_per_sec": steps * recipe.batch_size / seconds if seconds else None,
         "lr": optimizer.param_groups[0]["lr"],
     }
+
+
+def _weights_finite(model: nn.Module) -> bool:
+    # The last steps of an epoch can turn the weights NaN after the last loss that was checked.
+    return all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
 
 def _synchronize(device: torch.device) -> None:

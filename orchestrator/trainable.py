@@ -20,6 +20,9 @@ def run_trial(config: dict) -> None:
     cell = config["cell"]
     train_config = TrainConfig(**{**config["train"], **cell, "fault": config.get("faults", {}).get(
         f"{cell['arch']}/{cell['dataset']}")})
+    if train_config.device is None:
+        # Ray leaves a GPU visible to a trial that asked for none: train where Ray scheduled us.
+        train_config.device = "cuda" if ray.get_gpu_ids() else "cpu"
     row = train(train_config, report=lambda epoch: tune.report({"final": False, **epoch}))
     context = ray.get_runtime_context()
     row.pop("history")

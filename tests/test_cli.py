@@ -77,7 +77,14 @@ def test_unreachable_address(monkeypatch, capsys, tmp_path):
     code, _, err = run(monkeypatch, capsys, "sweep", "--address", "127.0.0.1:1", "--datasets", "synthetic_mnist",
                        "--results", str(results))
     assert_one_line_error(code, err, "127.0.0.1:1")
-    assert not (results / "trials.parquet").exists()
+    assert not results.exists()
+
+
+def test_train_limit_below_the_batch_size(monkeypatch, capsys, tmp_path):
+    code, _, err = run(monkeypatch, capsys, "sweep", "--local", "--archs", "lenet5", "--train-limit", "64",
+                       "--results", str(tmp_path / "r"))
+    assert_one_line_error(code, err, "--train-limit 64", "batch size 128")
+    assert not (tmp_path / "r").exists()
 
 
 def test_gpus_asked_on_a_machine_without(monkeypatch, capsys, tmp_path):
@@ -106,12 +113,24 @@ def test_corrupt_parquet_is_left_in_place(monkeypatch, capsys, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["trials.parquet"]
 
 
+def test_foreign_parquet_is_left_in_place(monkeypatch, capsys, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"x": [1]}), tmp_path / "history.parquet")
+    before = (tmp_path / "history.parquet").read_bytes()
+    code, _, err = run(monkeypatch, capsys, "sweep", "--local", "--results", str(tmp_path))
+    assert_one_line_error(code, err, "history.parquet", "not an archbench table")
+    assert (tmp_path / "history.parquet").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.parquet"]
+
+
 def test_dataset_missing_offline(monkeypatch, capsys, tmp_path):
     results = tmp_path / "results"
     code, _, err = run(monkeypatch, capsys, "sweep", "--local", "--datasets", "cifar10", "--no-download",
                        "--data-dir", str(tmp_path / "data"), "--results", str(results))
     assert_one_line_error(code, err, "cifar10", str(tmp_path / "data"), "archbench data fetch")
-    assert not (results / "trials.parquet").exists()
+    assert not results.exists() and not (tmp_path / "data").exists()
 
 
 def test_unknown_params_format(monkeypatch, capsys):

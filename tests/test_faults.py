@@ -37,6 +37,7 @@ def test_driver_killed_mid_sweep_resumes_without_retraining(tmp_path):
             assert time.monotonic() < deadline, "no rows appeared"
             time.sleep(0.2)
             rows = store.trials()   # raises if a reader ever sees a half-written file
+            store.history()
         driver.send_signal(signal.SIGKILL)
         driver.wait(30)
     finally:

@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import stats
 
-import archs
 from orchestrator import data, plots, report, study
 from orchestrator.render import FORMATS
 from orchestrator.report import ReportError, summarize
@@ -77,15 +76,6 @@ def _store(root, sweep, cells, day=2, synthetic=False):
             history = [] if outcome == "failed" else _history(outcome)
             store.put_trial(_row(sweep, arch, dataset, seed, outcome, day, synthetic), history)
     return store
-
-
-@pytest.fixture(scope="module", autouse=True)
-def arch_order():
-    # The registry (archs.names) is written in parallel; until it lands, the study's order stands in.
-    with pytest.MonkeyPatch.context() as patch:
-        if not hasattr(archs, "names"):
-            patch.setattr(archs, "names", lambda: list(study.ARCHS), raising=False)
-        yield
 
 
 @pytest.fixture(scope="module")
@@ -240,12 +230,55 @@ def test_overall(summary):
     assert overall["mean rank"].tolist() == ["1.67", "2.50", "2.67", "3.17"]
     assert overall["best on"].tolist() == ["2", "1", "0", "0"]
     assert overall["ok on"].tolist() == ["3/3", "2/3", "3/3", "2/3"]
-    assert overall.loc["vgg", "mean acc"] == "0.9210"            # over its two ok datasets
-    assert overall.loc["lenet5", "mean train s"] == "10.7"       # (11 + 11 + 10) / 3
-    assert overall.loc["lenet5", "acc per train s"] == f"{0.8 / (32 / 3):.4g}"
+    # acc and seconds over MNIST and SVHN only: vgg and resnet20v1 have no ok seed on CIFAR-10
+    assert overall["compared over"].tolist() == ["MNIST, SVHN"] * 4
+    assert overall.loc["vgg", "mean acc"] == "0.9210"            # (0.992 + 0.85) / 2
+    assert overall.loc["lenet5", "mean acc"] == "0.8900"         # (0.98 + 0.80) / 2, not CIFAR-10's 0.62
+    assert overall.loc["lenet5", "mean train s"] == "10.5"       # (11 + 10) / 2
+    assert overall.loc["lenet5", "acc per train s"] == f"{0.89 / 10.5:.4g}"
     answer = summary.answers[2]
     assert answer.startswith("No single architecture is best on every dataset. resnet20v2 has the best mean rank (1.67")
-    assert "Most accuracy per training second: lenet5 (0.075 per s" in answer
+    assert (f"Most accuracy per training second: lenet5 ({0.89 / 10.5:.4g} per s, mean accuracy over mean "
+            "training seconds on MNIST, SVHN, the datasets where every architecture has an ok seed)") in answer
+
+
+def _timed_store(root, cells):
+    """A sweep 's' from (arch, dataset) -> (outcome, train seconds), one seed each."""
+    store = ResultStore(root)
+    for (arch, dataset), (outcome, seconds) in cells.items():
+        row = _row("s", arch, dataset, 0, outcome)
+        store.put_trial({**row, "train_seconds": seconds if row["status"] == "ok" else None},
+                        [] if outcome == "failed" else _history(outcome))
+    return store
+
+
+def test_overall_compares_only_datasets_every_arch_ran_ok(tmp_path):
+    # lenet5 diverges on the hard CIFAR-10; averaged over its easy MNIST alone it would beat vgg
+    # (0.97 vs (0.98 + 0.60) / 2 at the same seconds), though vgg is the better of the two on MNIST.
+    store = _timed_store(tmp_path, {("lenet5", "mnist"): (0.97, 10.0), ("lenet5", "cifar10"): ("diverged", None),
+                                    ("vgg", "mnist"): (0.98, 10.0), ("vgg", "cifar10"): (0.60, 10.0)})
+    summary = summarize(store.trials(), store.history())
+    overall = summary.overall
+    assert list(overall.index) == ["vgg", "lenet5"]
+    assert overall["mean rank"].tolist() == ["1.00", "2.00"]    # lenet5 still ranks last on CIFAR-10
+    assert overall["ok on"].tolist() == ["2/2", "1/2"]
+    assert overall["mean acc"].tolist() == ["0.9800", "0.9700"]  # both over MNIST, not vgg's 0.7900
+    assert overall["acc per train s"].tolist() == ["0.098", "0.097"]
+    assert overall["compared over"].tolist() == ["MNIST", "MNIST"]
+    assert "Most accuracy per training second: vgg (0.098 per s" in summary.answers[2]
+    assert "on MNIST, the datasets where every architecture has an ok seed" in summary.answers[2]
+
+
+def test_overall_without_common_datasets_compares_no_accuracy_per_second(tmp_path):
+    store = _timed_store(tmp_path, {("lenet5", "mnist"): (0.9, 10.0), ("lenet5", "svhn"): ("diverged", None),
+                                    ("vgg", "mnist"): ("failed", None), ("vgg", "svhn"): (0.8, 10.0)})
+    summary = summarize(store.trials(), store.history())
+    overall = summary.overall
+    assert overall["mean rank"].tolist() == ["1.50", "1.50"]
+    for column in ("mean acc", "mean train s", "acc per train s", "compared over"):
+        assert overall[column].tolist() == ["—", "—"]
+    assert summary.answers[2].endswith("Accuracy per training second is not compared: no dataset has an ok seed "
+                                       "for every architecture.")
 
 
 def test_single_winner_says_yes(tmp_path):

@@ -6,8 +6,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from orchestrator.results import (HISTORY_SCHEMA, TRIAL_SCHEMA, ResultsError, ResultStore,
-                                  atomic_write_text)
+from orchestrator.atomic import atomic_write_text
+from orchestrator.results import HISTORY_SCHEMA, TRIAL_SCHEMA, ResultsError, ResultStore
 
 
 def _row(arch="lenet5", dataset="mnist", seed=0, status="ok", acc=0.9, sweep="s"):
@@ -35,11 +35,33 @@ def test_put_trial_writes_both_tables_with_schema(tmp_path):
 
 def test_same_cell_replaces_row_and_history(tmp_path):
     store = ResultStore(tmp_path)
-    store.put_trial(_row(status="failed"), _epochs(3))
-    store.put_trial(_row(acc=0.95), _epochs(2))
+    assert store.put_trial(_row(status="failed"), _epochs(3))
+    assert store.put_trial(_row(acc=0.95), _epochs(2))
     trials = store.trials()
     assert len(trials) == 1 and trials.loc[0, "status"] == "ok"
     assert list(store.history()["epoch"]) == [1, 2]
+    assert store.put_trial(_row(acc=0.97), _epochs(1))
+    assert store.trials().loc[0, "test_acc"] == pytest.approx(0.97)
+
+
+@pytest.mark.parametrize("status", ["failed", "diverged"])
+def test_a_bad_run_never_replaces_an_ok_row(tmp_path, status):
+    store = ResultStore(tmp_path)
+    store.put_trial(_row(acc=0.95), _epochs(2))
+    before = store.trials_path.read_bytes(), store.history_path.read_bytes()
+    assert not store.put_trial(_row(status=status), _epochs(1))
+    assert (store.trials_path.read_bytes(), store.history_path.read_bytes()) == before
+
+
+def test_newer_schema_is_refused(tmp_path):
+    store = ResultStore(tmp_path)
+    store.put_trial(_row())
+    table = pq.read_table(store.trials_path)
+    newer = table.set_column(0, "schema_version", pa.array([2], pa.int32()))
+    pq.write_table(newer, store.trials_path)
+    with pytest.raises(ResultsError, match="newer archbench"):
+        store.put_trial(_row(seed=1))
+    assert pq.read_table(store.trials_path).equals(newer)
 
 
 def test_rows_of_other_cells_and_sweeps_are_kept(tmp_path):

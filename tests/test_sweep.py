@@ -67,6 +67,15 @@ def test_rerun_skips_finished_cells(first_sweep):
     assert (results / "trials.parquet").read_bytes() == before
 
 
+def test_rerun_with_another_budget_is_refused(first_sweep):
+    results = first_sweep[0]
+    before = (results / "trials.parquet").read_bytes()
+    proc = archbench("sweep", "--local", *GRID, *TINY, "--epochs", "3", "--results", str(results), "--name", "t")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: sweep 't' already has") and "--force" in proc.stderr
+    assert (results / "trials.parquet").read_bytes() == before
+
+
 def test_failed_diverged_and_killed_trials(tmp_path):
     marker = tmp_path / "killed-once"
     proc = archbench(

@@ -30,6 +30,7 @@ import torch
 from filelock import FileLock
 from torchvision import datasets
 
+from orchestrator.atomic import atomic_write
 from orchestrator.data import synthetic
 from orchestrator.data.specs import names, spec
 
@@ -153,9 +154,7 @@ def _as_tensors(dataset: datasets.VisionDataset) -> tuple[torch.Tensor, torch.Te
 
 def _write_atomically(split: tuple[torch.Tensor, torch.Tensor], path: Path) -> None:
     images, labels = split
-    temporary = path.with_name(path.name + ".tmp")
-    torch.save({"images": images, "labels": labels}, temporary)
-    os.replace(temporary, path)
+    atomic_write(path, lambda tmp: torch.save({"images": images, "labels": labels}, tmp))
 
 
 def _read_decoded(path: Path) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,52 @@
+import math
+
+import pytest
+import torch
+
+import archs
+from orchestrator import recipes
+
+
+def test_every_registered_architecture_has_a_recipe():
+    for name in archs.names():
+        assert recipes.recipe_for(name).epochs > 0
+
+
+def test_unknown_architecture_has_no_recipe():
+    with pytest.raises(ValueError, match="no training recipe for architecture 'alexnet'"):
+        recipes.recipe_for("alexnet")
+
+
+def test_batch_size_rescales_the_learning_rate():
+    sgd = recipes.recipe_for("resnet20v1")
+    assert sgd.with_overrides(batch_size=256).lr == pytest.approx(sgd.lr * 2)
+    adam = recipes.recipe_for("lenet5")
+    assert adam.with_overrides(batch_size=32).lr == pytest.approx(adam.lr * math.sqrt(32 / 128))
+    assert adam.with_overrides(batch_size=32, lr=0.5).lr == 0.5
+
+
+def _lrs(recipe, total_steps):
+    model = torch.nn.Linear(2, 2)
+    optimizer = recipes.make_optimizer(recipe, model)
+    schedule = recipes.make_schedule(recipe, optimizer, total_steps)
+    lrs = []
+    for _ in range(total_steps):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    return lrs
+
+
+def test_schedule_warms_up_then_decays_to_zero():
+    recipe = recipes.recipe_for("resnet20v1").with_overrides(epochs=10)   # 2 warm-up epochs
+    lrs = _lrs(recipe, total_steps=100)
+    assert lrs[0] == pytest.approx(recipe.lr / 20)
+    assert max(lrs) == pytest.approx(recipe.lr) and lrs.index(max(lrs)) == 19
+    assert all(a >= b for a, b in zip(lrs[19:], lrs[20:]))
+    assert lrs[-1] < recipe.lr * 0.01
+
+
+def test_weight_decay_spares_biases():
+    optimizer = recipes.make_optimizer(recipes.recipe_for("resnet20v1"), torch.nn.Linear(2, 2))
+    decays = {p.ndim: g["weight_decay"] for g in optimizer.param_groups for p in g["params"]}
+    assert decays == {2: 1e-4, 1: 0.0}
