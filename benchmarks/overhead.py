@@ -25,13 +25,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,6 +43,7 @@ from orchestrator.auth import local_token_auth  # noqa: E402
 local_token_auth()
 
 import torch  # noqa: E402
+from throughput import machine_facts  # noqa: E402
 
 from orchestrator import sweep as sweeps  # noqa: E402
 from orchestrator.results import ResultStore  # noqa: E402
@@ -54,34 +53,10 @@ RESULTS = Path(__file__).parent / "results" / "overhead.jsonl"
 
 
 def machine_info(device: str) -> dict:
-    on_cuda = device == "cuda"
     import ray
 
-    return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "host": platform.node(), "machine": platform.machine(), "cpu": _cpu_model(),
-        "cpu_count": os.cpu_count(), "torch": torch.__version__, "ray": ray.__version__,
-        "device": torch.cuda.get_device_name(0) if on_cuda else "cpu", "git_commit": _git_commit(),
-        "load_avg_start": [round(x, 2) for x in os.getloadavg()],
-    }
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def _git_commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                              text=True, timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
+    return {**machine_facts(), "ray": ray.__version__,
+            "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu"}
 
 
 def _ts(value) -> float:
@@ -143,7 +118,7 @@ class Probe:
 def config(args: argparse.Namespace, seed: int) -> TrainConfig:
     return TrainConfig(arch=args.arch, dataset=args.dataset, seed=seed, epochs=args.epochs,
                        batch_size=args.batch_size, train_limit=args.train_limit, test_limit=args.test_limit,
-                       threads=args.threads)
+                       threads=args.threads, device=args.device)
 
 
 def in_process(args: argparse.Namespace) -> tuple[list[dict], float]:
@@ -175,7 +150,8 @@ def through_ray(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="archbench-bench-") as tmp:
         store = ResultStore(Path(tmp) / "results")
         template = TrainConfig(arch="", dataset="", epochs=args.epochs, batch_size=args.batch_size,
-                               train_limit=args.train_limit, test_limit=args.test_limit, threads=args.threads)
+                               train_limit=args.train_limit, test_limit=args.test_limit, threads=args.threads,
+                               device=args.device)
         plan = sweeps.SweepPlan(name="overhead", archs=[args.arch], datasets=[args.dataset], seeds=args.trials,
                                 train=template, gpus_per_trial=0.0 if args.device == "cpu" else args.gpus_per_trial,
                                 cpus_per_trial=args.cpus_per_trial, max_concurrent=args.max_concurrent,
@@ -197,25 +173,20 @@ def through_ray(args: argparse.Namespace) -> dict:
         row = by_seed.get(cell["seed"])
         if row is None:
             continue
+        # Seconds since run_sweep began, from the driver's clock and the worker's (one machine, one clock).
         t = {"seed": cell["seed"], "tune_start": probe.started[trial_id] - begin,
              "train_start": _ts(row["started_at"]) - begin, "train_end": _ts(row["ended_at"]) - begin,
              "wall_seconds": float(row["wall_seconds"])}
+        t["start_to_train_s"] = t["train_start"] - t["tune_start"]
         if trial_id in probe.final:
             t["final_at_driver"] = probe.final[trial_id] - begin
+            t["train_end_to_driver_s"] = t["final_at_driver"] - t["train_end"]
         if trial_id in probe.stored:
             t["stored_at"], t["put_trial_s"] = probe.stored[trial_id][0] - begin, probe.stored[trial_id][1]
-        trials.append({k: round(v, 4) if isinstance(v, float) else v for k, v in trials_fix(t).items()})
+        trials.append({k: round(v, 4) if isinstance(v, float) else v for k, v in t.items()})
     trials.sort(key=lambda t: t["tune_start"])
     return {"ray_init_s": ray_init, "wall_s": wall, "end_s": end - begin, "statuses": dict(outcome.statuses),
             "trials": trials, "ray_storage_bytes": storage_bytes}
-
-
-def trials_fix(t: dict) -> dict:
-    """Per trial phases, from the driver's and the worker's timestamps."""
-    t["start_to_train_s"] = t["train_start"] - t["tune_start"]           # worker process start, imports
-    if "final_at_driver" in t:
-        t["train_end_to_driver_s"] = t["final_at_driver"] - t["train_end"]
-    return t
 
 
 def _median(values: list[float]) -> float | None:
@@ -265,7 +236,8 @@ def print_table(result: dict) -> None:
           f"{m['device']}, {m['cpu_count']} cores, load {m['load_avg_start']} -> {m['load_avg_end']}")
     rows = [
         ("ray start (connect / ray.init)", f["ray_init_s"], None),
-        ("in-process: sum of trial wall_seconds", f["in_process_trial_wall_sum_s"], f["in_process_trial_wall_sum_s"] / f["trials"]),
+        ("in-process: sum of trial wall_seconds", f["in_process_trial_wall_sum_s"],
+         f["in_process_trial_wall_sum_s"] / f["trials"]),
         ("run_sweep wall", f["sweep_wall_s"], f["sweep_wall_s"] / f["trials"]),
         ("overhead (run_sweep - in-process sum)", f["overhead_s"], f["overhead_per_trial_s"]),
         ("overhead + ray start", f["overhead_with_ray_init_s"], f["overhead_with_ray_init_s"] / f["trials"]),

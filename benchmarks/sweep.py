@@ -35,16 +35,12 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import platform
 import queue
 import resource
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import traceback
-from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,23 +52,15 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 import torch  # noqa: E402
 
-try:
-    import platformdirs  # noqa: F401  (orchestrator.data.store imports it for its default data root)
-except ImportError:
-    # A GPU image with torch but not the whole archbench dependency set: the synthetic datasets never
-    # touch the data root, so a stand-in that names the usual cache directory is enough here.
-    import types
-
-    _stub = types.ModuleType("platformdirs")
-    _stub.user_cache_dir = lambda name: str(Path.home() / ".cache" / name)
-    sys.modules["platformdirs"] = _stub
+# The machine facts every benchmark records.
+from throughput import machine_facts  # noqa: E402
 
 import archs  # noqa: E402
 from orchestrator import data  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "sweep.jsonl"
-ROW_KEYS = ("arch", "dataset", "status", "error", "steps", "train_seconds", "wall_seconds", "images_per_sec",
-            "peak_mem_bytes", "test_acc")
+ROW_KEYS = ("arch", "dataset", "status", "error", "steps", "train_images", "train_seconds", "wall_seconds",
+            "images_per_sec", "peak_mem_bytes", "test_acc")
 
 
 # ---------------------------------------------------------------- machine
@@ -80,33 +68,8 @@ ROW_KEYS = ("arch", "dataset", "status", "error", "steps", "train_seconds", "wal
 
 def machine_info(device: str) -> dict:
     on_cuda = device == "cuda"
-    return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "host": platform.node(), "machine": platform.machine(), "cpu": _cpu_model(),
-        "cpu_count": os.cpu_count(), "torch": torch.__version__,
-        "device": torch.cuda.get_device_name(0) if on_cuda else "cpu",
-        "device_memory_bytes": torch.cuda.get_device_properties(0).total_memory if on_cuda else None,
-        "cuda": torch.version.cuda if on_cuda else None, "git_commit": _git_commit(),
-        "load_avg_start": [round(x, 2) for x in os.getloadavg()],
-    }
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def _git_commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                              text=True, timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
+    return {**machine_facts(), "device": torch.cuda.get_device_name(0) if on_cuda else "cpu",
+            "device_memory_bytes": torch.cuda.get_device_properties(0).total_memory if on_cuda else None}
 
 
 # ---------------------------------------------------------------- the processes engine
@@ -122,6 +85,10 @@ def _worker(cells: mp.Queue, out: mp.Queue, threads: int) -> None:
         cell = cells.get()
         if cell is None:
             return
+        if cell.get("device") == "cuda":
+            # The worker trains one cell after another: hand back what the caching allocator kept from the
+            # last one, so that this trial's peak_mem_bytes (peak reserved memory) is its own.
+            torch.cuda.empty_cache()
         try:
             row = train(TrainConfig(**cell))
             row.pop("history", None)

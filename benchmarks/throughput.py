@@ -25,7 +25,7 @@ between, in alternating order, to say where a gap comes from:
        -> train(), no augmentation (the dataset's augmentation replaced by "none" for that call)
 and the DeviceLoader alone over the same images.
 
-Run from the repository root:
+Run from the repository root (sweep.py and overhead.py import this file's machine_facts):
   GPU (defaults, one real-size epoch per measurement):  python benchmarks/throughput.py --device cuda
   CPU, a couple of minutes:                             .venv/bin/python benchmarks/throughput.py --quick
 Prints a table and appends one JSON line to benchmarks/results/throughput.jsonl.
@@ -34,7 +34,6 @@ Prints a table and appends one JSON line to benchmarks/results/throughput.jsonl.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import platform
@@ -60,22 +59,25 @@ RESULTS = Path(__file__).parent / "results" / "throughput.jsonl"
 SHAPES = {"mnist": "synthetic_mnist", "cifar10": "synthetic_cifar10"}   # 1x28x28 and 3x32x32
 POOL_BATCHES = 32        # distinct random batches the bare loop cycles through
 GOAL = 0.95              # archbench within 5% of the bare loop
-_TRAIN_EPOCH_PARAMS = inspect.signature(trainer._train_epoch).parameters
 
 
 # ---------------------------------------------------------------- machine
 
 
-def machine_info(device: torch.device, threads: int | None) -> dict:
-    on_cuda = device.type == "cuda"
+def machine_facts() -> dict:
+    """What every benchmark records about the machine (the other scripts import this)."""
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "host": platform.node(), "machine": platform.machine(), "cpu": _cpu_model(),
-        "cpu_count": os.cpu_count(), "torch_threads": threads if not on_cuda else torch.get_num_threads(),
-        "torch": torch.__version__, "device": torch.cuda.get_device_name(device) if on_cuda else "cpu",
-        "cuda": torch.version.cuda if on_cuda else None, "git_commit": _git_commit(),
-        "load_avg_start": [round(x, 2) for x in os.getloadavg()],
+        "cpu_count": os.cpu_count(), "torch": torch.__version__, "cuda": torch.version.cuda,
+        "git_commit": _git_commit(), "load_avg_start": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def machine_info(device: torch.device, threads: int | None) -> dict:
+    on_cuda = device.type == "cuda"
+    return {**machine_facts(), "device": torch.cuda.get_device_name(device) if on_cuda else "cpu",
+            "torch_threads": threads if not on_cuda else torch.get_num_threads()}
 
 
 def _cpu_model() -> str:
@@ -115,7 +117,6 @@ class Setup:
         self.channels_last = self.on_cuda and not args.no_channels_last
         self.amp = self.on_cuda and not args.no_amp
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
-        self.label_smoothing = getattr(self.recipe, "label_smoothing", 0.0)    # as train() uses it, if at all
 
     def autocast(self) -> torch.autocast:
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp)
@@ -150,6 +151,8 @@ def archbench_rate(s: Setup, images: int, augment: str | None = None) -> tuple[f
         return out
 
     original_spec = trainer.data.spec
+    if s.on_cuda:
+        torch.cuda.empty_cache()     # the row's peak_mem_bytes is peak *reserved* memory: start from none
     trainer._train_epoch = timed
     if augment is not None:
         trainer.data.spec = lambda name: replace(original_spec(name), augment=augment)
@@ -170,13 +173,13 @@ def bare_rate(s: Setup, images: int) -> tuple[float, float]:
     xs = [torch.randn(shape, device=s.device).contiguous(memory_format=s.memory_format)
           for _ in range(min(steps, POOL_BATCHES))]
     ys = [torch.randint(s.spec.num_classes, (bs,), device=s.device) for _ in xs]
-    autocast, smoothing = s.autocast(), s.label_smoothing
+    autocast = s.autocast()
     model.train()
     _sync(s.device)
     start, cpu_start = time.perf_counter(), time.thread_time()
     for i in range(steps):
         with autocast:
-            loss = F.cross_entropy(step_model(xs[i % len(xs)]), ys[i % len(xs)], label_smoothing=smoothing)
+            loss = F.cross_entropy(step_model(xs[i % len(xs)]), ys[i % len(xs)])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -206,19 +209,18 @@ def ladder_rates(s: Setup, images: int, reverse: bool = False) -> dict[str, tupl
         loader = data.DeviceLoader(x, y, s.spec, s.recipe.batch_size, device=s.device, train=True,
                                    channels_last=s.channels_last)
         schedule = recipes.make_schedule(s.recipe, optimizer, len(loader))
-        autocast, smoothing = s.autocast(), s.label_smoothing
+        autocast = s.autocast()
         model.train()
         _sync(s.device)
         start, cpu_start = time.perf_counter(), time.thread_time()
         if name == "archbench step":
-            extra = {"label_smoothing": smoothing} if "label_smoothing" in _TRAIN_EPOCH_PARAMS else {}
             _, steps, _ = trainer._train_epoch(step_model, loader, optimizer, schedule, autocast, fault=None,
-                                               first_step=True, **extra)
+                                               first_step=True)
         else:
             steps = 0
             for images_batch, labels in loader:
                 with autocast:
-                    loss = F.cross_entropy(step_model(images_batch), labels, label_smoothing=smoothing)
+                    loss = F.cross_entropy(step_model(images_batch), labels)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

@@ -147,7 +147,9 @@ def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str 
     tuner = tune.Tuner(
         tune.with_resources(run_trial, {"cpu": plan.cpus_per_trial, "gpu": gpus}),
         param_space={"cell": tune.grid_search(cells), "train": template, "faults": plan.faults},
-        tune_config=tune.TuneConfig(max_concurrent_trials=plan.max_concurrent, reuse_actors=False),
+        # Reusing a trial's worker process for the next trial saves a fresh process's imports
+        # (torch, torchvision, Ray Tune: about 3.5 s a trial; BENCHMARKS.md, "Sweep overhead").
+        tune_config=tune.TuneConfig(max_concurrent_trials=plan.max_concurrent, reuse_actors=True),
         run_config=tune.RunConfig(
             name=f"{plan.name}-{stamp}",
             storage_path=storage,

@@ -74,6 +74,8 @@ def train(config: TrainConfig, report: EpochReport | None = None) -> dict:
         torch.set_num_threads(config.threads)
     if on_cuda:
         torch.backends.cudnn.benchmark = True
+        # The process may have run another trial before (Ray reuses workers): start from an empty cache.
+        torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
 
     spec = data.spec(config.dataset)

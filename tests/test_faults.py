@@ -24,8 +24,10 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 def test_driver_killed_mid_sweep_resumes_without_retraining(tmp_path):
     results = tmp_path / "results"
+    # Trials of a few seconds each, one at a time, so that the kill lands between the 2nd and the 6th.
     command = ["sweep", "--local", "--archs", "lenet5", "--datasets", "synthetic_mnist", "--seeds", "6",
-               *BUDGET, "--max-concurrent", "1", "--results", str(results), "--name", "crash"]
+               *BUDGET, "--train-limit", "8192", "--max-concurrent", "1", "--results", str(results),
+               "--name", "crash"]
     driver = subprocess.Popen([ARCHBENCH, *command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     store = ResultStore(results)

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
-import platformdirs
 import torch
 from filelock import FileLock
 from torchvision import datasets
@@ -55,7 +54,12 @@ class DataUnavailableError(RuntimeError):
 def default_root() -> Path:
     """$ARCHBENCH_DATA, else ``<user cache dir>/archbench/data``."""
     env = os.environ.get("ARCHBENCH_DATA")
-    return Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("archbench")) / "data"
+    if env:
+        return Path(env).expanduser()
+    # Imported here, where it is needed: the GPU machine's image (benchmarks) lacks platformdirs.
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("archbench")) / "data"
 
 
 def load_split(name: str, split: str, root: str | Path | None = None, *, download: bool = False,
