@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import pickle
 import platform
@@ -34,6 +33,7 @@ import torchvision
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
+from common import append_result
 from orchestrator import data
 from orchestrator.data import store
 
@@ -133,9 +133,7 @@ def main() -> None:
     args = parser.parse_args()
     result = run(args.threads, args.batches)
     print_table(result)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("a") as f:
-        f.write(json.dumps(result) + "\n")
+    append_result(RESULTS, result)
 
 
 if __name__ == "__main__":

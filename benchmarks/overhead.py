@@ -23,7 +23,6 @@ Prints a table and appends one JSON line to benchmarks/results/overhead.jsonl.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -43,7 +42,7 @@ from orchestrator.auth import local_token_auth  # noqa: E402
 local_token_auth()
 
 import torch  # noqa: E402
-from throughput import machine_facts  # noqa: E402
+from common import append_result, machine_facts  # noqa: E402
 
 from orchestrator import sweep as sweeps  # noqa: E402
 from orchestrator.results import ResultStore  # noqa: E402
@@ -294,9 +293,7 @@ def main() -> None:
     print_table(result)
     print(f"{result['seconds']} s in all")
     if not args.no_save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with RESULTS.open("a") as f:
-            f.write(json.dumps(result, default=str) + "\n")
+        append_result(RESULTS, result)
 
 
 if __name__ == "__main__":

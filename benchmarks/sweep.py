@@ -32,7 +32,6 @@ Prints a table and appends one JSON line to benchmarks/results/sweep.jsonl.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import queue
@@ -52,8 +51,7 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 import torch  # noqa: E402
 
-# The machine facts every benchmark records.
-from throughput import machine_facts  # noqa: E402
+from common import append_result, machine_facts  # noqa: E402
 
 import archs  # noqa: E402
 from orchestrator import data  # noqa: E402
@@ -318,9 +316,7 @@ def main() -> None:
     print_tables(result)
     print(f"{result['seconds']} s in all")
     if not args.no_save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with RESULTS.open("a") as f:
-            f.write(json.dumps(result, default=str) + "\n")
+        append_result(RESULTS, result)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ between, in alternating order, to say where a gap comes from:
        -> train(), no augmentation (the dataset's augmentation replaced by "none" for that call)
 and the DeviceLoader alone over the same images.
 
-Run from the repository root (sweep.py and overhead.py import this file's machine_facts):
+Run from the repository root:
   GPU (defaults, one real-size epoch per measurement):  python benchmarks/throughput.py --device cuda
   CPU, a couple of minutes:                             .venv/bin/python benchmarks/throughput.py --quick
 Prints a table and appends one JSON line to benchmarks/results/throughput.jsonl.
@@ -34,15 +34,11 @@ Prints a table and appends one JSON line to benchmarks/results/throughput.jsonl.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,6 +46,7 @@ sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from common import append_result, machine_facts  # noqa: E402
 
 import archs  # noqa: E402
 from orchestrator import data, recipes  # noqa: E402
@@ -64,38 +61,10 @@ GOAL = 0.95              # archbench within 5% of the bare loop
 # ---------------------------------------------------------------- machine
 
 
-def machine_facts() -> dict:
-    """What every benchmark records about the machine (the other scripts import this)."""
-    return {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "host": platform.node(), "machine": platform.machine(), "cpu": _cpu_model(),
-        "cpu_count": os.cpu_count(), "torch": torch.__version__, "cuda": torch.version.cuda,
-        "git_commit": _git_commit(), "load_avg_start": [round(x, 2) for x in os.getloadavg()],
-    }
-
-
 def machine_info(device: torch.device, threads: int | None) -> dict:
     on_cuda = device.type == "cuda"
     return {**machine_facts(), "device": torch.cuda.get_device_name(device) if on_cuda else "cpu",
             "torch_threads": threads if not on_cuda else torch.get_num_threads()}
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def _git_commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                              text=True, timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def _sync(device: torch.device) -> None:
@@ -429,9 +398,7 @@ def main() -> None:
                  f"worst {summary['cpu_clock']['ratio_worst']}")
     print(f"{line}; {result['seconds']} s")
     if not args.no_save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with RESULTS.open("a") as f:
-            f.write(json.dumps(result) + "\n")
+        append_result(RESULTS, result)
 
 
 if __name__ == "__main__":
