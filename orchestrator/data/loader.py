@@ -35,6 +35,9 @@ class DeviceLoader:
         self.device = torch.device(device)
         self.images = images.to(self.device)
         self.labels = labels.to(self.device)
+        # Crops are gathered from a zero-padded copy, made once: no bounds masks per batch.
+        self._padded = (torch.nn.functional.pad(self.images, (_PAD,) * 4)
+                        if train and spec.augment != "none" else None)
         self.spec = spec
         self.batch_size = batch_size
         self.train = train
@@ -73,7 +76,7 @@ class DeviceLoader:
             if shifts is None:
                 images = self.images.index_select(0, index)
             else:
-                images = _shifted(self.images, index, *(s[batch] for s in shifts))
+                images = _shifted(self._padded, index, *(s[batch] for s in shifts))
             yield self._normalise(images), self.labels[index]
 
     def _normalise(self, images: torch.Tensor) -> torch.Tensor:
@@ -100,21 +103,21 @@ def _draw_shifts(count: int, augment: str, generator: torch.Generator,
     return down.to(device), right.to(device), mirror.to(device)
 
 
-def _shifted(images: torch.Tensor, index: torch.Tensor, down: torch.Tensor, right: torch.Tensor,
+def _shifted(padded: torch.Tensor, index: torch.Tensor, down: torch.Tensor, right: torch.Tensor,
              mirror: torch.Tensor) -> torch.Tensor:
-    """``images[index]``, each cropped from its zero-padded self at its own offset and mirrored if asked.
+    """The images ``index`` of ``padded`` (zero-padded by _PAD), each cropped at its own offset, mirrored if asked.
 
     Equals torchvision's RandomCrop(size, padding=_PAD) then RandomHorizontalFlip, for the whole batch
-    at once: output pixel (i, j) of image b is input pixel (i + down[b], j' + right[b]), j' = j or its
-    mirror, and zero where that falls outside the image.
+    at once: output pixel (i, j) of image b is padded pixel (i + _PAD + down[b], j' + _PAD + right[b]),
+    j' = j or its mirror.
     """
-    batch = images.index_select(0, index)
-    size = batch.shape[-1]
+    batch = padded.index_select(0, index)
+    width = padded.shape[-1]
+    size = width - 2 * _PAD
     steps = torch.arange(size, device=batch.device)
-    rows = down[:, None] + steps
-    cols = right[:, None] + torch.where(mirror[:, None], steps.flip(0), steps)
-    inside = ((rows >= 0) & (rows < size))[:, :, None] & ((cols >= 0) & (cols < size))[:, None, :]
-    source = rows.clamp(0, size - 1)[:, :, None] * size + cols.clamp(0, size - 1)[:, None, :]
+    rows = down[:, None] + _PAD + steps
+    cols = right[:, None] + _PAD + torch.where(mirror[:, None], steps.flip(0), steps)
+    source = rows[:, :, None] * width + cols[:, None, :]
     # One gather over the flattened pixels of each image: far faster on the CPU than 4-d fancy indexing.
     pixels = batch.flatten(2).gather(2, source.flatten(1)[:, None, :].expand(-1, batch.shape[1], -1))
-    return pixels.masked_fill_(~inside.flatten(1)[:, None, :], 0).view_as(batch)
+    return pixels.view(len(index), batch.shape[1], size, size)
