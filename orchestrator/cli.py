@@ -115,7 +115,7 @@ def sweep(
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate (default: each recipe's).")] = None,
     gpus_per_trial: Annotated[Optional[float], typer.Option(
         help="GPU share per trial, e.g. 0.25 packs four trials on a GPU; 0 = CPU only "
-             f"(default: {0.25} when the cluster has GPUs, else 0).", min=0, max=1)] = None,
+             "(default: 0.25 when the cluster has GPUs, else 0).", min=0, max=1)] = None,
     cpus_per_trial: Annotated[float, typer.Option(help="CPUs per trial (more than 0).")] = 1.0,
     max_concurrent: Annotated[Optional[int], typer.Option(
         help="At most this many trials at once (default: as many as resources allow).", min=1)] = None,
