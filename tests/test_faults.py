@@ -77,3 +77,26 @@ def test_two_sweeps_into_one_results_dir(tmp_path):
         ("first", "synthetic_cifar10"), ("first", "synthetic_mnist"),
         ("second", "synthetic_cifar10"), ("second", "synthetic_mnist")]
     assert len(ResultStore(results).history()) == 8
+
+
+def test_ctrl_c_keeps_the_rows_and_exits_130(tmp_path):
+    results = tmp_path / "results"
+    driver = subprocess.Popen(
+        [ARCHBENCH, "sweep", "--local", "--archs", "lenet5", "--datasets", "synthetic_mnist", "--seeds", "6",
+         *BUDGET, "--train-limit", "8192", "--max-concurrent", "1", "--results", str(results)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    store = ResultStore(results)
+    try:
+        deadline = time.monotonic() + 240
+        while len(store.trials()) < 1:
+            assert driver.poll() is None and time.monotonic() < deadline, "no row before the interrupt"
+            time.sleep(0.2)
+        driver.send_signal(signal.SIGINT)
+        _, err = driver.communicate(timeout=180)
+    finally:
+        _kill_group(driver)
+    assert driver.returncode == 130, err[-3000:]
+    kept = store.trials()
+    assert 1 <= len(kept) < 6 and (kept["status"] == "ok").all()
+    assert err.strip().splitlines()[-1] == (f"error: interrupted: {6 - len(kept)} of 6 trials have no row; "
+                                            "run the same command again to train them")
