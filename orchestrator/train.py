@@ -60,8 +60,8 @@ EpochReport = Callable[[dict], None]
 def train(config: TrainConfig, report: EpochReport | None = None) -> dict:
     """Train ``config.arch`` on ``config.dataset`` and return the trial's result row.
 
-    The row has ``status`` "ok", or "diverged" when the training loss became NaN/inf (training stops
-    there and no accuracy is given); any other failure raises. ``row["history"]`` holds the epochs.
+    The row has ``status`` "ok", or "diverged" when the training loss or the weights became NaN/inf
+    (training stops there and no accuracy is given); any other failure raises. ``row["history"]`` holds the epochs.
     ``report`` gets each epoch's history row plus ``epochs``, the number the recipe runs.
     """
     started_at = datetime.now(timezone.utc)
@@ -113,7 +113,8 @@ def train(config: TrainConfig, report: EpochReport | None = None) -> dict:
         steps += epoch_steps
         train_loss = loss_sum / max(epoch_steps, 1)
         diverged = not finite or not math.isfinite(train_loss) or not _weights_finite(model)
-        accuracy = None if diverged else evaluate(step_model, test_loader, autocast)
+        # The eager model shares the compiled one's weights, and spares recompiling for eval shapes.
+        accuracy = None if diverged else evaluate(model, test_loader, autocast)
         history.append(_epoch_row(epoch, train_loss, accuracy, epoch_seconds, epoch_steps, recipe, optimizer))
         if report:
             report({**history[-1], "epochs": recipe.epochs})

@@ -55,3 +55,10 @@ def test_raise_fault_raises():
 def test_batch_larger_than_the_data_is_an_error():
     with pytest.raises(ValueError, match="batch size 32 is larger than the 16 training images"):
         train(_config(train_limit=16))
+
+
+def test_compiled_model_trains_like_the_eager_one():
+    eager, compiled = train(_config(epochs=1)), train(_config(epochs=1, compile=True))
+    assert compiled["status"] == "ok"
+    assert compiled["history"][0]["train_loss"] == pytest.approx(eager["history"][0]["train_loss"], rel=1e-3)
+    assert compiled["test_acc"] == pytest.approx(eager["test_acc"], abs=0.02)
