@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import subprocess
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -40,6 +41,12 @@ def _git_commit() -> str | None:
                               text=True, timeout=10).stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def close_run(result: dict, started: float) -> None:
+    """Stamp a finished run: the load average at its end and its seconds since ``started`` (perf_counter)."""
+    result["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
+    result["seconds"] = round(time.perf_counter() - started, 1)
 
 
 def append_result(path: Path, result: dict) -> None:

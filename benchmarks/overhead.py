@@ -42,7 +42,7 @@ from orchestrator.auth import local_token_auth  # noqa: E402
 local_token_auth()
 
 import torch  # noqa: E402
-from common import append_result, machine_facts  # noqa: E402
+from common import append_result, close_run, machine_facts  # noqa: E402
 
 from orchestrator import sweep as sweeps  # noqa: E402
 from orchestrator.results import ResultStore  # noqa: E402
@@ -288,8 +288,7 @@ def main() -> None:
     ray.shutdown()
     result["figures"] = summarize(args, local_rows, local_wall, ray_run, puts)
     result["ray_trials"] = ray_run["trials"]
-    result["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
-    result["seconds"] = round(time.perf_counter() - started, 1)
+    close_run(result, started)
     print_table(result)
     print(f"{result['seconds']} s in all")
     if not args.no_save:

@@ -51,7 +51,7 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 import torch  # noqa: E402
 
-from common import append_result, machine_facts  # noqa: E402
+from common import append_result, close_run, machine_facts  # noqa: E402
 
 import archs  # noqa: E402
 from orchestrator import data  # noqa: E402
@@ -311,8 +311,7 @@ def main() -> None:
         import ray
 
         ray.shutdown()
-    result["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
-    result["seconds"] = round(time.perf_counter() - started, 1)
+    close_run(result, started)
     print_tables(result)
     print(f"{result['seconds']} s in all")
     if not args.no_save:

@@ -34,7 +34,6 @@ Prints a table and appends one JSON line to benchmarks/results/throughput.jsonl.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -46,7 +45,7 @@ sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from common import append_result, machine_facts  # noqa: E402
+from common import append_result, close_run, machine_facts  # noqa: E402
 
 import archs  # noqa: E402
 from orchestrator import data, recipes  # noqa: E402
@@ -387,8 +386,7 @@ def main() -> None:
         result["summary"]["cpu_clock"] = {"ratio_median_of_medians": round(statistics.median(cpu_ratios), 4),
                                           "ratio_worst": round(min(cpu_ratios), 4),
                                           "within_5pct": sum(r >= GOAL for r in cpu_ratios)}
-    result["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
-    result["seconds"] = round(time.perf_counter() - started, 1)
+    close_run(result, started)
     print_table(result)
     summary = result["summary"]
     line = (f"wall clock: {summary['within_5pct']} of {len(ratios)} within 5% of the bare loop, "
