@@ -57,5 +57,3 @@ PARAMS: dict[tuple[str, str], StudyParams] = _by_cell({
     "resnet20v2": _params(StudyParams(573_738, 570_282, 3_456), StudyParams(574_090, 570_602, 3_488)),
     "squeezenet": _params(StudyParams(711_956, 711_956, 0), StudyParams(720_084, 720_084, 0)),
 })
-
-TOTAL_TRAINING_HOURS = sum(SECONDS.values()) / 3600
