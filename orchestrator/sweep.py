@@ -49,7 +49,8 @@ class SweepPlan:
     archs: list[str]
     datasets: list[str]
     seeds: int = 1
-    train: TrainConfig | None = None      # template: arch, dataset and seed are set per cell
+    # The template every trial trains with; arch, dataset and seed are set per cell.
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(arch="", dataset=""))
     gpus_per_trial: float | None = None   # None: DEFAULT_GPU_FRACTION when the cluster has GPUs, else 0
     cpus_per_trial: float = 1.0
     max_concurrent: int | None = None
@@ -137,7 +138,7 @@ def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str 
     connect(local, address)
     _quiet_tune()
     gpus = resolve_gpus(plan.gpus_per_trial, local, log)
-    template = asdict(plan.train or TrainConfig(arch="", dataset=""))
+    template = asdict(plan.train)
     for key in ("arch", "dataset", "seed", "fault"):
         template.pop(key)
     template["threads"] = template["threads"] or max(int(plan.cpus_per_trial), 1)
@@ -170,7 +171,7 @@ def _check_same_budget(plan: SweepPlan, store: ResultStore) -> None:
 
     Skipping them would mix budgets in one table; a new --name or --force is the user's call.
     """
-    train = plan.train or TrainConfig(arch="", dataset="")
+    train = plan.train
     trials = store.trials()
     ok = trials[(trials["sweep"] == plan.name) & (trials["status"] == "ok")
                 & trials["arch"].isin(plan.archs) & trials["dataset"].isin(plan.datasets)]
