@@ -13,6 +13,8 @@ import pickle
 import shutil
 import socket
 import struct
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -99,9 +101,9 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "data"
     write_mnist(root, "MNIST")
     write_mnist(root, "FashionMNIST")
-    monkeypatch.setitem(store.TORCHVISION_DATASETS, "cifar10",
+    monkeypatch.setitem(store.torchvision_datasets(), "cifar10",
                         cifar_class(write_cifar(root / "CIFAR10" / "cifar-10-batches-py")))
-    monkeypatch.setitem(store.TORCHVISION_DATASETS, "svhn", write_svhn(root / "SVHN"))
+    monkeypatch.setitem(store.torchvision_datasets(), "svhn", write_svhn(root / "SVHN"))
     return root
 
 
@@ -171,9 +173,20 @@ def test_limit_takes_the_first_images(root: Path) -> None:
     assert torch.equal(images, full_images[:7]) and torch.equal(labels, full_labels[:7])
 
 
+def test_trial_workers_never_import_torchvision_for_decoded_or_synthetic_data(root: Path) -> None:
+    # torchvision takes about a second to import; every fresh Ray worker would pay it before its trial.
+    data.load_split("cifar10", "test", root)    # decoded here, once
+    code = ("import sys; from orchestrator import data, trainable; "
+            f"data.load_split('cifar10', 'test', {str(root)!r}); "
+            "data.load_split('synthetic_mnist', 'train', limit=8); "
+            "sys.exit('torchvision was imported' if 'torchvision' in sys.modules else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_decoded_splits_are_reused_without_torchvision(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = data.load_split("cifar10", "test", root)
-    monkeypatch.setitem(store.TORCHVISION_DATASETS, "cifar10", None)    # any use of it would now fail
+    monkeypatch.setitem(store.torchvision_datasets(), "cifar10", None)    # any use of it would now fail
     again = data.load_split("cifar10", "test", root)
     assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
     table = data.info(root).set_index("name")
@@ -237,7 +250,7 @@ def downloading_cifar_class(mirror: Path, md5s: dict[str, str], log: Path) -> ty
 def first_load_in_a_fresh_process(root: Path, mirror: Path, md5s: dict[str, str], log: Path,
                                   start: multiprocessing.synchronize.Barrier,
                                   results: multiprocessing.Queue) -> None:
-    store.TORCHVISION_DATASETS["cifar10"] = downloading_cifar_class(mirror, md5s, log)
+    store.torchvision_datasets()["cifar10"] = downloading_cifar_class(mirror, md5s, log)
     start.wait()
     images, labels = data.load_split("cifar10", "train", root, download=True)
     results.put((int(images.long().sum()), labels.tolist()))

@@ -20,28 +20,37 @@ unpickling, and the trials of a node share one copy in the page cache.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import pandas as pd
 import torch
 from filelock import FileLock
-from torchvision import datasets
 
 from orchestrator.atomic import atomic_write
 from orchestrator.data import synthetic
 from orchestrator.data.specs import names, spec
 
+if TYPE_CHECKING:
+    from torchvision.datasets import VisionDataset
+
 SPLITS = ("train", "test")
 
-TORCHVISION_DATASETS: dict[str, type[datasets.VisionDataset]] = {
-    "mnist": datasets.MNIST,
-    "fashion_mnist": datasets.FashionMNIST,
-    "cifar10": datasets.CIFAR10,
-    "svhn": datasets.SVHN,
-}
-"""The torchvision class that downloads, verifies and reads each real dataset (the one seam tests swap)."""
+
+@functools.cache
+def torchvision_datasets() -> dict[str, type[VisionDataset]]:
+    """The torchvision class that downloads, verifies and reads each real dataset (the one seam tests swap).
+
+    torchvision is imported here, on first use: importing it takes about a second (it pulls in
+    torch._dynamo), and a trial on decoded or synthetic data never needs it.
+    """
+    from torchvision import datasets
+
+    return {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST,
+            "cifar10": datasets.CIFAR10, "svhn": datasets.SVHN}
+
 
 # MNIST and FashionMNIST choose their folder themselves (<root>/<class name>/raw); these match them.
 _FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "CIFAR10", "svhn": "SVHN"}
@@ -137,8 +146,10 @@ def _decode(name: str, split: str, root: Path, download: bool) -> tuple[torch.Te
     return _as_tensors(dataset)
 
 
-def _open_torchvision(name: str, split: str, root: Path, download: bool) -> datasets.VisionDataset:
-    cls = TORCHVISION_DATASETS[name]
+def _open_torchvision(name: str, split: str, root: Path, download: bool) -> VisionDataset:
+    from torchvision import datasets
+
+    cls = torchvision_datasets()[name]
     if issubclass(cls, datasets.MNIST):
         return cls(root, train=split == "train", download=download)
     if issubclass(cls, datasets.SVHN):
@@ -146,7 +157,9 @@ def _open_torchvision(name: str, split: str, root: Path, download: bool) -> data
     return cls(_folder(name, root), train=split == "train", download=download)
 
 
-def _as_tensors(dataset: datasets.VisionDataset) -> tuple[torch.Tensor, torch.Tensor]:
+def _as_tensors(dataset: VisionDataset) -> tuple[torch.Tensor, torch.Tensor]:
+    from torchvision import datasets
+
     if isinstance(dataset, datasets.MNIST):
         images, labels = dataset.data.unsqueeze(1), dataset.targets
     elif isinstance(dataset, datasets.SVHN):    # torchvision has already turned label 10 into digit 0
