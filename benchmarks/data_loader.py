@@ -94,7 +94,7 @@ def run(threads: int, max_batches: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         cifar = write_fake_cifar10(root / "CIFAR10" / "cifar-10-batches-py")
-        store.TORCHVISION_DATASETS["cifar10"] = cifar
+        store.torchvision_datasets()["cifar10"] = cifar
         decode_s = seconds(lambda: data.load_split("cifar10", "train", root))
         torchvision_read_s = seconds(lambda: cifar(root / "CIFAR10", train=True))
         cached_load_s = seconds(lambda: data.load_split("cifar10", "train", root)[0].clone())
