@@ -6,6 +6,7 @@ Exit codes: 0 success; 1 the sweep ran but some trials failed; 2 bad input (noth
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
@@ -133,7 +134,8 @@ def sweep(
     test_limit: Annotated[Optional[int], typer.Option(help="Test on the first N images only.", min=1)] = None,
     compile_model: Annotated[bool, typer.Option("--compile", help="torch.compile each model.")] = False,
     smoke: Annotated[bool, typer.Option(
-        "--smoke", help="Offline smoke run: synthetic data of the real shapes, a tiny budget, all 20 cells.")] = False,
+        "--smoke", help="Smoke run: a tiny budget (2,048 train / 512 test images, 2 epochs, batch 32); the "
+                        "datasets default to the synthetic twins of the real shapes, so it runs offline.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Re-run cells that already have an ok row.")] = False,
     inject_fault: Annotated[Optional[list[str]], typer.Option(
         hidden=True, help="Testing only: ARCH/DATASET=raise|nan|kill-once:FILE.")] = None,
@@ -144,10 +146,12 @@ def sweep(
     from orchestrator import sweep as sweeps
     from orchestrator.train import TrainConfig
 
-    if lr is not None and lr <= 0:
-        fail(f"--lr must be more than 0, got {lr}")
-    if cpus_per_trial <= 0:
-        fail(f"--cpus-per-trial must be more than 0, got {cpus_per_trial}")
+    if lr is not None and not (math.isfinite(lr) and lr > 0):
+        fail(f"--lr must be a finite number more than 0, got {lr}")
+    if not (math.isfinite(cpus_per_trial) and cpus_per_trial > 0):
+        fail(f"--cpus-per-trial must be a finite number more than 0, got {cpus_per_trial}")
+    if gpus_per_trial is not None and math.isnan(gpus_per_trial):
+        fail(f"--gpus-per-trial must be a number from 0 to 1, got {gpus_per_trial}")
     if local == (address is not None):
         fail("give exactly one of --local (start Ray here) or --address ADDR (join a cluster)")
     chosen_archs = parse_names(arch_list, archs.names(), "archs", archs.names())
@@ -170,6 +174,9 @@ def sweep(
         if budget["train_limit"] < batch:
             fail(f"--train-limit {budget['train_limit']} is smaller than the batch size {batch}; "
                  "raise it or lower --batch-size")
+    if data_dir is not None:
+        # Absolute: Ray Tune runs each trial in its own working directory.
+        data_dir = data_dir.expanduser().resolve()
     template = TrainConfig(arch="", dataset="", lr=lr, data_dir=str(data_dir) if data_dir else None,
                            download=download, compile=compile_model, **budget)
     if local:

@@ -96,11 +96,15 @@ def _check_reachable(address: str | None) -> None:
     """Fail fast, before Ray's own minute of retries, when a host:port address does not answer."""
     if not address or address == "auto":
         return
-    parsed = urlparse(address if "://" in address else f"ray://{address}")
-    if parsed.hostname is None or parsed.port is None:
+    try:
+        parsed = urlparse(address if "://" in address else f"ray://{address}")
+        host, port = parsed.hostname, parsed.port   # ValueError: bad IPv6 brackets, port not in 0..65535
+    except ValueError:
+        host = port = None
+    if host is None or port is None:
         raise SweepError(f"bad --address {address!r}; valid: auto, HOST:PORT or ray://HOST:PORT")
     try:
-        socket.create_connection((parsed.hostname, parsed.port), timeout=3).close()
+        socket.create_connection((host, port), timeout=3).close()
     except OSError as exc:
         raise SweepError(f"cannot reach Ray at {address!r}: {exc.strerror or exc}") from None
 
@@ -142,7 +146,7 @@ def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str 
     for key in ("arch", "dataset", "seed", "fault"):
         template.pop(key)
     template["threads"] = template["threads"] or max(int(plan.cpus_per_trial), 1)
-    storage = plan.storage or str((store.root / "ray").resolve())
+    storage = _storage_uri(plan.storage) if plan.storage else str((store.root / "ray").resolve())
     callback = ResultsCallback(store, plan.name, gpus, log)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     tuner = tune.Tuner(
@@ -164,6 +168,11 @@ def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str 
     tuner.fit()
     return SweepOutcome(planned=len(cells), skipped=skipped, statuses=callback.statuses,
                         failures=callback.failures)
+
+
+def _storage_uri(storage: str) -> str:
+    """``storage`` as Tune takes it: a URI (``s3://...``) as given, a local path made absolute."""
+    return storage if "://" in storage else str(Path(storage).expanduser().resolve())
 
 
 def _check_same_budget(plan: SweepPlan, store: ResultStore) -> None:

@@ -102,7 +102,8 @@ def train(config: TrainConfig, report: EpochReport | None = None) -> dict:
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda and config.amp)
 
     history: list[dict] = []
-    status, train_seconds, steps = "ok", 0.0, 0
+    divergence: str | None = None
+    train_seconds, steps = 0.0, 0
     for epoch in range(1, recipe.epochs + 1):
         epoch_start = time.perf_counter()
         loss_sum, epoch_steps, finite = _train_epoch(step_model, train_loader, optimizer, schedule, autocast,
@@ -112,25 +113,27 @@ def train(config: TrainConfig, report: EpochReport | None = None) -> dict:
         train_seconds += epoch_seconds
         steps += epoch_steps
         train_loss = loss_sum / max(epoch_steps, 1)
-        diverged = not finite or not math.isfinite(train_loss) or not _weights_finite(model)
+        if not finite or not math.isfinite(train_loss):
+            divergence = f"training loss became {train_loss} at epoch {epoch}"
+        elif not _weights_finite(model):
+            divergence = f"weights became NaN or inf at epoch {epoch}"
         # The eager model shares the compiled one's weights, and spares recompiling for eval shapes.
-        accuracy = None if diverged else evaluate(model, test_loader, autocast)
+        accuracy = None if divergence else evaluate(model, test_loader, autocast)
         history.append(_epoch_row(epoch, train_loss, accuracy, epoch_seconds, epoch_steps, recipe, optimizer))
         if report:
             report({**history[-1], "epochs": recipe.epochs})
-        if diverged:
-            status = "diverged"
+        if divergence:
             break
 
     accuracies = [h["test_acc"] for h in history if h["test_acc"] is not None]
-    ok = status == "ok"
+    ok = divergence is None
     return {
         "arch": config.arch,
         "dataset": config.dataset,
         "synthetic": spec.synthetic,
         "seed": config.seed,
-        "status": status,
-        "error": None if ok else f"training loss became {history[-1]['train_loss']} at epoch {len(history)}",
+        "status": "ok" if ok else "diverged",
+        "error": divergence,
         "test_acc": accuracies[-1] if ok else None,
         "best_test_acc": max(accuracies) if ok else None,
         "epochs": recipe.epochs,

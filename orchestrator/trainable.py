@@ -7,8 +7,6 @@ into Parquet rows, so no result depends on a worker's disk.
 
 from __future__ import annotations
 
-import socket
-
 import ray
 from ray import tune
 
@@ -27,9 +25,7 @@ def run_trial(config: dict) -> None:
     context = ray.get_runtime_context()
     row.pop("history")
     row.update(
-        node_id=context.get_node_id(),
-        hostname=socket.gethostname(),
-        node_ip=ray.util.get_node_ip_address(),
+        node_id=context.get_node_id(),   # Tune adds hostname and node_ip to every report itself
         ray_version=ray.__version__,
         started_at=row["started_at"].isoformat(),
         ended_at=row["ended_at"].isoformat(),

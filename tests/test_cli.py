@@ -56,6 +56,10 @@ BAD_SWEEPS = [
     (["--gpus-per-trial", "-0.25"], ["--gpus-per-trial", "-0.25"]),
     (["--cpus-per-trial", "0"], ["--cpus-per-trial"]),
     (["--lr", "0"], ["--lr"]),
+    (["--lr", "nan"], ["--lr", "nan"]),
+    (["--lr", "inf"], ["--lr", "inf"]),
+    (["--cpus-per-trial", "nan"], ["--cpus-per-trial", "nan"]),
+    (["--gpus-per-trial", "nan"], ["--gpus-per-trial", "nan"]),
 ]
 
 
@@ -78,6 +82,38 @@ def test_unreachable_address(monkeypatch, capsys, tmp_path):
                        "--results", str(results))
     assert_one_line_error(code, err, "127.0.0.1:1")
     assert not results.exists()
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:abc", "127.0.0.1:99999", "[::1"])
+def test_malformed_address(monkeypatch, capsys, tmp_path, address):
+    results = tmp_path / "results"
+    code, _, err = run(monkeypatch, capsys, "sweep", "--address", address, "--datasets", "synthetic_mnist",
+                       "--results", str(results))
+    assert_one_line_error(code, err, f"bad --address {address!r}", "auto, HOST:PORT")
+    assert not results.exists()
+
+
+def test_relative_data_dir_reaches_the_trials_absolute(monkeypatch, capsys, tmp_path):
+    # Ray Tune runs each trial in a working directory of its own, where a relative path means another folder.
+    from orchestrator import sweep as sweeps
+
+    plans = []
+    monkeypatch.setattr(sweeps, "run_sweep", lambda plan, *a, **k: plans.append(plan) or sweeps.SweepOutcome(
+        planned=0, skipped=0, statuses=sweeps.Counter(), failures=[]))
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(monkeypatch, capsys, "sweep", "--local", "--datasets", "synthetic_mnist", "--data-dir",
+                       "data", "--results", "r")
+    assert code == 0, err
+    assert plans[0].train.data_dir == str(tmp_path / "data")
+
+
+def test_data_root_that_cannot_be_created(monkeypatch, capsys, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for args in (["data", "fetch", "mnist"], ["sweep", "--local", "--datasets", "mnist", "--results", str(tmp_path / "r")]):
+        code, _, err = run(monkeypatch, capsys, *args, "--data-dir", str(blocker / "data"))
+        assert_one_line_error(code, err, "cannot write mnist into the data root", str(blocker / "data"))
+    assert not (tmp_path / "r").exists()
 
 
 def test_train_limit_below_the_batch_size(monkeypatch, capsys, tmp_path):

@@ -35,7 +35,12 @@ def test_sweep_writes_one_ok_row_per_cell(first_sweep):
     assert (trials["train_seconds"] > 0).all() and (trials["wall_seconds"] >= trials["train_seconds"]).all()
     assert (trials["device"] == "cpu").all() and trials["peak_mem_bytes"].isna().all()
     assert (trials["attempts"] == 1).all()
-    assert (trials["params_total"] == trials["params_trainable"] + trials["params_non_trainable"]).all()
+    counts = {(a, d): (t, tr, n) for a, d, t, tr, n in zip(trials["arch"], trials["dataset"], trials["params_total"],
+                                                            trials["params_trainable"], trials["params_non_trainable"])}
+    assert counts == {("lenet5", "synthetic_mnist"): (150_742, 150_742, 0),
+                      ("lenet5", "synthetic_cifar10"): (204_098, 204_098, 0),
+                      ("resnet20v1", "synthetic_mnist"): (274_154, 272_778, 1_376),
+                      ("resnet20v1", "synthetic_cifar10"): (274_442, 273_066, 1_376)}
 
 
 def test_sweep_accuracy_beats_chance(first_sweep):
@@ -115,3 +120,12 @@ def test_summarize_unknown_sweep(first_sweep):
     proc = archbench("summarize", "--results", str(first_sweep[0]), "--sweep", "nope")
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: no sweep 'nope' in the results; sweeps: t"
+
+
+def test_a_relative_storage_path_reaches_tune_absolute(tmp_path, monkeypatch):
+    # Tune takes a URI or an absolute path; pyarrow refuses a relative one ("URI has empty scheme").
+    from orchestrator.sweep import _storage_uri
+
+    monkeypatch.chdir(tmp_path)
+    assert _storage_uri("ray-state") == str(tmp_path.resolve() / "ray-state")
+    assert _storage_uri("s3://bucket/runs") == "s3://bucket/runs"

@@ -3,6 +3,7 @@
 import pytest
 
 from orchestrator.results import TRIAL_SCHEMA
+from orchestrator import train as train_module
 from orchestrator.train import TrainConfig, train
 
 ADDED_BY_THE_SWEEP = {"schema_version", "sweep", "gpu_fraction", "node_id", "hostname", "node_ip", "attempts",
@@ -38,13 +39,20 @@ def test_same_seed_same_result():
 def test_nan_loss_is_diverged_without_accuracy():
     row = train(_config(fault="nan"))
     assert row["status"] == "diverged" and row["test_acc"] is None and row["best_test_acc"] is None
-    assert row["epochs_run"] == 1 and "nan" in row["error"]
+    assert row["epochs_run"] == 1 and row["error"] == "training loss became nan at epoch 1"
 
 
 def test_weights_that_turn_nan_are_diverged():
     # A learning rate this large blows the weights up within the first epoch.
     row = train(_config(arch="vgg", dataset="synthetic_cifar10", epochs=1, lr=1e12, train_limit=128))
     assert row["status"] == "diverged" and row["test_acc"] is None
+
+
+def test_weights_that_turn_nan_under_a_finite_loss_are_named_as_the_cause(monkeypatch):
+    monkeypatch.setattr(train_module, "_weights_finite", lambda model: False)
+    row = train(_config())
+    assert row["status"] == "diverged" and row["epochs_run"] == 1
+    assert row["error"] == "weights became NaN or inf at epoch 1"
 
 
 def test_raise_fault_raises():

@@ -129,12 +129,15 @@ def _ensure_decoded(name: str, root: Path, download: bool) -> None:
         return
     if not download and not _folder(name, root).exists():
         raise _unavailable(name, root, "not downloaded")
-    root.mkdir(parents=True, exist_ok=True)
-    with FileLock(root / f".{name}.lock"):
-        for split in SPLITS:
-            path = _decoded_path(name, split, root)
-            if not path.is_file():
-                _write_atomically(_decode(name, split, root, download), path)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with FileLock(root / f".{name}.lock"):
+            for split in SPLITS:
+                path = _decoded_path(name, split, root)
+                if not path.is_file():
+                    _write_atomically(_decode(name, split, root, download), path)
+    except OSError as err:    # the root cannot be created or written (a file in its path, no permission, full)
+        raise DataUnavailableError(f"cannot write {name} into the data root {root}: {err.strerror or err}") from err
 
 
 def _decode(name: str, split: str, root: Path, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
