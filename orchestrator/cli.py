@@ -196,6 +196,10 @@ def sweep(
         typer.echo(f"error: interrupted: {outcome.missing} of {outcome.planned} trials have no row; "
                    "run the same command again to train them", err=True)
         raise typer.Exit(130)
+    if outcome.unstored:
+        typer.echo(f"error: the rows of {len(outcome.unstored)} trial(s) could not be stored, so the same command "
+                   "trains them again: " + "; ".join(outcome.unstored), err=True)
+        raise typer.Exit(1)
     if outcome.failures:
         typer.echo(f"error: {len(outcome.failures)} trial(s) failed: " + "; ".join(outcome.failures), err=True)
         raise typer.Exit(1)

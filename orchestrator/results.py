@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from filelock import FileLock
 
-from orchestrator.atomic import atomic_write
+from orchestrator.atomic import Writer, atomic_write_all
 
 SCHEMA_VERSION = 1
 TRIALS_FILE = "trials.parquet"
@@ -134,8 +134,9 @@ class ResultStore:
         """Store one trial's row and its per-epoch rows, replacing the earlier rows of the same cell.
 
         A row that is not ok never replaces an ok one (a forced re-run that fails keeps the good
-        result): then nothing is written and the return value is False. The history is written
-        before the trial row, so an ok row always has its history, even after a crash in between.
+        result): then nothing is written and the return value is False. Both new files are written
+        in full before either replaces its old one, history first, so a failed write (a full disk)
+        changes neither, and an ok row has its history even after a crash between the two renames.
         """
         row = {"schema_version": SCHEMA_VERSION, **row}
         if row["status"] not in STATUSES:
@@ -146,9 +147,10 @@ class ResultStore:
         with self._lock:
             if row["status"] != "ok" and self._has_ok_row(cell):
                 return False
-            _merge_write(self.history_path, HISTORY_SCHEMA, [{**cell, **h} for h in history], EPOCH_KEY,
-                         drop=cell)
-            _merge_write(self.trials_path, TRIAL_SCHEMA, [row], CELL_KEY)
+            epochs = _merged(self.history_path, HISTORY_SCHEMA, [{**cell, **h} for h in history], EPOCH_KEY,
+                             drop=cell)
+            trials = _merged(self.trials_path, TRIAL_SCHEMA, [row], CELL_KEY)
+            atomic_write_all([(self.history_path, _parquet(epochs)), (self.trials_path, _parquet(trials))])
         return True
 
     def _has_ok_row(self, cell: Mapping[str, object]) -> bool:
@@ -181,8 +183,9 @@ def _read(path: Path, schema: pa.Schema) -> pd.DataFrame:
         raise ResultsError(f"{path} has columns of the wrong type ({_first_line(exc)})") from None
 
 
-def _merge_write(path: Path, schema: pa.Schema, rows: list[Mapping[str, object]], key: tuple[str, ...],
-                 drop: Mapping[str, object] | None = None) -> None:
+def _merged(path: Path, schema: pa.Schema, rows: list[Mapping[str, object]], key: tuple[str, ...],
+            drop: Mapping[str, object] | None = None) -> pa.Table:
+    """The table at ``path`` without the rows matching ``drop``, with ``rows`` replacing those of the same ``key``."""
     old = _read(path, schema)
     if drop is not None and len(old):
         mask = pd.Series(True, index=old.index)
@@ -193,12 +196,11 @@ def _merge_write(path: Path, schema: pa.Schema, rows: list[Mapping[str, object]]
     merged = pd.concat([df for df in (old, new) if len(df)], ignore_index=True) if len(new) or len(old) else old
     if len(merged):
         merged = merged.drop_duplicates(subset=list(key), keep="last")
-    table = pa.Table.from_pandas(merged, schema=schema, preserve_index=False)
-    _atomic_write(table, path)
+    return pa.Table.from_pandas(merged, schema=schema, preserve_index=False)
 
 
-def _atomic_write(table: pa.Table, path: Path) -> None:
-    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+def _parquet(table: pa.Table) -> Writer:
+    return lambda tmp: pq.write_table(table, tmp)
 
 
 def _first_line(exc: BaseException) -> str:

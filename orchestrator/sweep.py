@@ -28,7 +28,7 @@ from rich.console import Console
 
 import archs
 from orchestrator import data, recipes
-from orchestrator.results import TRIAL_SCHEMA, ResultStore
+from orchestrator.results import TRIAL_SCHEMA, ResultsError, ResultStore
 from orchestrator.train import TrainConfig
 from orchestrator.trainable import run_trial
 
@@ -70,11 +70,12 @@ class SweepOutcome:
     skipped: int          # cells that already had an ok row
     statuses: Counter     # rows stored by this run, by status
     failures: list[str]
+    unstored: list[str] = field(default_factory=list)   # trials that ended but whose row could not be written
 
     @property
     def missing(self) -> int:
         """Submitted trials that ended without a row: the sweep was interrupted."""
-        return self.planned - sum(self.statuses.values())
+        return self.planned - sum(self.statuses.values()) - len(self.unstored)
 
 
 def connect(local: bool, address: str | None) -> None:
@@ -167,7 +168,7 @@ def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str 
         f"Ray storage {storage}")
     tuner.fit()
     return SweepOutcome(planned=len(cells), skipped=skipped, statuses=callback.statuses,
-                        failures=callback.failures)
+                        failures=callback.failures, unstored=callback.unstored)
 
 
 def _storage_uri(storage: str) -> str:
@@ -222,6 +223,7 @@ class ResultsCallback(Callback):
         self.best: dict[str, float] = {}
         self.statuses: Counter = Counter()
         self.failures: list[str] = []
+        self.unstored: list[str] = []     # "cell: why" of each row that could not be written
         self.stored: set[str] = set()     # trial ids whose row is stored
 
     def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info) -> None:
@@ -269,7 +271,6 @@ class ResultsCallback(Callback):
     def _store(self, trial: Trial, row: dict) -> None:
         if trial.trial_id in self.stored:
             return   # a retry after the row was stored (the worker died after its final report)
-        self.stored.add(trial.trial_id)
         row = {**row, "sweep": self.sweep, "gpu_fraction": self.gpu_fraction,
                "attempts": max(self.attempts[trial.trial_id], 1)}
         for key in ("started_at", "ended_at"):
@@ -277,8 +278,16 @@ class ResultsCallback(Callback):
                 row[key] = datetime.fromisoformat(row[key])
         history = sorted(self.history.get(trial.trial_id, {}).values(), key=lambda h: h["epoch"])
         name = _cell_name(trial)
+        try:
+            kept = self.store.put_trial(row, history)
+        except (ResultsError, OSError) as exc:
+            # Raising here would make Tune stop every running trial; the other cells go on instead.
+            self.unstored.append(f"{name}: {exc}")
+            self.log(f"{name}: {row['status']}, but its row could not be stored: {exc}")
+            return
+        self.stored.add(trial.trial_id)
         self.statuses[row["status"]] += 1
-        if not self.store.put_trial(row, history):
+        if not kept:
             self.log(f"{name}: {row['status']} this time; the cell's earlier ok row is kept")
         if row["status"] == "failed":
             self.failures.append(f"{name}: {row['error']}")

@@ -6,6 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from orchestrator import results
 from orchestrator.atomic import atomic_write_text
 from orchestrator.results import HISTORY_SCHEMA, TRIAL_SCHEMA, ResultsError, ResultStore
 
@@ -147,3 +148,31 @@ def test_atomic_write_text_replaces_whole_file(tmp_path):
     atomic_write_text(path, "new text")
     assert path.read_text() == "new text"
     assert [p.name for p in tmp_path.iterdir()] == ["out.md"]
+
+
+def test_atomic_files_get_the_mode_open_would_give(tmp_path):
+    old = os.umask(0o027)
+    try:
+        atomic_write_text(tmp_path / "out.md", "text")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.md").stat().st_mode & 0o777 == 0o640
+
+
+def test_a_failed_write_changes_neither_table(tmp_path, monkeypatch):
+    store = ResultStore(tmp_path)
+    store.put_trial(_row(acc=0.9), _epochs(2))
+    before = {p.name: p.read_bytes() for p in (store.trials_path, store.history_path)}
+    write_table = pq.write_table
+
+    def full_disk_on_the_trials_file(table, where, *args, **kwargs):
+        if ".trials.parquet." in str(where):
+            raise OSError(28, "No space left on device")
+        write_table(table, where, *args, **kwargs)
+
+    monkeypatch.setattr(results.pq, "write_table", full_disk_on_the_trials_file)
+    with pytest.raises(OSError, match="No space left"):
+        store.put_trial(_row(acc=0.95), _epochs(3))    # its history was written first, then the trials file failed
+    assert {p.name: p.read_bytes() for p in (store.trials_path, store.history_path)} == before
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".lock")) == [
+        "history.parquet", "trials.parquet"]

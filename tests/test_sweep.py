@@ -129,3 +129,42 @@ def test_a_relative_storage_path_reaches_tune_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert _storage_uri("ray-state") == str(tmp_path.resolve() / "ray-state")
     assert _storage_uri("s3://bucket/runs") == "s3://bucket/runs"
+
+
+def test_a_row_that_cannot_be_stored_is_reported_and_the_sweep_goes_on(tmp_path):
+    from types import SimpleNamespace
+
+    from orchestrator.sweep import ResultsCallback
+
+    class FullDisk(ResultStore):
+        def put_trial(self, row, history=()):
+            if row["arch"] == "vgg":
+                raise OSError(28, "No space left on device")
+            return super().put_trial(row, history)
+
+    lines = []
+    callback = ResultsCallback(FullDisk(tmp_path), "t", 0.0, lines.append)
+    for arch in ("vgg", "lenet5"):
+        trial = SimpleNamespace(trial_id=arch, config={"cell": {"arch": arch, "dataset": "mnist", "seed": 0}})
+        callback.on_trial_result(1, [], trial, {"final": True, "arch": arch, "dataset": "mnist", "seed": 0,
+                                               "synthetic": False, "status": "ok", "test_acc": 0.9})
+    assert callback.unstored == ["vgg/mnist/seed0: [Errno 28] No space left on device"]
+    assert callback.statuses == {"ok": 1} and list(ResultStore(tmp_path).trials()["arch"]) == ["lenet5"]
+    assert any("could not be stored" in line for line in lines)
+
+
+def test_unstored_rows_exit_1_with_one_line(monkeypatch, capsys, tmp_path):
+    import sys
+
+    from orchestrator import cli, sweep as sweeps
+
+    outcome = sweeps.SweepOutcome(planned=2, skipped=0, statuses=sweeps.Counter(ok=1), failures=[],
+                                  unstored=["vgg/mnist/seed0: [Errno 28] No space left on device"])
+    monkeypatch.setattr(sweeps, "run_sweep", lambda *a, **k: outcome)
+    monkeypatch.setattr(sys, "argv", ["archbench", "sweep", "--local", "--datasets", "synthetic_mnist",
+                                      "--results", str(tmp_path / "r")])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert exit_info.value.code == 1
+    assert last.startswith("error: ") and "could not be stored" in last and "vgg/mnist/seed0" in last
