@@ -1,6 +1,7 @@
 """The ``archbench`` command line.
 
-Exit codes: 0 success; 1 the sweep ran but some trials failed; 2 bad input (nothing written);
+Exit codes: 0 success; 1 the sweep ran but some trials failed or their rows could not be written;
+2 bad input (nothing written);
 130 interrupted.
 """
 

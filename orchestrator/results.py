@@ -27,7 +27,7 @@ from filelock import FileLock
 
 from orchestrator.atomic import Writer, atomic_write_all
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TRIALS_FILE = "trials.parquet"
 HISTORY_FILE = "history.parquet"
 LOCK_FILE = ".lock"
@@ -53,6 +53,7 @@ TRIAL_SCHEMA = pa.schema([
     pa.field("epochs_run", pa.int64()),
     pa.field("steps", pa.int64()),                       # optimizer steps taken
     pa.field("train_images", pa.int64()),                # training images per epoch (after --train-limit)
+    pa.field("test_images", pa.int64()),                 # images test_acc is measured on (after --test-limit)
     pa.field("train_seconds", pa.float64()),             # training loop only (no data load, no eval)
     pa.field("wall_seconds", pa.float64()),              # whole trial: data load, build, train, eval
     pa.field("images_per_sec", pa.float64()),            # training images / train_seconds
@@ -74,6 +75,9 @@ TRIAL_SCHEMA = pa.schema([
     pa.field("started_at", _ts),
     pa.field("ended_at", _ts),
 ])
+
+# Columns added after schema 1, with the schema version that added each: older files read them as null.
+ADDED_COLUMNS = {"test_images": 2}
 
 HISTORY_SCHEMA = pa.schema([
     pa.field("sweep", pa.string(), nullable=False),
@@ -169,14 +173,17 @@ def _read(path: Path, schema: pa.Schema) -> pd.DataFrame:
     except (OSError, pa.ArrowException) as exc:
         raise ResultsError(f"{path} is not a readable Parquet file ({_first_line(exc)}); "
                            "move it away or fix it, archbench leaves it as it is") from None
+    newest = (pc.max(table["schema_version"]).as_py()
+              if "schema_version" in table.column_names and len(table) else None)
+    if newest is not None and newest > SCHEMA_VERSION:
+        raise ResultsError(f"{path} was written by a newer archbench (schema {newest}, this one reads "
+                           f"{SCHEMA_VERSION}); upgrade archbench, it leaves the file as it is")
+    for name in schema.names:
+        if name not in table.column_names and newest is not None and newest < ADDED_COLUMNS.get(name, 0):
+            table = table.append_column(schema.field(name), pa.nulls(len(table), schema.field(name).type))
     missing = [name for name in schema.names if name not in table.column_names]
     if missing:
         raise ResultsError(f"{path} is not an archbench table: missing columns {', '.join(missing)}")
-    if "schema_version" in table.column_names and len(table):
-        newest = pc.max(table["schema_version"]).as_py()
-        if newest > SCHEMA_VERSION:
-            raise ResultsError(f"{path} was written by a newer archbench (schema {newest}, this one reads "
-                               f"{SCHEMA_VERSION}); upgrade archbench, it leaves the file as it is")
     try:
         return table.select(schema.names).cast(schema).to_pandas()
     except (pa.ArrowException, ValueError) as exc:

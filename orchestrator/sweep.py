@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlparse
 
+import pandas as pd
 import ray
 from ray import tune
 from ray.tune import Callback
@@ -188,14 +189,17 @@ def _check_same_budget(plan: SweepPlan, store: ResultStore) -> None:
     for row in ok.itertuples():
         recipe = recipes.recipe_for(row.arch).with_overrides(epochs=train.epochs, batch_size=train.batch_size,
                                                             lr=train.lr)
-        size = data.spec(row.dataset).train_size
-        images = min(train.train_limit or size, size)
-        asked = (recipe.epochs, recipe.batch_size, round(recipe.lr, 12), images)
-        held = (row.epochs, row.batch_size, round(row.lr, 12), row.train_images)
+        spec = data.spec(row.dataset)
+        asked = (recipe.epochs, recipe.batch_size, round(recipe.lr, 12),
+                 min(train.train_limit or spec.train_size, spec.train_size),
+                 min(train.test_limit or spec.test_size, spec.test_size))
+        # Rows of schema 1 did not record their test images: those are taken as they are.
+        test_images = asked[-1] if pd.isna(row.test_images) else int(row.test_images)
+        held = (row.epochs, row.batch_size, round(row.lr, 12), int(row.train_images), test_images)
         if asked != held:
             raise SweepError(
                 f"sweep {plan.name!r} already has {row.arch}/{row.dataset}/seed{row.seed} trained with "
-                f"(epochs, batch, lr, train images) = {held}, and this run asks for {asked}: "
+                f"(epochs, batch, lr, train images, test images) = {held}, and this run asks for {asked}: "
                 "use another --name, or --force to train those cells again")
 
 

@@ -140,6 +140,7 @@ def train(config: TrainConfig, report: EpochReport | None = None) -> dict:
         "epochs_run": len(history),
         "steps": steps,
         "train_images": len(train_x),
+        "test_images": len(test_x),
         "train_seconds": train_seconds,
         "wall_seconds": time.perf_counter() - wall_start,
         "images_per_sec": steps * recipe.batch_size / train_seconds if train_seconds else None,

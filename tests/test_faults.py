@@ -81,10 +81,10 @@ def test_two_sweeps_into_one_results_dir(tmp_path):
 
 def test_ctrl_c_keeps_the_rows_and_exits_130(tmp_path):
     results = tmp_path / "results"
-    driver = subprocess.Popen(
-        [ARCHBENCH, "sweep", "--local", "--archs", "lenet5", "--datasets", "synthetic_mnist", "--seeds", "6",
-         *BUDGET, "--train-limit", "8192", "--max-concurrent", "1", "--results", str(results)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    command = ["sweep", "--local", "--archs", "lenet5", "--datasets", "synthetic_mnist", "--seeds", "6",
+               *BUDGET, "--train-limit", "8192", "--max-concurrent", "1", "--results", str(results)]
+    driver = subprocess.Popen([ARCHBENCH, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True)
     store = ResultStore(results)
     try:
         deadline = time.monotonic() + 240
@@ -100,3 +100,10 @@ def test_ctrl_c_keeps_the_rows_and_exits_130(tmp_path):
     assert 1 <= len(kept) < 6 and (kept["status"] == "ok").all()
     assert err.strip().splitlines()[-1] == (f"error: interrupted: {6 - len(kept)} of 6 trials have no row; "
                                             "run the same command again to train them")
+
+    proc = archbench(*command)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"{len(kept)} of 6 cells" in proc.stdout
+    after = store.trials().set_index("seed")
+    assert sorted(after.index) == list(range(6)) and (after["status"] == "ok").all()
+    assert list(after.loc[kept["seed"], "started_at"]) == list(kept["started_at"]), "a stored cell was trained again"

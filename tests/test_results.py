@@ -2,6 +2,7 @@ import multiprocessing as mp
 import os
 from datetime import datetime, timezone
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -29,7 +30,7 @@ def test_put_trial_writes_both_tables_with_schema(tmp_path):
     assert pq.read_schema(store.history_path).names == HISTORY_SCHEMA.names
     trials = store.trials()
     assert len(trials) == 1 and trials.loc[0, "test_acc"] == pytest.approx(0.9)
-    assert trials.loc[0, "schema_version"] == 1
+    assert trials.loc[0, "schema_version"] == results.SCHEMA_VERSION
     history = store.history()
     assert list(history["epoch"]) == [1, 2] and set(history["arch"]) == {"lenet5"}
 
@@ -58,11 +59,32 @@ def test_newer_schema_is_refused(tmp_path):
     store = ResultStore(tmp_path)
     store.put_trial(_row())
     table = pq.read_table(store.trials_path)
-    newer = table.set_column(0, "schema_version", pa.array([2], pa.int32()))
+    newer = table.set_column(0, "schema_version", pa.array([results.SCHEMA_VERSION + 1], pa.int32()))
     pq.write_table(newer, store.trials_path)
     with pytest.raises(ResultsError, match="newer archbench"):
         store.put_trial(_row(seed=1))
     assert pq.read_table(store.trials_path).equals(newer)
+
+
+def test_a_schema_1_file_reads_and_keeps_its_rows(tmp_path):
+    # Schema 1 had no test_images column: its rows read it as unknown, and a new row is stored beside them.
+    store = ResultStore(tmp_path)
+    store.put_trial(_row(seed=0))
+    table = pq.read_table(store.trials_path).drop_columns(["test_images"])
+    pq.write_table(table.set_column(0, "schema_version", pa.array([1], pa.int32())), store.trials_path)
+    assert store.trials()["test_images"].isna().all()
+    store.put_trial({**_row(seed=1), "test_images": 256})
+    trials = store.trials().set_index("seed")
+    assert trials.loc[0, "schema_version"] == 1 and pd.isna(trials.loc[0, "test_images"])
+    assert trials.loc[1, "schema_version"] == results.SCHEMA_VERSION and trials.loc[1, "test_images"] == 256
+
+
+def test_a_column_missing_from_a_current_file_is_an_error(tmp_path):
+    store = ResultStore(tmp_path)
+    store.put_trial(_row())
+    pq.write_table(pq.read_table(store.trials_path).drop_columns(["test_images"]), store.trials_path)
+    with pytest.raises(ResultsError, match="missing columns test_images"):
+        store.trials()
 
 
 def test_rows_of_other_cells_and_sweeps_are_kept(tmp_path):

@@ -31,6 +31,7 @@ def test_sweep_writes_one_ok_row_per_cell(first_sweep):
     assert (trials["status"] == "ok").all()
     assert trials["synthetic"].all()
     assert (trials["epochs_run"] == 2).all() and (trials["batch_size"] == 32).all()
+    assert (trials["train_images"] == 512).all() and (trials["test_images"] == 256).all()
     assert (trials["node_ip"] == "127.0.0.1").all()
     assert (trials["train_seconds"] > 0).all() and (trials["wall_seconds"] >= trials["train_seconds"]).all()
     assert (trials["device"] == "cpu").all() and trials["peak_mem_bytes"].isna().all()
@@ -72,12 +73,14 @@ def test_rerun_skips_finished_cells(first_sweep):
     assert (results / "trials.parquet").read_bytes() == before
 
 
-def test_rerun_with_another_budget_is_refused(first_sweep):
+@pytest.mark.parametrize("change,asked", [(["--epochs", "3"], "(3, 32, "), (["--test-limit", "128"], ", 512, 128)")])
+def test_rerun_with_another_budget_is_refused(first_sweep, change, asked):
     results = first_sweep[0]
     before = (results / "trials.parquet").read_bytes()
-    proc = archbench("sweep", "--local", *GRID, *TINY, "--epochs", "3", "--results", str(results), "--name", "t")
+    proc = archbench("sweep", "--local", *GRID, *TINY, *change, "--results", str(results), "--name", "t")
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: sweep 't' already has") and "--force" in proc.stderr
+    assert asked in proc.stderr.split("this run asks for")[-1], proc.stderr
     assert (results / "trials.parquet").read_bytes() == before
 
 
