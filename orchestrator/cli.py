@@ -1,8 +1,7 @@
 """The ``archbench`` command line.
 
 Exit codes: 0 success; 1 the sweep ran but some trials failed or their rows could not be written;
-2 bad input (nothing written);
-130 interrupted.
+2 bad input (nothing written); 130 interrupted.
 """
 
 from __future__ import annotations
