@@ -115,7 +115,7 @@ def summarize(trials: pd.DataFrame, history: pd.DataFrame, *, sweep: str | None 
     specs = {name: _spec(name) for name in trials["dataset"].unique()}
     cells = _cell_stats(trials, specs)
     synthetic = bool(cells["synthetic"].any())
-    traits = _dataset_traits(cells, specs)
+    traits = _dataset_traits(cells, specs, ok.groupby("dataset")["train_images"].median())
     splits = _trait_splits(traits)
     trait_ranks = _mean_rank_by_group(cells, splits)
     overall = _overall(cells)
@@ -391,8 +391,13 @@ def _answer_best(best: pd.DataFrame) -> str:
 
 # --- question 2: dataset traits ------------------------------------------------------------------
 
-def _dataset_traits(cells: pd.DataFrame, specs: Mapping[str, DatasetSpec | None]) -> pd.DataFrame:
-    """Per dataset (display order): the spec's traits and the difficulty proxy, numbers."""
+def _dataset_traits(cells: pd.DataFrame, specs: Mapping[str, DatasetSpec | None],
+                    train_images: pd.Series) -> pd.DataFrame:
+    """Per dataset (display order): the spec's traits, the images trained on, the difficulty proxy; numbers.
+
+    The train size is what the ok trials trained on (median), not the dataset's full size: under
+    --train-limit or --smoke every dataset may have trained on the same number of images.
+    """
     difficulty = cells["acc_mean"].xs(DIFFICULTY_ARCH, level="arch") if DIFFICULTY_ARCH in _archs(cells) else {}
     rows = {}
     for dataset in _labels(cells).index:
@@ -401,7 +406,7 @@ def _dataset_traits(cells: pd.DataFrame, specs: Mapping[str, DatasetSpec | None]
             "channels": spec.channels if spec else np.nan,
             "image_size": spec.image_size if spec else np.nan,
             "classes": spec.num_classes if spec else np.nan,
-            "train_size": spec.train_size if spec else np.nan,
+            "train_size": train_images.get(dataset, np.nan),
             "pixel_mean": float(np.mean(spec.mean)) if spec else np.nan,  # averaged over channels
             "pixel_std": float(np.mean(spec.std)) if spec else np.nan,
             "difficulty": difficulty.get(dataset, np.nan),

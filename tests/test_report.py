@@ -46,6 +46,11 @@ def _params(arch, dataset):
     return PARAMS.get(arch) or tuple(study.PARAMS[("lenet5", dataset.removeprefix("synthetic_"))])
 
 
+def _train_images(dataset):
+    known = dataset.removeprefix("synthetic_") in data.names()
+    return data.spec(dataset.removeprefix("synthetic_")).train_size if known else 1000
+
+
 def _row(sweep, arch, dataset, seed, outcome, day=2, synthetic=False):
     ok = not isinstance(outcome, str)
     failed = outcome == "failed"
@@ -54,7 +59,7 @@ def _row(sweep, arch, dataset, seed, outcome, day=2, synthetic=False):
         "sweep": sweep, "arch": arch, "dataset": dataset, "synthetic": synthetic, "seed": seed,
         "status": "ok" if ok else outcome, "error": None if ok else f"{outcome}: boom",
         "test_acc": outcome if ok else None, "best_test_acc": outcome if ok else None,
-        "epochs": EPOCHS, "epochs_run": EPOCHS,
+        "epochs": EPOCHS, "epochs_run": EPOCHS, "train_images": _train_images(dataset) if ok else None,
         "train_seconds": BASE_SECONDS[arch] + seed if ok else None,
         "images_per_sec": 1000.0 + 100 * seed if ok else None,
         "params_total": total, "params_trainable": trainable, "params_non_trainable": non_trainable,
@@ -437,3 +442,15 @@ def test_foreign_parquet_is_a_results_error(tmp_path):
     pq.write_table(pa.table({"x": [1]}), tmp_path / "trials.parquet")
     with pytest.raises(ResultsError, match="not an archbench table"):
         summarize(ResultStore(tmp_path).trials(), ResultStore(tmp_path).history())
+
+
+def test_train_size_is_what_the_trials_trained_on(tmp_path):
+    # A smoke run trains every dataset on the same 2,048 images: train size then splits nothing.
+    store = ResultStore(tmp_path)
+    for arch, acc in (("lenet5", 0.9), ("vgg", 0.8)):
+        for dataset in ("synthetic_mnist", "synthetic_cifar10"):
+            row = {**_row("smoke", arch, dataset, 0, acc, synthetic=True), "train_images": 2048}
+            store.put_trial(row, _history(acc))
+    summary = summarize(store.trials(), store.history())
+    assert summary.traits["train size"].tolist() == ["2,048", "2,048"]
+    assert list(summary.trait_ranks.columns) == ["1ch 28px", "3ch 32px"]
