@@ -569,11 +569,22 @@ def _curves(history: pd.DataFrame, ok: pd.DataFrame, cells: pd.DataFrame) -> pd.
 
 
 def render_summary(summary: Summary, fmt: str = "table") -> str:
-    """The notes, every table and the answers as one text in ``fmt`` (see ``render.FORMATS``)."""
-    tables = [render(df, fmt, title) for title, df in summary.tables().items()]
+    """The notes, every table and the answers as one text in ``fmt`` (see ``render.FORMATS``).
+
+    In CSV, each table is a block under a ``# <title>`` line, a missing value is an empty field, and
+    the notes and answers are ``#`` lines.
+    """
     answers = [f"Q{i}. {question}\n{answer}" for i, (question, answer) in
                enumerate(zip(QUESTIONS, summary.answers), start=1)]
+    if fmt == "csv":
+        tables = [f"# {title}\n" + render(df.replace(NO_VALUE, ""), fmt) for title, df in summary.tables().items()]
+        return "\n".join([*map(_comment, summary.notes), *tables, *map(_comment, answers)]) + "\n"
+    tables = [render(df, fmt, title) for title, df in summary.tables().items()]
     return "\n\n".join([*summary.notes, *tables, *answers]) + "\n"
+
+
+def _comment(text: str) -> str:
+    return "\n".join(f"# {line}" for line in text.splitlines())
 
 
 def write_report(summary: Summary, out_dir: str | os.PathLike[str]) -> Path:

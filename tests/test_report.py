@@ -454,3 +454,13 @@ def test_train_size_is_what_the_trials_trained_on(tmp_path):
     summary = summarize(store.trials(), store.history())
     assert summary.traits["train size"].tolist() == ["2,048", "2,048"]
     assert list(summary.trait_ranks.columns) == ["1ch 28px", "3ch 32px"]
+
+
+def test_csv_summary_titles_every_block(summary):
+    text = report.render_summary(summary, "csv")
+    lines = text.splitlines()
+    for title, df in summary.tables().items():
+        at = lines.index(f"# {title}")
+        assert lines[at + 1].split(",")[0] == (df.index.name or "")   # the block's header follows its title
+    assert report.NO_VALUE not in text
+    assert "# Q1. " + report.QUESTIONS[0] in lines and not any(line.startswith("Q") for line in lines)
