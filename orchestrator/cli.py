@@ -179,14 +179,15 @@ def sweep(
         data_dir = data_dir.expanduser().resolve()
     template = TrainConfig(arch="", dataset="", lr=lr, data_dir=str(data_dir) if data_dir else None,
                            download=download, compile=compile_model, **budget)
-    if local:
-        _ensure_data(chosen_datasets, data_dir, download)
     plan = sweeps.SweepPlan(
         name=name or ("smoke" if smoke else "study"), archs=chosen_archs, datasets=chosen_datasets,
         seeds=seeds, train=template, gpus_per_trial=gpus_per_trial, cpus_per_trial=cpus_per_trial,
         max_concurrent=max_concurrent, max_failures=max_failures, storage=storage, force=force, faults=faults)
+    # Where the trials run on this machine, their datasets are fetched once here, before any trial starts.
+    prepare = (lambda cells: _ensure_data(list(dict.fromkeys(c["dataset"] for c in cells)), data_dir, download)
+               if local else None)
     try:
-        outcome = sweeps.run_sweep(plan, store, local=local, address=address)
+        outcome = sweeps.run_sweep(plan, store, local=local, address=address, prepare=prepare)
     except sweeps.SweepError as exc:
         fail(str(exc))
     _print_summary(store, plan.name)

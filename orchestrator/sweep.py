@@ -129,8 +129,13 @@ def log_line(text: str) -> None:
 
 
 def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str | None,
-              log: Callable[[str], None] = log_line) -> SweepOutcome:
-    """Run the cells of ``plan`` that ``store`` lacks; block until every trial has ended."""
+              log: Callable[[str], None] = log_line,
+              prepare: Callable[[list[dict]], None] | None = None) -> SweepOutcome:
+    """Run the cells of ``plan`` that ``store`` lacks; block until every trial has ended.
+
+    ``prepare`` is called with the cells that will run, after the budget check and before Ray starts
+    (the CLI fetches their datasets there, so a refused or finished sweep downloads nothing).
+    """
     if not plan.force:
         _check_same_budget(plan, store)
     done = set() if plan.force else store.done_cells(plan.name)
@@ -140,6 +145,8 @@ def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str 
         log(f"{skipped} of {len(plan.cells())} cells of sweep {plan.name!r} already have an ok row: skipped")
     if not cells:
         return SweepOutcome(planned=0, skipped=skipped, statuses=Counter(), failures=[])
+    if prepare is not None:
+        prepare(cells)
 
     connect(local, address)
     _quiet_tune()

@@ -177,3 +177,20 @@ def test_unknown_params_format(monkeypatch, capsys):
 def test_summarize_without_results(monkeypatch, capsys, tmp_path):
     code, _, err = run(monkeypatch, capsys, "summarize", "--results", str(tmp_path))
     assert_one_line_error(code, err, str(tmp_path), "archbench sweep")
+
+
+@pytest.mark.parametrize("extra,code_expected", [([], 0), (["--epochs", "1"], 2)])
+def test_a_finished_or_refused_sweep_fetches_no_data(monkeypatch, capsys, tmp_path, extra, code_expected):
+    from orchestrator import recipes
+    from orchestrator.results import ResultStore
+
+    recipe = recipes.recipe_for("lenet5")
+    ResultStore(tmp_path / "r").put_trial({
+        "sweep": "study", "arch": "lenet5", "dataset": "mnist", "synthetic": False, "seed": 0, "status": "ok",
+        "test_acc": 0.99, "epochs": recipe.epochs, "batch_size": recipe.batch_size, "lr": recipe.lr,
+        "train_images": 60_000, "test_images": 10_000})
+    code, out, err = run(monkeypatch, capsys, "sweep", "--local", "--archs", "lenet5", "--datasets", "mnist",
+                         "--data-dir", str(tmp_path / "data"), "--results", str(tmp_path / "r"), *extra)
+    assert code == code_expected, err
+    assert ("1 of 1 cells" in out) if code == 0 else ("already has lenet5/mnist/seed0" in err)
+    assert not (tmp_path / "data").exists()
