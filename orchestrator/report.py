@@ -334,10 +334,10 @@ def params_table(cells: pd.DataFrame, vs_study: bool = False) -> pd.DataFrame:
 def spread_verdict(best: Iterable[float], runner_up: Iterable[float]) -> str:
     """Whether the best cell's lead over the runner-up exceeds the spread over seeds (Welch t-test)."""
     best, runner_up = np.asarray(list(best), float), np.asarray(list(runner_up), float)
-    if min(len(best), len(runner_up)) < 2:
-        return "single seed: spread unknown"
     if best.mean() == runner_up.mean():
         return "tie"
+    if min(len(best), len(runner_up)) < 2:
+        return "single seed: spread unknown"
     if np.ptp(best) == 0 and np.ptp(runner_up) == 0:  # the t statistic is undefined
         return "lead exceeds seed spread (no spread: seeds identical)"
     p = stats.ttest_ind(best, runner_up, equal_var=False).pvalue
@@ -354,7 +354,16 @@ def _podium(cells: pd.DataFrame) -> dict[str, list[str]]:
     return podium
 
 
-def _best_row(cells: pd.DataFrame, dataset: str, top: list[str],
+def _winners(cells: pd.DataFrame) -> dict[str, list[str]]:
+    """Dataset -> the archs with its highest mean accuracy: several on a tie, none without an ok seed."""
+    winners = {}
+    for dataset in _labels(cells).index:
+        accuracy = cells["acc_mean"].xs(dataset, level="dataset").dropna()
+        winners[dataset] = list(accuracy.index[accuracy == accuracy.max()])
+    return winners
+
+
+def _best_row(cells: pd.DataFrame, dataset: str, top: list[str], winners: list[str],
               seeds: Mapping[tuple[str, str], pd.Series]) -> dict[str, str]:
     accuracy = [cells.loc[(arch, dataset), "acc_mean"] for arch in top] + [np.nan] * (2 - len(top))
     if len(top) == 2:
@@ -362,7 +371,7 @@ def _best_row(cells: pd.DataFrame, dataset: str, top: list[str],
     else:
         verdict = "no runner-up with an ok seed" if top else "no ok seed"
     return {
-        "best": top[0] if top else NO_VALUE,
+        "best": " = ".join(winners) if winners else NO_VALUE,
         "accuracy": _fmt(accuracy[0], ".4f"),
         "runner-up": top[1] if len(top) == 2 else NO_VALUE,
         "runner-up accuracy": _fmt(accuracy[1], ".4f"),
@@ -375,13 +384,18 @@ def best_table(cells: pd.DataFrame, ok: pd.DataFrame) -> pd.DataFrame:
     """Q1: per dataset the best arch, the runner-up, the lead and whether it exceeds the seed spread."""
     seeds = dict(list(ok.groupby(["arch", "dataset"])["test_acc"]))
     labels = _labels(cells)
-    rows = {labels[dataset]: _best_row(cells, dataset, top, seeds) for dataset, top in _podium(cells).items()}
+    winners = _winners(cells)
+    rows = {labels[dataset]: _best_row(cells, dataset, top, winners[dataset], seeds)
+            for dataset, top in _podium(cells).items()}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("dataset")
 
 
 def _answer_best(best: pd.DataFrame) -> str:
     parts = []
     for label, row in best[best["best"] != NO_VALUE].iterrows():
+        if row["lead vs spread"] == "tie":
+            parts.append(f"{label}: {row['best']}, tied ({row['accuracy']})")
+            continue
         lead = ""
         if row["lead"] != NO_VALUE:
             lead = f", lead {row['lead']} over {row['runner-up']}: {row['lead vs spread']}"
@@ -499,11 +513,12 @@ def _common_datasets(cells: pd.DataFrame) -> list[str]:
 
 
 def _overall(cells: pd.DataFrame) -> pd.DataFrame:
-    """Per arch, best mean rank first: mean rank (over every dataset), datasets won, datasets with an ok seed,
+    """Per arch, best mean rank first: mean rank (over every dataset), datasets won (a tie counts for each
+    of the tied), datasets with an ok seed,
     and mean accuracy, mean train seconds and accuracy per train second over the common datasets
     (``_common_datasets``; NaN when there are none)."""
     by_arch = cells.groupby(level="arch", sort=False)
-    winners = pd.Series({dataset: top[0] for dataset, top in _podium(cells).items() if top}, dtype=object)
+    winners = pd.Series([arch for tied in _winners(cells).values() for arch in tied], dtype=object)
     common = _common_datasets(cells)
     on_common = cells[cells.index.get_level_values("dataset").isin(common)].groupby(level="arch", sort=False)
     names = _archs(cells)
@@ -540,12 +555,18 @@ def overall_table(cells: pd.DataFrame, overall: pd.DataFrame) -> pd.DataFrame:
 
 def _answer_overall(cells: pd.DataFrame, overall: pd.DataFrame) -> str:
     n_datasets = len(_labels(cells))
-    top = overall.index[0]
-    if overall.loc[top, "wins"] == n_datasets:
-        verdict = f"Yes: {top} is best on every dataset ({n_datasets})."
+    everywhere = list(overall.index[overall["wins"] == n_datasets])
+    if len(everywhere) == 1:
+        verdict = f"Yes: {everywhere[0]} is best on every dataset ({n_datasets})."
+    elif everywhere:
+        verdict = (f"No single architecture: {' and '.join(everywhere)} tie for best on every dataset "
+                   f"({n_datasets}).")
     else:
         verdict = "No single architecture is best on every dataset."
-    ranked = (f"{verdict} {top} has the best mean rank ({overall.loc[top, 'mean_rank']:.2f} over {n_datasets} "
+    best_rank = overall["mean_rank"].iloc[0]
+    leaders = list(overall.index[overall["mean_rank"] == best_rank])
+    who = f"{leaders[0]} has" if len(leaders) == 1 else f"{' and '.join(leaders)} share"
+    ranked = (f"{verdict} {who} the best mean rank ({best_rank:.2f} over {n_datasets} "
               f"datasets; an architecture with no ok seed on a dataset ranks last there).")
     per_second = overall["acc_per_second"].dropna()
     if per_second.empty:

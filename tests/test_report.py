@@ -464,3 +464,16 @@ def test_csv_summary_titles_every_block(summary):
         assert lines[at + 1].split(",")[0] == (df.index.name or "")   # the block's header follows its title
     assert report.NO_VALUE not in text
     assert "# Q1. " + report.QUESTIONS[0] in lines and not any(line.startswith("Q") for line in lines)
+
+
+def test_a_tie_for_best_is_called_a_tie(tmp_path):
+    store = _store(tmp_path, "tied", {("lenet5", "mnist"): [1.0], ("vgg", "mnist"): [1.0],
+                                      ("resnet20v1", "mnist"): [0.9], ("lenet5", "svhn"): [0.95],
+                                      ("vgg", "svhn"): [0.95], ("resnet20v1", "svhn"): [0.8]})
+    summary = summarize(store.trials(), store.history())
+    assert summary.best["best"].tolist() == ["lenet5 = vgg", "lenet5 = vgg"]
+    assert summary.best["lead vs spread"].tolist() == ["tie", "tie"]
+    assert summary.answers[0] == "Best per dataset: MNIST: lenet5 = vgg, tied (1.0000); SVHN: lenet5 = vgg, tied (0.9500)."
+    assert summary.overall.loc[["lenet5", "vgg", "resnet20v1"], "best on"].tolist() == ["2", "2", "0"]
+    assert summary.answers[2].startswith("No single architecture: lenet5 and vgg tie for best on every dataset (2). "
+                                         "lenet5 and vgg share the best mean rank (1.50 over 2 datasets")
