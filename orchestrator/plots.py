@@ -1,7 +1,8 @@
 """The report's figures, drawn on bare matplotlib Figures (no pyplot, no display; PNG goes through Agg).
 
 The inputs are arch x dataset tables: index the architectures, columns the dataset labels, both in
-display order, NaN where a cell has no number. Each architecture keeps one colour across figures.
+display order, NaN where a cell has no number. Each architecture keeps one colour and one marker
+across figures, so that the legend names every point without labels that collide.
 """
 
 from __future__ import annotations
@@ -81,20 +82,18 @@ def training_time_bars(seconds: pd.DataFrame) -> Figure:
 def accuracy_vs_time(accuracy: pd.DataFrame, spread: pd.DataFrame, seconds: pd.DataFrame) -> Figure:
     """Per dataset: accuracy (± seed std) against training seconds, with the Pareto front of the architectures."""
     figure = Figure(layout="constrained")
-    colors = _colors(accuracy.index)
+    colors, markers = _colors(accuracy.index), _markers(accuracy.index)
     for axes, label in zip(_panels(figure, accuracy.shape[1]), accuracy.columns):
         points = pd.DataFrame({"seconds": seconds[label], "acc": accuracy[label], "std": spread[label]})
         points = points.dropna(subset=["seconds", "acc"])
         for arch, point in points.iterrows():
-            axes.errorbar(point["seconds"], point["acc"], yerr=np.nan_to_num(point["std"]), fmt="o",
-                          color=colors[arch], capsize=3)
-            axes.annotate(arch, (point["seconds"], point["acc"]), textcoords="offset points", xytext=(4, 4),
-                          fontsize=8)
+            axes.errorbar(point["seconds"], point["acc"], yerr=np.nan_to_num(point["std"]), fmt=markers[arch],
+                          color=colors[arch], capsize=3, markersize=7, alpha=0.85)
         front = pareto_front(points)
         axes.plot(front["seconds"], front["acc"], "k--", linewidth=1, drawstyle="steps-post")
         axes.set_xscale("log")
         axes.set(title=label, xlabel="training seconds", ylabel="test accuracy")
-    _legend(figure, colors, extra=[Line2D([], [], color="black", linestyle="--", label="Pareto front")])
+    _legend(figure, colors, markers, extra=[Line2D([], [], color="black", linestyle="--", label="Pareto front")])
     return figure
 
 
@@ -102,22 +101,27 @@ def accuracy_curves(curves: pd.DataFrame, archs: Sequence[str], labels: Sequence
     """Per dataset: test accuracy per epoch, mean over ok seeds with a ± std band (columns of ``curves``:
     arch, label, epoch, mean, std)."""
     figure = Figure(layout="constrained")
-    colors = _colors(archs)
+    colors, markers = _colors(archs), _markers(archs)
     for axes, label in zip(_panels(figure, len(labels)), labels):
         for arch in archs:
             curve = curves[(curves["label"] == label) & (curves["arch"] == arch)].sort_values("epoch")
             spread = curve["std"].fillna(0)
-            axes.plot(curve["epoch"], curve["mean"], marker="o", markersize=3, color=colors[arch])
+            axes.plot(curve["epoch"], curve["mean"], marker=markers[arch], markersize=4, color=colors[arch])
             axes.fill_between(curve["epoch"], curve["mean"] - spread, curve["mean"] + spread,
                               color=colors[arch], alpha=0.2, linewidth=0)
         axes.set(title=label, xlabel="epoch", ylabel="test accuracy")
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    _legend(figure, colors)
+    _legend(figure, colors, markers)
     return figure
 
 
 def _colors(archs: Sequence[str]) -> dict[str, str]:
     return {arch: f"C{index % 10}" for index, arch in enumerate(archs)}
+
+
+def _markers(archs: Sequence[str]) -> dict[str, str]:
+    shapes = "osD^vPX*"
+    return {arch: shapes[index % len(shapes)] for index, arch in enumerate(archs)}
 
 
 def _panels(figure: Figure, count: int) -> list[Axes]:
@@ -131,6 +135,6 @@ def _panels(figure: Figure, count: int) -> list[Axes]:
     return list(grid[:count])
 
 
-def _legend(figure: Figure, colors: dict[str, str], extra: Sequence[Line2D] = ()) -> None:
-    handles = [Line2D([], [], color=color, marker="o", label=arch) for arch, color in colors.items()]
+def _legend(figure: Figure, colors: dict[str, str], markers: dict[str, str], extra: Sequence[Line2D] = ()) -> None:
+    handles = [Line2D([], [], color=color, marker=markers[arch], label=arch) for arch, color in colors.items()]
     figure.legend(handles=[*handles, *extra], loc="outside right upper", fontsize=8)
