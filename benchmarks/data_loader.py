@@ -22,6 +22,7 @@ import hashlib
 import os
 import pickle
 import platform
+import sys
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -33,9 +34,11 @@ import torchvision
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-from common import append_result
-from orchestrator import data
-from orchestrator.data import store
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # archbench from this checkout, installed or not
+
+from common import append_result  # noqa: E402
+from orchestrator import data  # noqa: E402
+from orchestrator.data import store  # noqa: E402
 
 BATCH_SIZE = 128
 TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]

@@ -262,6 +262,12 @@ def main() -> None:
         levels = [(f"{c:g} CPU", max(int(cores / c + 1e-6), 1), c) for c in per_trial]
     chosen_archs = args.archs or archs.names()
     chosen_datasets = args.datasets or data.names(synthetic=True)
+    for name in chosen_datasets:
+        if not data.spec(name).synthetic:
+            try:   # nothing is downloaded: the real data must already be in the data root
+                data.load_split(name, "test", limit=1)
+            except (data.DataUnavailableError, ModuleNotFoundError) as exc:   # no platformdirs: no default root
+                parser.error(f"{name}: {exc}; set ARCHBENCH_DATA to a data root that holds it")
     template = {"epochs": args.epochs, "train_limit": args.train_limit, "test_limit": args.test_limit,
                 "batch_size": args.batch_size, "device": device}
     cells = [{"arch": a, "dataset": d, "seed": 0} for a in chosen_archs for d in chosen_datasets]

@@ -134,6 +134,8 @@ def archbench_rate(s: Setup, images: int, augment: str | None = None) -> tuple[f
 
 def bare_rate(s: Setup, images: int) -> tuple[float, float]:
     """images/s (wall, CPU clock) of a plain loop: forward, loss, zero_grad, backward, optimizer step."""
+    if s.on_cuda:
+        torch.cuda.empty_cache()     # as train() does: neither side reuses the other's cached blocks
     model, step_model, optimizer = s.model()
     bs = s.recipe.batch_size
     steps = images // bs

@@ -89,7 +89,7 @@ HISTORY_SCHEMA = pa.schema([
     pa.field("test_acc", pa.float64()),
     pa.field("epoch_seconds", pa.float64()),
     pa.field("images_per_sec", pa.float64()),
-    pa.field("lr", pa.float64()),                        # learning rate at the end of the epoch
+    pa.field("lr", pa.float64()),                        # after the epoch's last step: the next step's rate
 ])
 
 

@@ -174,7 +174,7 @@ def test_limit_takes_the_first_images(root: Path) -> None:
 
 
 def test_trial_workers_never_import_torchvision_for_decoded_or_synthetic_data(root: Path) -> None:
-    # torchvision takes about a second to import; every fresh Ray worker would pay it before its trial.
+    # Importing torchvision costs about a second in a process that builds no optimizer (the CLI, the driver).
     data.load_split("cifar10", "test", root)    # decoded here, once
     code = ("import sys; from orchestrator import data, trainable; "
             f"data.load_split('cifar10', 'test', {str(root)!r}); "

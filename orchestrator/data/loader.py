@@ -17,8 +17,9 @@ Batch = tuple[torch.Tensor, torch.Tensor]
 class DeviceLoader:
     """Iterates (images, labels) batches of one split held on ``device`` as uint8.
 
-    The split is moved to ``device`` once. Each batch is gathered from it, augmented (train only),
-    converted to float and normalised on the device: no worker processes, no per-batch host copies.
+    The split is moved to ``device`` once (zero-padded when the batches are cropped from it). Each
+    batch is gathered from it, augmented (train only), converted to float and normalised on the
+    device: no worker processes, no per-batch host copies.
 
     Train: every iteration is the next epoch, shuffled by a generator seeded from (seed, epoch); the
     augmentation of ``spec.augment`` is drawn per image; the last partial batch is dropped.
@@ -33,11 +34,13 @@ class DeviceLoader:
         if spec.augment not in AUGMENTATIONS:
             raise ValueError(f"unknown augmentation {spec.augment!r}; valid: {', '.join(AUGMENTATIONS)}")
         self.device = torch.device(device)
-        self.images = images.to(self.device)
+        images = images.to(self.device)
         self.labels = labels.to(self.device)
-        # Crops are gathered from a zero-padded copy, made once: no bounds masks per batch.
-        self._padded = (torch.nn.functional.pad(self.images, (_PAD,) * 4)
-                        if train and spec.augment != "none" else None)
+        # Crops are gathered from a zero-padded copy, made once: no bounds masks per batch. The
+        # unpadded split is then not kept: on a GPU it would cost memory that no batch reads.
+        augmented = train and spec.augment != "none"
+        self._padded = torch.nn.functional.pad(images, (_PAD,) * 4) if augmented else None
+        self._images = None if augmented else images
         self.spec = spec
         self.batch_size = batch_size
         self.train = train
@@ -62,7 +65,7 @@ class DeviceLoader:
     def _in_order(self) -> Iterator[Batch]:
         for start in range(0, len(self.labels), self.batch_size):
             stop = start + self.batch_size
-            yield self._normalise(self.images[start:stop]), self.labels[start:stop]
+            yield self._normalise(self._images[start:stop]), self.labels[start:stop]
 
     def _shuffled(self, epoch: int) -> Iterator[Batch]:
         generator = torch.Generator().manual_seed(_epoch_seed(self.seed, epoch))
@@ -74,7 +77,7 @@ class DeviceLoader:
             batch = slice(start, start + self.batch_size)
             index = order[batch]
             if shifts is None:
-                images = self.images.index_select(0, index)
+                images = self._images.index_select(0, index)
             else:
                 images = _shifted(self._padded, index, *(s[batch] for s in shifts))
             yield self._normalise(images), self.labels[index]

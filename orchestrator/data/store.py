@@ -43,8 +43,9 @@ SPLITS = ("train", "test")
 def torchvision_datasets() -> dict[str, type[VisionDataset]]:
     """The torchvision class that downloads, verifies and reads each real dataset (the one seam tests swap).
 
-    torchvision is imported here, on first use: importing it takes about a second (it pulls in
-    torch._dynamo), and a trial on decoded or synthetic data never needs it.
+    torchvision is imported here, on first use: a trial on decoded or synthetic data never needs it,
+    and importing it costs the CLI about a second (it pulls in torch._dynamo, which only building an
+    optimizer would load otherwise).
     """
     from torchvision import datasets
 
