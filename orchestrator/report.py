@@ -514,17 +514,20 @@ def _common_datasets(cells: pd.DataFrame) -> list[str]:
 
 def _overall(cells: pd.DataFrame) -> pd.DataFrame:
     """Per arch, best mean rank first: mean rank (over every dataset), datasets won (a tie counts for each
-    of the tied), datasets with an ok seed,
-    and mean accuracy, mean train seconds and accuracy per train second over the common datasets
-    (``_common_datasets``; NaN when there are none)."""
+    of the tied) and of those the ones won tied, datasets with an ok seed, and mean accuracy, mean train
+    seconds and accuracy per train second over the common datasets (``_common_datasets``; NaN when
+    there are none)."""
     by_arch = cells.groupby(level="arch", sort=False)
-    winners = pd.Series([arch for tied in _winners(cells).values() for arch in tied], dtype=object)
+    winners = _winners(cells).values()
+    wins = pd.Series([arch for tied in winners for arch in tied], dtype=object)
+    shared = pd.Series([arch for tied in winners if len(tied) > 1 for arch in tied], dtype=object)
     common = _common_datasets(cells)
     on_common = cells[cells.index.get_level_values("dataset").isin(common)].groupby(level="arch", sort=False)
     names = _archs(cells)
     frame = pd.DataFrame({
         "mean_rank": by_arch["rank"].mean(),
-        "wins": winners.value_counts().reindex(names, fill_value=0),
+        "wins": wins.value_counts().reindex(names, fill_value=0),
+        "shared_wins": shared.value_counts().reindex(names, fill_value=0),
         "ok_datasets": by_arch["n_ok"].agg(lambda n: (n > 0).sum()),
         "datasets": by_arch.size(),
         "mean_acc": on_common["acc_mean"].mean().reindex(names),
@@ -557,7 +560,9 @@ def _answer_overall(cells: pd.DataFrame, overall: pd.DataFrame) -> str:
     n_datasets = len(_labels(cells))
     everywhere = list(overall.index[overall["wins"] == n_datasets])
     if len(everywhere) == 1:
-        verdict = f"Yes: {everywhere[0]} is best on every dataset ({n_datasets})."
+        shared = overall.loc[everywhere[0], "shared_wins"]
+        verdict = (f"Yes: {everywhere[0]} is best on every dataset ({n_datasets}"
+                   f"{f'; tied with another architecture on {shared}' if shared else ''}).")
     elif everywhere:
         verdict = (f"No single architecture: {' and '.join(everywhere)} tie for best on every dataset "
                    f"({n_datasets}).")

@@ -477,3 +477,12 @@ def test_a_tie_for_best_is_called_a_tie(tmp_path):
     assert summary.overall.loc[["lenet5", "vgg", "resnet20v1"], "best on"].tolist() == ["2", "2", "0"]
     assert summary.answers[2].startswith("No single architecture: lenet5 and vgg tie for best on every dataset (2). "
                                          "lenet5 and vgg share the best mean rank (1.50 over 2 datasets")
+
+
+def test_a_sole_winner_with_ties_says_where_it_tied(tmp_path):
+    store = _store(tmp_path, "partly", {("lenet5", "mnist"): [1.0], ("vgg", "mnist"): [1.0],
+                                        ("lenet5", "svhn"): [0.95], ("vgg", "svhn"): [0.9]})
+    summary = summarize(store.trials(), store.history())
+    assert summary.overall.loc[["lenet5", "vgg"], "best on"].tolist() == ["2", "1"]
+    assert summary.answers[2].startswith("Yes: lenet5 is best on every dataset (2; tied with another "
+                                         "architecture on 1). lenet5 has the best mean rank (1.25")
