@@ -1,15 +1,21 @@
-"""The four datasets of the study (and generated twins): specs, loading, downloading, device batches.
+"""The datasets: a registry of specs, loading, downloading or importing, sampling, device batches.
 
-``spec``/``names`` say what a dataset is; ``load_split`` gives a split as uint8 tensors (real ones from
-the data root, see ``store`` for its layout, synthetic ones generated); ``DeviceLoader`` batches a
-split on the training device; ``fetch``/``info`` manage the data root.
+``register``/``names``/``spec`` say what a dataset is (the four of the study and their synthetic twins
+are built in; plugins register more, see ``specs``); ``load_split`` gives a split as uint8 tensors
+(real ones from the data root, see ``store`` for its layout, synthetic ones generated);
+``DeviceLoader`` batches a split on the training device; ``fetch``/``import_dataset``/``info`` manage
+the data root; ``stratified_sample``/``stratified_split`` take seeded class-balanced subsets.
 """
 
+from orchestrator.data.imports import import_dataset
 from orchestrator.data.loader import DeviceLoader
-from orchestrator.data.specs import DatasetSpec, UnknownDatasetError, names, spec
+from orchestrator.data.sampling import stratified_sample, stratified_split
+from orchestrator.data.sources import Importable, ImportRefusedError, OfficialFile, Reader
+from orchestrator.data.specs import DatasetSpec, UnknownDatasetError, names, register, spec
 from orchestrator.data.store import DataUnavailableError, default_root, fetch, info, load_split
 
 __all__ = [
-    "DataUnavailableError", "DatasetSpec", "DeviceLoader", "UnknownDatasetError",
-    "default_root", "fetch", "info", "load_split", "names", "spec",
+    "DataUnavailableError", "DatasetSpec", "DeviceLoader", "ImportRefusedError", "Importable", "OfficialFile",
+    "Reader", "UnknownDatasetError", "default_root", "fetch", "import_dataset", "info", "load_split", "names",
+    "register", "spec", "stratified_sample", "stratified_split",
 ]

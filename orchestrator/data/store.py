@@ -1,60 +1,45 @@
-"""The real datasets on disk: downloaded once per node under a file lock, decoded once into tensors.
+"""The real datasets on disk: downloaded (or imported) once per node under a file lock, decoded once into tensors.
 
 Layout of a data root (default: $ARCHBENCH_DATA, else the user cache dir)::
 
     <root>/
       .mnist.lock, .cifar10.lock, ...            one file lock per dataset
-      MNIST/raw/train-images-idx3-ubyte ...      torchvision's own files and layout, per dataset folder:
-      FashionMNIST/raw/...                         MNIST and FashionMNIST as torchvision names them,
-      CIFAR10/cifar-10-batches-py/...              CIFAR-10 and SVHN in folders of their own
+      MNIST/raw/train-images-idx3-ubyte ...      each dataset in its spec's folder, its raw files as its
+      FashionMNIST/raw/...                         source keeps them (for the built-ins: torchvision's
+      CIFAR10/cifar-10-batches-py/...              own files and layout)
       SVHN/train_32x32.mat, SVHN/test_32x32.mat
       <dataset folder>/archbench-train.pt        the decoded split: uint8 images [N,C,H,W], int64 labels
       <dataset folder>/archbench-test.pt
+      <dataset folder>/archbench-origin.json     where the files came from: downloaded, imported from PATH
 
-torchvision verifies the md5 of every CIFAR-10 and SVHN file, and of the MNIST archives it downloads,
-before it reads a split. A decoded file is written (temporary file, then rename) only after
-torchvision has read its split, so both decoded files present means the dataset is complete, and a
-partial download never is. Later loads map the decoded files into memory: no checksums, no
-unpickling, and the trials of a node share one copy in the page cache.
+The built-in sources read through torchvision, which verifies the md5 of every CIFAR-10 and SVHN
+file, and of the MNIST archives it downloads, before it reads a split. A decoded file is written
+(temporary file, then rename) only after the source has read its split, so both decoded files
+present means the dataset is complete, and a partial download never is. Later loads map the decoded
+files into memory: no checksums, no unpickling, and the trials of a node share one copy in the page
+cache.
 """
 
 from __future__ import annotations
 
-import functools
+import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import pandas as pd
 import torch
 from filelock import FileLock
 
-from orchestrator.atomic import atomic_write
+from orchestrator.atomic import atomic_write, atomic_write_text
 from orchestrator.data import synthetic
-from orchestrator.data.specs import names, spec
-
-if TYPE_CHECKING:
-    from torchvision.datasets import VisionDataset
+from orchestrator.data.sampling import stratified_sample
+from orchestrator.data.sources import Importable
+from orchestrator.data.specs import DatasetSpec, names, spec
 
 SPLITS = ("train", "test")
-
-
-@functools.cache
-def torchvision_datasets() -> dict[str, type[VisionDataset]]:
-    """The torchvision class that downloads, verifies and reads each real dataset (the one seam tests swap).
-
-    torchvision is imported here, on first use: a trial on decoded or synthetic data never needs it,
-    and importing it costs the CLI about a second (it pulls in torch._dynamo, which only building an
-    optimizer would load otherwise).
-    """
-    from torchvision import datasets
-
-    return {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST,
-            "cifar10": datasets.CIFAR10, "svhn": datasets.SVHN}
-
-
-# MNIST and FashionMNIST choose their folder themselves (<root>/<class name>/raw); these match them.
-_FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "CIFAR10", "svhn": "SVHN"}
+LIMIT_SEED = 0    # every trial of a sweep, on every node, tests on the same `limit` images
+ORIGIN_FILE = "archbench-origin.json"
 
 
 class DataUnavailableError(RuntimeError):
@@ -74,10 +59,13 @@ def default_root() -> Path:
 
 def load_split(name: str, split: str, root: str | Path | None = None, *, download: bool = False,
                limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``limit`` (default: all) images, uint8 [N,C,H,W] on the CPU, and int64 labels [N].
+    """A split: uint8 images [N,C,H,W] on the CPU and int64 labels [N]; ``limit`` N keeps N of them.
 
     Real datasets come from ``root``; without ``download`` nothing is fetched and missing files raise
-    DataUnavailableError. Synthetic datasets are generated (only ``limit`` images when given).
+    DataUnavailableError. Their ``limit`` subset is ``stratified_sample(labels, N, seed=LIMIT_SEED)``:
+    every class in proportion, the same images in every trial. Synthetic datasets are generated, and
+    their ``limit`` subset is the first N images: those are drawn i.i.d., so a prefix is already a
+    fair sample (and only N images are generated).
     """
     dataset = spec(name)
     if split not in SPLITS:
@@ -86,96 +74,120 @@ def load_split(name: str, split: str, root: str | Path | None = None, *, downloa
         size = dataset.train_size if split == "train" else dataset.test_size
         return synthetic.generate(dataset, split, size if limit is None else min(limit, size))
     root = _resolve(root)
-    _ensure_decoded(name, root, download)
-    images, labels = _read_decoded(_decoded_path(name, split, root))
-    return images[:limit], labels[:limit]
+    _ensure_decoded(dataset, root, download)
+    images, labels = _read_decoded(_decoded_path(_folder(dataset, root), split))
+    if limit is None or limit >= len(labels):
+        return images, labels
+    chosen = stratified_sample(labels, limit, seed=LIMIT_SEED)
+    return images[chosen], labels[chosen]
 
 
 def fetch(names: Sequence[str], root: str | Path | None = None) -> None:
     """Download (train and test) and decode each real dataset in ``names``; synthetic ones need nothing."""
-    real = [name for name in names if not spec(name).synthetic]
-    for name in real:
-        _ensure_decoded(name, _resolve(root), download=True)
+    for dataset in map(spec, names):
+        if not dataset.synthetic:
+            _ensure_decoded(dataset, _resolve(root), download=True)
 
 
 def info(root: str | Path | None = None) -> pd.DataFrame:
-    """One row per real dataset: name, complete, bytes (on disk, in its folder), path (of the folder)."""
+    """One row per real dataset: name, complete, origin, bytes (in its folder), path (of the folder).
+
+    ``origin`` says where a complete dataset's files came from ("downloaded", "imported from PATH",
+    "files in place" when they were put there by hand); empty while it is incomplete.
+    """
     root = _resolve(root)
-    return pd.DataFrame([
-        {"name": name, "complete": _is_complete(name, root), "bytes": _bytes_under(_folder(name, root)),
-         "path": str(_folder(name, root))}
-        for name in names()
-    ])
+    rows = []
+    for dataset in map(spec, names()):
+        folder = _folder(dataset, root)
+        complete = is_complete(folder)
+        rows.append({"name": dataset.name, "complete": complete, "origin": read_origin(folder) if complete else "",
+                     "bytes": _bytes_under(folder), "path": str(folder)})
+    return pd.DataFrame(rows)
+
+
+def is_complete(folder: Path) -> bool:
+    """Whether both decoded splits are in the dataset folder ``folder``."""
+    return all(_decoded_path(folder, split).is_file() for split in SPLITS)
+
+
+def decode(dataset: DatasetSpec, folder: Path, download: bool) -> None:
+    """Read each split that is not decoded yet through the dataset's source; write it beside its files.
+
+    The caller holds the dataset's lock. The source's errors (RuntimeError, OSError) pass through.
+    """
+    for split in SPLITS:
+        path = _decoded_path(folder, split)
+        if not path.is_file():
+            images, labels = _checked(dataset, split, *dataset.source(split, folder, download))
+            atomic_write(path, lambda tmp: torch.save({"images": images, "labels": labels}, tmp))
+
+
+def lock(dataset: DatasetSpec, root: Path) -> FileLock:
+    """The file lock that every download, import and decode of ``dataset`` in ``root`` holds."""
+    return FileLock(root / f".{dataset.name}.lock")
+
+
+def write_origin(folder: Path, origin: str) -> None:
+    atomic_write_text(folder / ORIGIN_FILE, json.dumps({"origin": origin}) + "\n")
+
+
+def read_origin(folder: Path) -> str:
+    try:
+        return json.loads((folder / ORIGIN_FILE).read_text(encoding="utf-8"))["origin"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "unknown"
 
 
 def _resolve(root: str | Path | None) -> Path:
     return default_root() if root is None else Path(root).expanduser()
 
 
-def _folder(name: str, root: Path) -> Path:
-    return root / _FOLDERS[name]
+def _folder(dataset: DatasetSpec, root: Path) -> Path:
+    return root / dataset.directory
 
 
-def _decoded_path(name: str, split: str, root: Path) -> Path:
-    return _folder(name, root) / f"archbench-{split}.pt"
+def _decoded_path(folder: Path, split: str) -> Path:
+    return folder / f"archbench-{split}.pt"
 
 
-def _is_complete(name: str, root: Path) -> bool:
-    return all(_decoded_path(name, split, root).is_file() for split in SPLITS)
-
-
-def _ensure_decoded(name: str, root: Path, download: bool) -> None:
+def _ensure_decoded(dataset: DatasetSpec, root: Path, download: bool) -> None:
     """Make both decoded splits exist; the first process of a node does the work, the others wait for it."""
-    if _is_complete(name, root):
+    folder = _folder(dataset, root)
+    if is_complete(folder):
         return
-    if not download and not _folder(name, root).exists():
-        raise _unavailable(name, root, "not downloaded")
+    if not download and not folder.exists():
+        raise _unavailable(dataset, root, "not downloaded")
     try:
         root.mkdir(parents=True, exist_ok=True)
-        with FileLock(root / f".{name}.lock"):
-            for split in SPLITS:
-                path = _decoded_path(name, split, root)
-                if not path.is_file():
-                    _write_atomically(_decode(name, split, root, download), path)
+        with lock(dataset, root):
+            if is_complete(folder):
+                return
+            folder.mkdir(exist_ok=True)
+            try:
+                decode(dataset, folder, download)
+            except (RuntimeError, OSError) as err:
+                reason = f"download failed: {_first_line(err)}" if download else "not downloaded, or incomplete"
+                raise _unavailable(dataset, root, reason) from err
+            write_origin(folder, "downloaded" if download else "files in place")
     except OSError as err:    # the root cannot be created or written (a file in its path, no permission, full)
-        raise DataUnavailableError(f"cannot write {name} into the data root {root}: {err.strerror or err}") from err
+        raise DataUnavailableError(
+            f"cannot write {dataset.name} into the data root {root}: {err.strerror or err}") from err
 
 
-def _decode(name: str, split: str, root: Path, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    try:
-        dataset = _open_torchvision(name, split, root, download)
-    except (RuntimeError, OSError) as err:
-        reason = f"download failed: {_first_line(err)}" if download else "not downloaded, or incomplete"
-        raise _unavailable(name, root, reason) from err
-    return _as_tensors(dataset)
-
-
-def _open_torchvision(name: str, split: str, root: Path, download: bool) -> VisionDataset:
-    from torchvision import datasets
-
-    cls = torchvision_datasets()[name]
-    if issubclass(cls, datasets.MNIST):
-        return cls(root, train=split == "train", download=download)
-    if issubclass(cls, datasets.SVHN):
-        return cls(_folder(name, root), split=split, download=download)
-    return cls(_folder(name, root), train=split == "train", download=download)
-
-
-def _as_tensors(dataset: VisionDataset) -> tuple[torch.Tensor, torch.Tensor]:
-    from torchvision import datasets
-
-    if isinstance(dataset, datasets.MNIST):
-        images, labels = dataset.data.unsqueeze(1), dataset.targets
-    elif isinstance(dataset, datasets.SVHN):    # torchvision has already turned label 10 into digit 0
-        images, labels = torch.from_numpy(dataset.data), torch.from_numpy(dataset.labels)
-    else:                                        # CIFAR-10: HWC arrays and a list of labels
-        images, labels = torch.from_numpy(dataset.data).permute(0, 3, 1, 2), torch.tensor(dataset.targets)
+def _checked(dataset: DatasetSpec, split: str, images: torch.Tensor,
+             labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The source's split, if it has the spec's shape, dtype and label range; else a ValueError naming it."""
+    shape = (dataset.channels, dataset.image_size, dataset.image_size)
+    problem = None
+    if images.dtype != torch.uint8 or images.dim() != 4 or tuple(images.shape[1:]) != shape:
+        problem = f"images of {images.dtype} {list(images.shape)}, expected uint8 [N, {', '.join(map(str, shape))}]"
+    elif labels.dim() != 1 or len(labels) != len(images) or labels.is_floating_point():
+        problem = f"labels of {labels.dtype} {list(labels.shape)}, expected int64 [{len(images)}]"
+    elif len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < dataset.num_classes:
+        problem = f"labels outside 0..{dataset.num_classes - 1}"
+    if problem:
+        raise ValueError(f"the source of {dataset.name} returned {problem} for its {split} split")
     return images.contiguous(), labels.to(torch.int64).contiguous()
-
-
-def _write_atomically(split: tuple[torch.Tensor, torch.Tensor], path: Path) -> None:
-    images, labels = split
-    atomic_write(path, lambda tmp: torch.save({"images": images, "labels": labels}, tmp))
 
 
 def _read_decoded(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
@@ -192,6 +204,8 @@ def _first_line(err: BaseException) -> str:
     return lines[0] if lines else type(err).__name__
 
 
-def _unavailable(name: str, root: Path, reason: str) -> DataUnavailableError:
-    return DataUnavailableError(
-        f"{name} is not available in {root} ({reason}); fetch it with `archbench data fetch {name} --data-dir {root}`")
+def _unavailable(dataset: DatasetSpec, root: Path, reason: str) -> DataUnavailableError:
+    how = f"fetch it with `archbench data fetch {dataset.name} --data-dir {root}`"
+    if isinstance(dataset.source, Importable):
+        how += f", or import its files with `archbench data import {dataset.name} PATH --data-dir {root}`"
+    return DataUnavailableError(f"{dataset.name} is not available in {root} ({reason}); {how}")
