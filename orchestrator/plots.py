@@ -7,6 +7,7 @@ across figures, so that the legend names every point without labels that collide
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import Sequence
@@ -29,6 +30,13 @@ def save(figure: Figure, out_dir: Path, name: str) -> Path:
     figure.savefig(png, dpi=DPI)
     figure.savefig(out_dir / f"{name}.svg", metadata={"Date": None})  # no timestamp: same data, same file
     return png
+
+
+def svg_text(figure: Figure) -> str:
+    """The figure as an SVG document (no timestamp), for embedding in a page."""
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
 
 
 def pareto_front(points: pd.DataFrame) -> pd.DataFrame:

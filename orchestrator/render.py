@@ -1,18 +1,40 @@
-"""Render a pandas table as text: a rich terminal table, Markdown, CSV or LaTeX."""
+"""Render a pandas table as text: a rich terminal table, Markdown, CSV or LaTeX.
+
+A terminal table fits the width it is given (default: the terminal's, ``$COLUMNS`` first, 100 when
+there is no terminal): cells wrap between words, and when the columns cannot all fit at the width of
+their longest word the table is split into parts that each repeat the index. A number is never cut.
+Markdown, CSV and LaTeX keep their full width.
+"""
 
 from __future__ import annotations
 
 import io
+import shutil
+import textwrap
+from typing import Sequence
 
 import pandas as pd
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
 FORMATS = ("table", "markdown", "csv", "latex")
+DEFAULT_WIDTH = 100        # when the output is not a terminal and $COLUMNS is not set
+COMFORTABLE = 16           # a column is packed this wide (or narrower, if that is all it needs) before wrapping
+_CELL_OVERHEAD = 3         # padding either side and the separator on the right
+_EDGE = 1                  # the table's left border
 
 
-def render(df: pd.DataFrame, fmt: str = "table", title: str | None = None) -> str:
-    """Return ``df`` as text in ``fmt`` (one of ``FORMATS``); the index is written as the first column(s)."""
+def terminal_width() -> int:
+    """The width to fit terminal text into: ``$COLUMNS``, else the terminal's, else DEFAULT_WIDTH."""
+    return shutil.get_terminal_size(fallback=(DEFAULT_WIDTH, 24)).columns
+
+
+def render(df: pd.DataFrame, fmt: str = "table", title: str | None = None, width: int | None = None) -> str:
+    """Return ``df`` as text in ``fmt`` (one of ``FORMATS``); the index is written as the first column(s).
+
+    ``width`` applies to ``table`` only (default: ``terminal_width()``).
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
     if fmt == "csv":
@@ -24,20 +46,122 @@ def render(df: pd.DataFrame, fmt: str = "table", title: str | None = None) -> st
         return f"**{title}**\n\n{text}\n" if title else text + "\n"
     if fmt == "latex":
         return df.to_latex(caption=title)
-    return _rich_text(df, title)
+    return _fitted_text(df, title, width or terminal_width())
 
 
-def _rich_text(df: pd.DataFrame, title: str | None) -> str:
-    table = Table(title=title, show_lines=False)
-    index_names = [str(n) if n is not None else "" for n in df.index.names]
-    for name in index_names:
-        table.add_column(name, style="bold")
-    for column in df.columns:
-        label = " / ".join(map(str, column)) if isinstance(column, tuple) else str(column)
-        table.add_column(label, justify="right")
-    for key, row in df.iterrows():
-        keys = key if isinstance(key, tuple) else (key,)
-        table.add_row(*(str(k) for k in keys), *("" if pd.isna(v) else str(v) for v in row))
+def wrap(text: str, width: int | None = None) -> str:
+    """``text`` wrapped between words to ``width`` (default: ``terminal_width()``), its line breaks kept."""
+    width = width or terminal_width()
+    return "\n".join(textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False) or line
+                     for line in text.splitlines())
+
+
+def _fitted_text(df: pd.DataFrame, title: str | None, width: int) -> str:
+    index_headers = [str(name) if name is not None else "" for name in df.index.names]
+    keys = [key if isinstance(key, tuple) else (key,) for key in df.index]
+    index_columns = [[str(key[level]) for key in keys] for level in range(len(index_headers))]
+    headers = [" / ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in df.columns]
+    columns = [["" if pd.isna(v) else str(v) for v in df[c]] for c in df.columns]
+
+    index_width = sum(_comfortable(h, c) + _CELL_OVERHEAD for h, c in zip(index_headers, index_columns))
+    room = width - _EDGE - index_width
+    parts = _parts(headers, [_comfortable(h, c) + _CELL_OVERHEAD for h, c in zip(headers, columns)], room)
     buffer = io.StringIO()
-    Console(file=buffer, width=200, force_terminal=False, color_system=None).print(table)
+    console = Console(file=buffer, width=width, force_terminal=False, color_system=None, highlight=False)
+    group_starts = _group_starts(keys)
+    for number, part in enumerate(parts, start=1):
+        part_title = title if len(parts) == 1 or title is None else f"{title} (part {number} of {len(parts)})"
+        all_headers = [*index_headers, *(headers[i] for i in part)]
+        all_columns = [*_sparse(index_columns), *(columns[i] for i in part)]
+        widths = _fit([[h, *c] for h, c in zip(all_headers, all_columns)], width - _EDGE)
+        table = Table(title=part_title)
+        for position, (header, column_width) in enumerate(zip(all_headers, widths)):
+            is_index = position < len(index_headers)
+            table.add_column(header, style="bold" if is_index else None, justify="left" if is_index else "right",
+                             width=column_width, overflow="fold")
+        for row in range(len(keys)):
+            table.add_row(*(column[row] for column in all_columns), end_section=row + 1 in group_starts)
+        console.print(table)
     return buffer.getvalue()
+
+
+def _longest_word(texts: Sequence[str]) -> int:
+    return max((cell_len(word) for text in texts for word in text.split()), default=1)
+
+
+def _natural(texts: Sequence[str]) -> int:
+    return max((cell_len(line) for text in texts for line in text.splitlines()), default=1)
+
+
+def _comfortable(header: str, cells: Sequence[str]) -> int:
+    """The width a column is packed at: its cells' natural width up to COMFORTABLE (the header may wrap),
+    never less than its longest word."""
+    return max(_longest_word([header, *cells]), min(_natural(cells), COMFORTABLE))
+
+
+def _parts(headers: Sequence[str], widths: Sequence[int], room: int) -> list[list[int]]:
+    """Column positions split into parts whose ``widths`` fit ``room``, keeping groups together where they fit.
+
+    A group is a column and the columns after it whose header extends its header ("MNIST", "MNIST
+    study", "MNIST Δ"). A group too wide for ``room`` is split between columns, a column too wide
+    alone stands alone.
+    """
+    groups: list[list[int]] = []
+    for position, header in enumerate(headers):
+        if groups and header.startswith(headers[groups[-1][0]] + " "):
+            groups[-1].append(position)
+        else:
+            groups.append([position])
+    parts: list[list[int]] = [[]]
+    used = 0
+    for group in groups:
+        group_width = sum(widths[i] for i in group)
+        if parts[-1] and used + group_width > room:
+            parts.append([])
+            used = 0
+        for position in group:
+            if parts[-1] and used + widths[position] > room:
+                parts.append([])
+                used = 0
+            parts[-1].append(position)
+            used += widths[position]
+    return parts
+
+
+def _fit(columns: Sequence[Sequence[str]], room: int) -> list[int]:
+    """Content widths for ``columns`` (header first) within ``room``: the natural widths if they fit; else
+    headers wrap first, then the widest columns are capped until they fit.
+
+    No column gets less than its longest word, so wrapping never breaks a word.
+    """
+    budget = room - _CELL_OVERHEAD * len(columns)
+    natural = [_natural(c) for c in columns]
+    if sum(natural) <= budget:
+        return natural
+    natural = [max(_natural(c[1:]), _longest_word(c[:1])) for c in columns]   # the header may wrap
+    minimum = [min(_longest_word(c), n) for c, n in zip(columns, natural)]
+
+    def widths(cap: int) -> list[int]:
+        return [max(low, min(high, cap)) for low, high in zip(minimum, natural)]
+
+    cap = max(natural)
+    while cap > 1 and sum(widths(cap)) > budget:
+        cap -= 1
+    return widths(cap)
+
+
+def _sparse(index_columns: list[list[str]]) -> list[list[str]]:
+    """Blank an outer index value where it repeats the row above (the study's layout), keeping the innermost."""
+    sparse = [list(column) for column in index_columns]
+    for level in range(len(index_columns) - 1):
+        for row in range(len(index_columns[level]) - 1, 0, -1):
+            if all(index_columns[outer][row] == index_columns[outer][row - 1] for outer in range(level + 1)):
+                sparse[level][row] = ""
+    return sparse
+
+
+def _group_starts(keys: Sequence[tuple]) -> set[int]:
+    """Rows where the outermost index value changes (a new architecture in a stacked table)."""
+    if not keys or len(keys[0]) < 2:
+        return set()
+    return {row for row in range(1, len(keys)) if keys[row][0] != keys[row - 1][0]}

@@ -1,9 +1,8 @@
-"""archbench summarize: tables, answers, plots and report.md from a results directory built by hand."""
+"""archbench summarize: tables, answers, plots, report.md and report.html from trials/history frames built by hand."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 
 import matplotlib.image
 import numpy as np
@@ -13,10 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import stats
 
-from orchestrator import data, plots, report, study
+from orchestrator import data, plots, report
 from orchestrator.render import FORMATS
 from orchestrator.report import ReportError, summarize
 from orchestrator.results import ResultsError, ResultStore
+from report_frames import EPOCHS, frames, sweep_frames, sweep_rows, trial_row
 
 # Final test accuracy per seed (seed = position); a status string marks a seed that did not finish ok.
 MAIN = {
@@ -33,71 +33,26 @@ MAIN = {
     ("resnet20v1", "svhn"): [0.88],
     ("resnet20v2", "svhn"): [0.90],
 }
-BASE_SECONDS = {"lenet5": 10.0, "vgg": 100.0, "resnet20v1": 200.0, "resnet20v2": 300.0}
-PARAMS = {  # lenet5 uses the study's own counts, so its differences are zero
-    "vgg": (1_500_000, 1_500_000, 0),
-    "resnet20v1": (272_474, 272_474, 0),
-    "resnet20v2": (571_000, 568_000, 3_000),
-}
-EPOCHS = 3
-
-
-def _params(arch, dataset):
-    return PARAMS.get(arch) or tuple(study.PARAMS[("lenet5", dataset.removeprefix("synthetic_"))])
-
-
-def _train_images(dataset):
-    known = dataset.removeprefix("synthetic_") in data.names()
-    return data.spec(dataset.removeprefix("synthetic_")).train_size if known else 1000
-
-
-def _row(sweep, arch, dataset, seed, outcome, day=2, synthetic=False):
-    ok = not isinstance(outcome, str)
-    failed = outcome == "failed"
-    total, trainable, non_trainable = (None, None, None) if failed else _params(arch, dataset)
-    return {
-        "sweep": sweep, "arch": arch, "dataset": dataset, "synthetic": synthetic, "seed": seed,
-        "status": "ok" if ok else outcome, "error": None if ok else f"{outcome}: boom",
-        "test_acc": outcome if ok else None, "best_test_acc": outcome if ok else None,
-        "epochs": EPOCHS, "epochs_run": EPOCHS, "train_images": _train_images(dataset) if ok else None,
-        "train_seconds": BASE_SECONDS[arch] + seed if ok else None,
-        "images_per_sec": 1000.0 + 100 * seed if ok else None,
-        "params_total": total, "params_trainable": trainable, "params_non_trainable": non_trainable,
-        "started_at": datetime(2026, 1, day, tzinfo=timezone.utc),
-        "ended_at": datetime(2026, 1, day, 1 + seed, tzinfo=timezone.utc),
-    }
-
-
-def _history(outcome):
-    """Per-epoch rows ending at the final accuracy (ok) or at NaN (diverged)."""
-    final = outcome if not isinstance(outcome, str) else float("nan")
-    return [{"epoch": e, "train_loss": 1.0 / e, "test_acc": final - 0.05 * (EPOCHS - e)} for e in range(1, EPOCHS + 1)]
-
-
-def _store(root, sweep, cells, day=2, synthetic=False):
-    store = ResultStore(root)
-    for (arch, dataset), outcomes in cells.items():
-        for seed, outcome in enumerate(outcomes):
-            history = [] if outcome == "failed" else _history(outcome)
-            store.put_trial(_row(sweep, arch, dataset, seed, outcome, day, synthetic), history)
-    return store
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    store = _store(tmp_path_factory.mktemp("results"), "main", MAIN, day=2)
-    _store(store.root, "old", {("lenet5", "mnist"): [0.5]}, day=1)
-    return store
+def results():
+    return frames(sweep_rows("main", MAIN, day=2) + sweep_rows("old", {("lenet5", "mnist"): [0.5]}, day=1))
 
 
 @pytest.fixture(scope="module")
-def summary(store):
-    return summarize(store.trials(), store.history(), vs_study=True)
+def summary(results):
+    return summarize(*results, vs_study=True)
 
 
 @pytest.fixture(scope="module")
-def report_path(summary, tmp_path_factory):
+def report_paths(summary, tmp_path_factory):
     return report.write_report(summary, tmp_path_factory.mktemp("report") / "out")
+
+
+@pytest.fixture(scope="module")
+def report_path(report_paths):
+    return report_paths.markdown
 
 
 # --- Table 1 -------------------------------------------------------------------------------------
@@ -127,7 +82,7 @@ def test_accuracy_against_study(summary):
 
 
 def test_cell_numbers(summary):
-    cells = summary.cells
+    cells = summary.analysis.cells
     assert cells.loc[("resnet20v1", "mnist"), "acc_std"] == pytest.approx(np.std([0.95, 0.96], ddof=1))
     assert cells.loc[("resnet20v1", "mnist"), ["n", "n_ok", "n_failed"]].tolist() == [3, 2, 1]
     assert cells.loc[("vgg", "cifar10"), "n_diverged"] == 3
@@ -135,44 +90,61 @@ def test_cell_numbers(summary):
     assert np.isnan(cells.loc[("resnet20v2", "mnist"), "acc_std"])
 
 
-def test_without_study_columns(store):
-    plain = summarize(store.trials(), store.history())
+def test_without_study_columns(results):
+    plain = summarize(*results)
     assert list(plain.accuracy.columns) == ["MNIST", "CIFAR-10", "SVHN"]
-    assert list(plain.time.columns) == ["dataset", "train s", "images/s"]
-    assert list(plain.params.columns) == ["dataset", "total", "trainable", "non-trainable"]
+    assert list(plain.time.columns) == ["MNIST", "CIFAR-10", "SVHN"]
+    assert list(plain.time.loc["lenet5"].index) == ["train s", "s/epoch", "images/s", "s to study acc"]
+    assert list(plain.params.columns) == ["MNIST", "CIFAR-10", "SVHN"]
+    assert list(plain.params.loc["lenet5"].index) == ["total", "trainable", "non-trainable"]
 
 
 # --- Tables 2 and 3 ------------------------------------------------------------------------------
 
-def _cell(table, arch, label):
-    rows = table.loc[[arch]]
-    return rows[rows["dataset"] == label].iloc[0]
+def test_tables_2_and_3_are_arch_by_dataset_grids(summary):
+    for table in (summary.time, summary.params):
+        assert list(table.index.get_level_values("arch").unique()) == ["lenet5", "vgg", "resnet20v1", "resnet20v2"]
+    assert list(summary.time.columns) == ["MNIST", "CIFAR-10", "SVHN"]
+    assert list(summary.time.loc["lenet5"].index) == ["train s", "study s", "Δ s", "s/epoch", "images/s",
+                                                      "s to study acc"]
+    assert list(summary.params.columns[:4]) == ["MNIST", "MNIST study", "MNIST Δ", "CIFAR-10"]
+    assert list(summary.params.loc["vgg"].index) == ["total", "trainable", "non-trainable"]
 
 
 def test_time_table(summary):
-    assert _cell(summary.time, "lenet5", "MNIST")[["train s", "images/s", "study s", "Δ s"]].tolist() == \
+    time = summary.time
+    assert time.loc[[("lenet5", m) for m in ("train s", "images/s", "study s", "Δ s")], "MNIST"].tolist() == \
         ["11.0", "1,100", "220", "-209.0"]
-    assert _cell(summary.time, "resnet20v1", "MNIST")[["train s", "images/s"]].tolist() == ["200.5", "1,050"]
-    assert _cell(summary.time, "resnet20v2", "SVHN")[["train s", "study s", "Δ s"]].tolist() == \
+    assert time.loc[[("resnet20v1", "train s"), ("resnet20v1", "images/s")], "MNIST"].tolist() == ["200.5", "1,050"]
+    assert time.loc[[("resnet20v2", m) for m in ("train s", "study s", "Δ s")], "SVHN"].tolist() == \
         ["300.0", "15,693", "-15,393.0"]
-    assert _cell(summary.time, "vgg", "CIFAR-10")[["train s", "images/s", "Δ s"]].tolist() == \
+    assert time.loc[[("vgg", m) for m in ("train s", "images/s", "Δ s")], "CIFAR-10"].tolist() == \
         ["diverged 3/3", "—", "—"]
+    assert time.loc[("lenet5", "s/epoch"), "MNIST"] == f"{11.0 / EPOCHS:.2f}"   # (10 + 11 + 12) / 3 over 3 epochs
+
+
+def test_seconds_per_epoch_is_a_number(summary):
+    cells = summary.analysis.cells
+    assert cells.loc[("resnet20v1", "mnist"), "seconds_per_epoch"] == pytest.approx(200.5 / EPOCHS)
+    assert np.isnan(cells.loc[("vgg", "cifar10"), "seconds_per_epoch"])
 
 
 def test_params_table(summary):
-    lenet = _cell(summary.params, "lenet5", "CIFAR-10")
-    assert lenet[["total", "study total", "Δ total", "Δ non-trainable"]].tolist() == ["204,098", "204,098", "+0", "+0"]
-    resnet = _cell(summary.params, "resnet20v1", "MNIST")   # one failed seed has no counts; the others do
-    assert resnet[["total", "study total", "Δ total"]].tolist() == ["272,474", "274,090", "-1,616"]
-    assert resnet[["non-trainable", "Δ non-trainable"]].tolist() == ["0", "-1,344"]
-    assert _cell(summary.params, "resnet20v2", "SVHN")[["trainable", "Δ trainable"]].tolist() == ["568,000", "-2,602"]
-    assert _cell(summary.params, "resnet20v1", "CIFAR-10")["total"] == "—"   # every seed failed
+    params = summary.params
+    lenet = params.loc["lenet5"]
+    assert [lenet.loc["total", "CIFAR-10"], lenet.loc["total", "CIFAR-10 study"], lenet.loc["total", "CIFAR-10 Δ"],
+            lenet.loc["non-trainable", "CIFAR-10 Δ"]] == ["204,098", "204,098", "+0", "+0"]
+    resnet = params.loc["resnet20v1"]   # one failed seed has no counts; the others do
+    assert resnet.loc["total", ["MNIST", "MNIST study", "MNIST Δ"]].tolist() == ["272,474", "274,090", "-1,616"]
+    assert resnet.loc["non-trainable", ["MNIST", "MNIST Δ"]].tolist() == ["0", "-1,344"]
+    assert params.loc[("resnet20v2", "trainable"), ["SVHN", "SVHN Δ"]].tolist() == ["568,000", "-2,602"]
+    assert params.loc[("resnet20v1", "total"), "CIFAR-10"] == "—"   # every seed failed
 
 
 # --- the three questions -------------------------------------------------------------------------
 
 def test_ranks(summary):
-    ranks = summary.cells["rank"].unstack("dataset")
+    ranks = summary.analysis.cells["rank"].unstack("dataset")
     assert ranks["mnist"].to_dict() == {"vgg": 1, "lenet5": 2, "resnet20v2": 3, "resnet20v1": 4}
     # no ok seed ranks last; the two such cells share the last two places
     assert ranks["cifar10"].to_dict() == {"resnet20v2": 1, "lenet5": 2, "vgg": 3.5, "resnet20v1": 3.5}
@@ -247,22 +219,19 @@ def test_overall(summary):
             "training seconds on MNIST, SVHN, the datasets where every architecture has an ok seed)") in answer
 
 
-def _timed_store(root, cells):
-    """A sweep 's' from (arch, dataset) -> (outcome, train seconds), one seed each."""
-    store = ResultStore(root)
-    for (arch, dataset), (outcome, seconds) in cells.items():
-        row = _row("s", arch, dataset, 0, outcome)
-        store.put_trial({**row, "train_seconds": seconds if row["status"] == "ok" else None},
-                        [] if outcome == "failed" else _history(outcome))
-    return store
+def _timed(cells):
+    """Frames of a sweep 's' from (arch, dataset) -> (outcome, train seconds), one seed each."""
+    rows = [trial_row("s", arch, dataset, 0, outcome) for (arch, dataset), (outcome, _) in cells.items()]
+    for row, (_, seconds) in zip(rows, cells.values()):
+        row["train_seconds"] = seconds if row["status"] == "ok" else None
+    return frames(rows)
 
 
-def test_overall_compares_only_datasets_every_arch_ran_ok(tmp_path):
+def test_overall_compares_only_datasets_every_arch_ran_ok():
     # lenet5 diverges on the hard CIFAR-10; averaged over its easy MNIST alone it would beat vgg
     # (0.97 vs (0.98 + 0.60) / 2 at the same seconds), though vgg is the better of the two on MNIST.
-    store = _timed_store(tmp_path, {("lenet5", "mnist"): (0.97, 10.0), ("lenet5", "cifar10"): ("diverged", None),
-                                    ("vgg", "mnist"): (0.98, 10.0), ("vgg", "cifar10"): (0.60, 10.0)})
-    summary = summarize(store.trials(), store.history())
+    summary = summarize(*_timed({("lenet5", "mnist"): (0.97, 10.0), ("lenet5", "cifar10"): ("diverged", None),
+                                 ("vgg", "mnist"): (0.98, 10.0), ("vgg", "cifar10"): (0.60, 10.0)}))
     overall = summary.overall
     assert list(overall.index) == ["vgg", "lenet5"]
     assert overall["mean rank"].tolist() == ["1.00", "2.00"]    # lenet5 still ranks last on CIFAR-10
@@ -274,10 +243,9 @@ def test_overall_compares_only_datasets_every_arch_ran_ok(tmp_path):
     assert "on MNIST, the datasets where every architecture has an ok seed" in summary.answers[2]
 
 
-def test_overall_without_common_datasets_compares_no_accuracy_per_second(tmp_path):
-    store = _timed_store(tmp_path, {("lenet5", "mnist"): (0.9, 10.0), ("lenet5", "svhn"): ("diverged", None),
-                                    ("vgg", "mnist"): ("failed", None), ("vgg", "svhn"): (0.8, 10.0)})
-    summary = summarize(store.trials(), store.history())
+def test_overall_without_common_datasets_compares_no_accuracy_per_second():
+    summary = summarize(*_timed({("lenet5", "mnist"): (0.9, 10.0), ("lenet5", "svhn"): ("diverged", None),
+                                 ("vgg", "mnist"): ("failed", None), ("vgg", "svhn"): (0.8, 10.0)}))
     overall = summary.overall
     assert overall["mean rank"].tolist() == ["1.50", "1.50"]
     for column in ("mean acc", "mean train s", "acc per train s", "compared over"):
@@ -286,34 +254,34 @@ def test_overall_without_common_datasets_compares_no_accuracy_per_second(tmp_pat
                                        "for every architecture.")
 
 
-def test_single_winner_says_yes(tmp_path):
-    store = _store(tmp_path, "s", {("lenet5", "mnist"): [0.9], ("vgg", "mnist"): [0.8],
-                                   ("lenet5", "svhn"): [0.7], ("vgg", "svhn"): [0.6]})
-    summary = summarize(store.trials(), store.history())
+def test_single_winner_says_yes():
+    results = sweep_frames("s", {("lenet5", "mnist"): [0.9], ("vgg", "mnist"): [0.8],
+                                 ("lenet5", "svhn"): [0.7], ("vgg", "svhn"): [0.6]})
+    summary = summarize(*results)
     assert summary.answers[2].startswith("Yes: lenet5 is best on every dataset (2).")
     assert summary.answers[1].startswith("lenet5: no trait moves its mean rank by a full place")
 
 
 # --- sweeps and curves ---------------------------------------------------------------------------
 
-def test_default_sweep_is_the_most_recent(summary, store):
+def test_default_sweep_is_the_most_recent(summary, results):
     assert summary.sweep == "main"
     assert "Sweep 'main': the most recent of 2 (main, old)" in summary.notes[-1]
     assert summary.notes[-1].endswith("26 trials: 19 ok, 3 diverged, 4 failed.")   # of this sweep only
-    old = summarize(store.trials(), store.history(), sweep="old")
+    old = summarize(*results, sweep="old")
     assert old.accuracy.loc["lenet5", "MNIST"] == "0.5000" and list(old.accuracy.index) == ["lenet5"]
     assert old.notes == ("Sweep 'old'; 1 trials: 1 ok.",)
 
 
-def test_sweep_without_end_times_counts_as_oldest(store):
-    trials = store.trials()
+def test_sweep_without_end_times_counts_as_oldest(results):
+    trials, history = results
     unfinished = trials[trials["sweep"] == "main"].assign(sweep="zzz", ended_at=pd.NaT)
-    chosen = summarize(pd.concat([trials, unfinished]), store.history())
+    chosen = summarize(pd.concat([trials, unfinished]), history)
     assert chosen.sweep == "main"
 
 
 def test_curves_use_ok_seeds_of_the_sweep(summary):
-    curves = summary.curves.set_index(["arch", "dataset", "epoch"])
+    curves = summary.analysis.curves.set_index(["arch", "dataset", "epoch"])
     assert curves.loc[("lenet5", "mnist", 3), "mean"] == pytest.approx(0.98)   # the old sweep's 0.5 is not in
     assert curves.loc[("lenet5", "mnist", 1), "mean"] == pytest.approx(0.88)
     assert curves.loc[("vgg", "mnist", 3), "std"] == pytest.approx(0.002)
@@ -324,39 +292,38 @@ def test_curves_use_ok_seeds_of_the_sweep(summary):
 # --- synthetic data ------------------------------------------------------------------------------
 
 def test_synthetic_datasets_are_labelled_everywhere(tmp_path):
-    store = _store(tmp_path, "smoke", {("lenet5", "synthetic_mnist"): [0.5, 0.7], ("vgg", "synthetic_mnist"): [0.4],
-                                       ("lenet5", "synthetic_cifar10"): [0.3], ("vgg", "synthetic_svhn"): ["diverged"]},
-                   synthetic=True)
-    summary = summarize(store.trials(), store.history(), vs_study=True)
+    results = sweep_frames("smoke", {("lenet5", "synthetic_mnist"): [0.5, 0.7], ("vgg", "synthetic_mnist"): [0.4],
+                                     ("lenet5", "synthetic_cifar10"): [0.3], ("vgg", "synthetic_svhn"): ["diverged"]},
+                           synthetic=True)
+    summary = summarize(*results, vs_study=True)
     assert summary.synthetic and summary.notes[0].startswith("Synthetic data:")
     assert list(summary.accuracy.columns[::3]) == ["MNIST (synthetic)", "CIFAR-10 (synthetic)", "SVHN (synthetic)"]
     assert summary.accuracy.loc["lenet5", "MNIST (synthetic) study"] == "0.9834"
     assert summary.accuracy.loc["lenet5", "MNIST (synthetic) Δ"] == "-0.3834"
     assert summary.accuracy.loc["vgg", "CIFAR-10 (synthetic)"] == "not run"
-    labels = [*summary.time["dataset"], *summary.params["dataset"], *summary.best.index, *summary.traits.index]
+    labels = [*summary.time.columns, *summary.params.columns[::3], *summary.best.index, *summary.traits.index]
     assert labels and all(label.endswith("(synthetic)") for label in labels)
-    path = report.write_report(summary, tmp_path / "out")
-    assert "> **Synthetic data:" in path.read_text()
+    paths = report.write_report(summary, tmp_path / "out")
+    assert "> **Synthetic data:" in paths.markdown.read_text()
 
 
-def test_a_dataset_where_nothing_ran_ok_ranks_nobody(tmp_path):
-    store = _store(tmp_path, "s", {("lenet5", "mnist"): [0.9], ("vgg", "mnist"): [0.8], ("vgg", "svhn"): ["diverged"]})
-    summary = summarize(store.trials(), store.history())
-    assert np.isnan(summary.cells.loc[("vgg", "svhn"), "rank"])
+def test_a_dataset_where_nothing_ran_ok_ranks_nobody():
+    results = sweep_frames("s", {("lenet5", "mnist"): [0.9], ("vgg", "mnist"): [0.8], ("vgg", "svhn"): ["diverged"]})
+    summary = summarize(*results)
+    assert np.isnan(summary.analysis.cells.loc[("vgg", "svhn"), "rank"])
     assert summary.overall["mean rank"].to_dict() == {"lenet5": "1.00", "vgg": "2.00"}
     assert summary.best.loc["SVHN", ["best", "lead vs spread"]].tolist() == ["—", "no ok seed"]
 
 
-def test_synthetic_flag_wins_over_a_real_title(tmp_path):
-    store = _store(tmp_path, "s", {("lenet5", "mnist"): [0.9]}, synthetic=True)
-    assert list(summarize(store.trials(), store.history()).accuracy.columns) == ["MNIST (synthetic)"]
+def test_synthetic_flag_wins_over_a_real_title():
+    results = sweep_frames("s", {("lenet5", "mnist"): [0.9]}, synthetic=True)
+    assert list(summarize(*results).accuracy.columns) == ["MNIST (synthetic)"]
 
 
-def test_unknown_dataset_keeps_its_name(tmp_path):
-    store = ResultStore(tmp_path)
-    store.put_trial({**_row("s", "lenet5", "mnist", 0, 0.9), "dataset": "emnist"})
-    summary = summarize(store.trials(), store.history(), vs_study=True)
-    assert summary.accuracy.loc["lenet5", ["emnist", "emnist study"]].tolist() == ["0.9000", "—"]
+def test_unknown_dataset_keeps_its_name():
+    summary = summarize(*frames([trial_row("s", "lenet5", "emnist", 0, 0.9)]), vs_study=True)
+    assert summary.accuracy.loc["lenet5", ["emnist", "emnist study", "emnist Δ"]].tolist() == \
+        ["0.9000", "no study figure", "—"]
     assert summary.traits.loc["emnist", "channels"] == "—"
 
 
@@ -364,9 +331,10 @@ def test_unknown_dataset_keeps_its_name(tmp_path):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_render_summary_in_every_format(summary, fmt):
-    text = report.render_summary(summary, fmt)
+    text = report.render_summary(summary, fmt, width=400)   # wide enough that no cell wraps
     assert "0.9920 ± 0.0020 (n=3)" in text and "diverged 3/3" in text and "-1,616" in text
-    assert f"Q3. {report.QUESTIONS[2]}" in text and summary.answers[1] in text
+    words = " ".join(text.split())   # a terminal wraps the answers between words
+    assert f"Q3. {report.QUESTIONS[2]}" in words and summary.answers[1] in words
 
 
 def test_pareto_front():
@@ -417,17 +385,17 @@ def _one_line_error(call, *fragments):
 
 
 def test_no_results(tmp_path):
-    store = ResultStore(tmp_path)
+    store = ResultStore(tmp_path)   # an empty results directory reads as empty frames
     _one_line_error(lambda: summarize(store.trials(), store.history()), "no trial results")
 
 
-def test_unknown_sweep_lists_the_sweeps(store):
-    _one_line_error(lambda: summarize(store.trials(), store.history(), sweep="nope"), "'nope'", "main, old")
+def test_unknown_sweep_lists_the_sweeps(results):
+    _one_line_error(lambda: summarize(*results, sweep="nope"), "'nope'", "main, old")
 
 
-def test_sweep_without_ok_trials(tmp_path):
-    store = _store(tmp_path, "bad", {("lenet5", "mnist"): ["diverged", "failed"]})
-    _one_line_error(lambda: summarize(store.trials(), store.history()),
+def test_sweep_without_ok_trials():
+    results = sweep_frames("bad", {("lenet5", "mnist"): ["diverged", "failed"]})
+    _one_line_error(lambda: summarize(*results),
                     "'bad'", "no ok trials", "1 diverged, 1 failed")
 
 
@@ -444,14 +412,11 @@ def test_foreign_parquet_is_a_results_error(tmp_path):
         summarize(ResultStore(tmp_path).trials(), ResultStore(tmp_path).history())
 
 
-def test_train_size_is_what_the_trials_trained_on(tmp_path):
+def test_train_size_is_what_the_trials_trained_on():
     # A smoke run trains every dataset on the same 2,048 images: train size then splits nothing.
-    store = ResultStore(tmp_path)
-    for arch, acc in (("lenet5", 0.9), ("vgg", 0.8)):
-        for dataset in ("synthetic_mnist", "synthetic_cifar10"):
-            row = {**_row("smoke", arch, dataset, 0, acc, synthetic=True), "train_images": 2048}
-            store.put_trial(row, _history(acc))
-    summary = summarize(store.trials(), store.history())
+    rows = [trial_row("smoke", arch, dataset, 0, acc, synthetic=True, train_images=2048)
+            for arch, acc in (("lenet5", 0.9), ("vgg", 0.8)) for dataset in ("synthetic_mnist", "synthetic_cifar10")]
+    summary = summarize(*frames(rows))
     assert summary.traits["train size"].tolist() == ["2,048", "2,048"]
     assert list(summary.trait_ranks.columns) == ["1ch 28px", "3ch 32px"]
 
@@ -461,16 +426,16 @@ def test_csv_summary_titles_every_block(summary):
     lines = text.splitlines()
     for title, df in summary.tables().items():
         at = lines.index(f"# {title}")
-        assert lines[at + 1].split(",")[0] == (df.index.name or "")   # the block's header follows its title
+        assert lines[at + 1].split(",")[0] == (df.index.names[0] or "")   # the block's header follows its title
     assert report.NO_VALUE not in text
     assert "# Q1. " + report.QUESTIONS[0] in lines and not any(line.startswith("Q") for line in lines)
 
 
-def test_a_tie_for_best_is_called_a_tie(tmp_path):
-    store = _store(tmp_path, "tied", {("lenet5", "mnist"): [1.0], ("vgg", "mnist"): [1.0],
-                                      ("resnet20v1", "mnist"): [0.9], ("lenet5", "svhn"): [0.95],
-                                      ("vgg", "svhn"): [0.95], ("resnet20v1", "svhn"): [0.8]})
-    summary = summarize(store.trials(), store.history())
+def test_a_tie_for_best_is_called_a_tie():
+    results = sweep_frames("tied", {("lenet5", "mnist"): [1.0], ("vgg", "mnist"): [1.0],
+                                    ("resnet20v1", "mnist"): [0.9], ("lenet5", "svhn"): [0.95],
+                                    ("vgg", "svhn"): [0.95], ("resnet20v1", "svhn"): [0.8]})
+    summary = summarize(*results)
     assert summary.best["best"].tolist() == ["lenet5 = vgg", "lenet5 = vgg"]
     assert summary.best["lead vs spread"].tolist() == ["tie", "tie"]
     assert summary.answers[0] == "Best per dataset: MNIST: lenet5 = vgg, tied (1.0000); SVHN: lenet5 = vgg, tied (0.9500)."
@@ -479,10 +444,10 @@ def test_a_tie_for_best_is_called_a_tie(tmp_path):
                                          "lenet5 and vgg share the best mean rank (1.50 over 2 datasets")
 
 
-def test_a_sole_winner_with_ties_says_where_it_tied(tmp_path):
-    store = _store(tmp_path, "partly", {("lenet5", "mnist"): [1.0], ("vgg", "mnist"): [1.0],
-                                        ("lenet5", "svhn"): [0.95], ("vgg", "svhn"): [0.9]})
-    summary = summarize(store.trials(), store.history())
+def test_a_sole_winner_with_ties_says_where_it_tied():
+    results = sweep_frames("partly", {("lenet5", "mnist"): [1.0], ("vgg", "mnist"): [1.0],
+                                      ("lenet5", "svhn"): [0.95], ("vgg", "svhn"): [0.9]})
+    summary = summarize(*results)
     assert summary.overall.loc[["lenet5", "vgg"], "best on"].tolist() == ["2", "1"]
     assert summary.answers[2].startswith("Yes: lenet5 is best on every dataset (2; tied with another "
                                          "architecture on 1). lenet5 has the best mean rank (1.25")

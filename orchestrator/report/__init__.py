@@ -1,0 +1,25 @@
+"""One sweep's results as the study's three tables, the answers to its three questions, and a report.
+
+How the CLI uses it (every error is a ReportError with a one-line message)::
+
+    summary = summarize(store.trials(), store.history(), sweep=None, vs_study=False)
+    print(render_summary(summary, fmt))
+    write_report(summary, out_dir)       # out_dir/report.md, report.html, PNG and SVG plots
+
+Numbers and words are apart: ``analysis`` computes numeric frames (``summary.analysis``), ``tables``
+and ``answers`` put them into words, ``summary`` renders them as text, ``pages`` and ``webpage`` write
+the report files, ``orchestrator.plots`` draws the figures from the numbers. ``parameter_counts``
+and ``params_table`` make Table 3 for ``archbench params`` the way the summary makes it.
+"""
+
+from orchestrator.report.analysis import Analysis, ReportError, analyze, parameter_counts
+from orchestrator.report.answers import QUESTIONS, SYNTHETIC_NOTE
+from orchestrator.report.pages import ReportPaths, write_report
+from orchestrator.report.summary import Summary, render_summary, summarize
+from orchestrator.report.tables import NO_STUDY_FIGURE, NO_VALUE, NOT_REACHED, NOT_RUN, TITLES, params_table, spread_verdict
+
+__all__ = [
+    "Analysis", "NOT_REACHED", "NOT_RUN", "NO_STUDY_FIGURE", "NO_VALUE", "QUESTIONS", "ReportError", "ReportPaths",
+    "SYNTHETIC_NOTE", "Summary", "TITLES", "analyze", "parameter_counts", "params_table", "render_summary",
+    "spread_verdict", "summarize", "write_report",
+]

@@ -1,0 +1,246 @@
+"""The study's tables and the answers' tables as text, made from ``report.analysis`` numbers.
+
+Tables 1-3 follow the study's layout: architectures down, datasets across. Table 1 has one row per
+architecture; Tables 2 and 3 one row per architecture and measure. With ``vs_study`` the study's
+figures sit beside ours ("MNIST", "MNIST study", "MNIST Δ", ...), or below them in Table 2, where only
+the training seconds have a study figure. Each cell is a string ready for ``render``; a missing
+number is NO_VALUE, a cell the study has no figure for says NO_STUDY_FIGURE.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import pandas as pd
+
+from orchestrator.report.analysis import DIFFICULTY_ARCH, OK, PARAM_COLUMNS, Analysis, LeadTest, grid, lead_test, ranks
+
+NO_VALUE = "—"
+NOT_RUN = "not run"
+NO_STUDY_FIGURE = "no study figure"
+NOT_REACHED = "not reached"
+TITLES = {
+    "accuracy": "Table 1: test accuracy",
+    "time": "Table 2: training time",
+    "params": "Table 3: parameters",
+    "best": "Q1: best architecture per dataset",
+    "traits": "Q2: dataset traits and architecture ranks",
+    "trait_ranks": "Q2: mean rank by dataset trait",
+    "overall": "Q3: architectures across datasets",
+}
+PARAM_KINDS = dict(zip(("total", "trainable", "non-trainable"), PARAM_COLUMNS))   # row label -> column
+
+
+def fmt(value: object, spec: str) -> str:
+    return NO_VALUE if pd.isna(value) else format(value, spec)
+
+
+def formatter(spec: str) -> Callable[[object], str]:
+    return lambda value: fmt(value, spec)
+
+
+def _study_text(values: pd.Series, spec: str) -> pd.Series:
+    return values.map(lambda v: NO_STUDY_FIGURE if pd.isna(v) else format(v, spec))
+
+
+# --- what happened to the seeds that are not ok --------------------------------------------------
+
+def outcome_texts(analysis: Analysis) -> pd.Series:
+    """Per cell: '' when every seed is ok; else e.g. 'diverged' (one seed), 'collapsed (class 3: 97%)',
+    or 'diverged 1/3, failed 2/3'."""
+    cells = analysis.cells
+    statuses = [c.removeprefix("n_") for c in cells.columns if c.startswith("n_") and c != f"n_{OK}"]
+    classes = {cell: ", ".join(f"class {c.top_class}: {c.share:.0%}" for c in rows.itertuples())
+               for cell, rows in analysis.collapses.groupby(["arch", "dataset", "status"])}
+
+    def text(cell: tuple[str, str], row: pd.Series) -> str:
+        parts = []
+        for status in statuses:
+            if not row[f"n_{status}"]:
+                continue
+            part = status if row["n"] == 1 else f"{status} {row[f'n_{status}']}/{row['n']}"
+            detail = classes.get((*cell, status))
+            parts.append(f"{part} ({detail})" if detail else part)
+        return ", ".join(parts)
+
+    return pd.Series([text(cell, row) for cell, row in cells.iterrows()], index=cells.index, dtype=object)
+
+
+def _accuracy_text(row: pd.Series, outcome: str) -> str:
+    """E.g. '0.9183', '0.9183 ± 0.0021 (n=3)', '0.9500 ± 0.0071 (n=2; failed 1/3)', 'diverged 3/3'."""
+    if row["n_ok"] == 0:
+        return outcome
+    text = fmt(row["acc_mean"], ".4f")
+    if row["n_ok"] >= 2:
+        text += f" ± {row['acc_std']:.4f}"
+    notes = []
+    if row["n"] > 1:
+        notes.append(f"n={row['n_ok']}")
+    if outcome:
+        notes.append(outcome)
+    return f"{text} ({'; '.join(notes)})" if notes else text
+
+
+# --- layout --------------------------------------------------------------------------------------
+
+def _side_by_side(parts: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Tables of the same shape merged column by column: 'MNIST', 'MNIST study', 'MNIST Δ', 'CIFAR-10', ..."""
+    first = next(iter(parts.values()))
+    columns = {f"{label}{suffix}": part[label] for label in first.columns for suffix, part in parts.items()}
+    return pd.DataFrame(columns, index=first.index)
+
+
+def _stacked(measures: Mapping[str, pd.DataFrame], index_name: str) -> pd.DataFrame:
+    """Arch x dataset tables, one per measure, as one table indexed (arch, measure), each arch's measures together."""
+    first = next(iter(measures.values()))
+    stacked = pd.concat(measures, names=[index_name, "arch"]).swaplevel()
+    order = pd.MultiIndex.from_product([first.index, list(measures)], names=["arch", index_name])
+    return stacked.reindex(order)
+
+
+# --- Tables 1-3 ----------------------------------------------------------------------------------
+
+def accuracy_table(analysis: Analysis, vs_study: bool = False) -> pd.DataFrame:
+    """Table 1: arch x dataset test accuracy of the ok seeds; with ``vs_study`` the study's figure and the difference.
+
+    A study figure that equals a constant prediction's accuracy says so: '0.0670 (collapsed: class 0)'.
+    """
+    cells = analysis.cells
+    outcomes = outcome_texts(analysis)
+    texts = pd.Series([_accuracy_text(row, outcomes[cell]) for cell, row in cells.iterrows()], index=cells.index)
+    parts = {"": grid(cells, texts).fillna(NOT_RUN)}
+    if vs_study:
+        study = _study_text(cells["study_acc"], ".4f")
+        collapsed = cells["study_collapse_class"].notna()
+        study[collapsed] = [f"{text} (collapsed: class {k:.0f})"
+                            for text, k in zip(study[collapsed], cells.loc[collapsed, "study_collapse_class"])]
+        parts[" study"] = grid(cells, study)
+        parts[" Δ"] = grid(cells, cells["acc_mean"] - cells["study_acc"]).map(formatter("+.4f"))
+    return _side_by_side(parts)
+
+
+def _time_to_study_text(row: pd.Series) -> str:
+    if pd.isna(row["study_acc"]):
+        return NO_STUDY_FIGURE
+    if row["n_ok"] == 0 or row["seeds_timed"] == 0:
+        return NO_VALUE
+    if row["seeds_reached"] == 0:
+        return NOT_REACHED
+    seconds = f"{row['seconds_to_study']:,.1f}"
+    return seconds if row["seeds_reached"] == row["seeds_timed"] else f"{seconds} ({row['seeds_reached']}/{row['seeds_timed']} seeds)"
+
+
+def time_table(analysis: Analysis, vs_study: bool = False) -> pd.DataFrame:
+    """Table 2: per arch and dataset, the ok seeds' mean training seconds (the outcome where none is ok), seconds
+    per epoch, images/s and seconds to the study's accuracy; with ``vs_study`` the study's seconds and the difference.
+    """
+    cells = analysis.cells
+    seconds = cells["seconds"].map(formatter(",.1f")).where(cells["n_ok"] > 0, outcome_texts(analysis))
+    measures = {"train s": grid(cells, seconds).fillna(NOT_RUN)}
+    if vs_study:
+        measures["study s"] = grid(cells, _study_text(cells["study_seconds"], ",.0f"))
+        measures["Δ s"] = grid(cells, cells["seconds"] - cells["study_seconds"]).map(formatter("+,.1f"))
+    measures["s/epoch"] = grid(cells, "seconds_per_epoch").map(formatter(",.2f"))
+    measures["images/s"] = grid(cells, "images_per_sec").map(formatter(",.0f"))
+    measures["s to study acc"] = grid(cells, cells.apply(_time_to_study_text, axis=1))
+    return _stacked(measures, "measure").fillna(NO_VALUE)
+
+
+def params_table(counts: pd.DataFrame, vs_study: bool = False) -> pd.DataFrame:
+    """Table 3: total / trainable / non-trainable parameters per arch and dataset; with ``vs_study`` the study's
+    figures and the differences.
+
+    ``counts`` is indexed (arch, dataset) in display order, with the columns ``params_*``, ``study_params_*``
+    and ``label``: ``Analysis.cells`` (the counts the trials recorded) or ``analysis.parameter_counts()``
+    (the models built now, for ``archbench params``).
+    """
+    measures = {}
+    for kind, column in PARAM_KINDS.items():
+        parts = {"": grid(counts, counts[column].map(formatter(",.0f")))}
+        if vs_study:
+            parts[" study"] = grid(counts, _study_text(counts[f"study_{column}"], ",.0f"))
+            parts[" Δ"] = grid(counts, counts[column] - counts[f"study_{column}"]).map(formatter("+,.0f"))
+        measures[kind] = _side_by_side(parts)
+    return _stacked(measures, "params").fillna(NO_VALUE)
+
+
+# --- question 1 ----------------------------------------------------------------------------------
+
+def verdict_text(test: LeadTest) -> str:
+    """A LeadTest in words."""
+    if test.kind == "tie":
+        return "tie"
+    if test.kind == "single seed":
+        return "single seed: spread unknown"
+    if test.kind == "identical seeds":
+        return "lead exceeds seed spread (no spread: seeds identical)"
+    return f"lead {'exceeds' if test.exceeds else 'within'} seed spread (Welch t-test, p={test.p:.3f})"
+
+
+def spread_verdict(best: list[float], runner_up: list[float]) -> str:
+    """Whether the best cell's lead over the runner-up (accuracies per seed) exceeds the spread over seeds, in words."""
+    return verdict_text(lead_test(best, runner_up))
+
+
+def best_table(analysis: Analysis) -> pd.DataFrame:
+    """Q1: per dataset the best arch, the runner-up, the lead and whether it exceeds the seed spread."""
+    best = analysis.best
+    verdicts = [verdict_text(row.test) if pd.notna(row.runner_up)
+                else "no runner-up with an ok seed" if pd.notna(row.best) else "no ok seed" for row in best.itertuples()]
+    return pd.DataFrame({
+        "best": [" = ".join(winners) or NO_VALUE for winners in best["winners"]],
+        "accuracy": best["best_acc"].map(formatter(".4f")),
+        "runner-up": best["runner_up"].fillna(NO_VALUE),
+        "runner-up accuracy": best["runner_up_acc"].map(formatter(".4f")),
+        "lead": best["lead"].map(formatter(".4f")),
+        "lead vs spread": verdicts,
+    }, index=best.index).rename(index=analysis.datasets).rename_axis("dataset")
+
+
+# --- question 2 ----------------------------------------------------------------------------------
+
+def traits_table(analysis: Analysis) -> pd.DataFrame:
+    """Q2: each dataset's traits beside each architecture's rank on it."""
+    traits = analysis.traits
+    table = pd.DataFrame({
+        "channels": traits["channels"].map(formatter(".0f")),
+        "resolution": traits["image_size"].map(lambda s: NO_VALUE if pd.isna(s) else f"{s:.0f}×{s:.0f}"),
+        "classes": traits["classes"].map(formatter(".0f")),
+        "train size": traits["train_size"].map(formatter(",.0f")),
+        "pixel mean": traits["pixel_mean"].map(formatter(".3f")),
+        "pixel std": traits["pixel_std"].map(formatter(".3f")),
+        f"{DIFFICULTY_ARCH} acc": traits["difficulty"].map(formatter(".4f")),
+    })
+    by_dataset = ranks(analysis.cells, analysis.datasets).map(formatter("g")).add_prefix("rank ")
+    return table.join(by_dataset).rename(index=analysis.datasets).rename_axis("dataset")
+
+
+def trait_ranks_table(analysis: Analysis) -> pd.DataFrame:
+    """Q2: each architecture's mean rank per group of datasets that share a trait."""
+    return analysis.trait_ranks.map(formatter(".2f"))
+
+
+# --- question 3 ----------------------------------------------------------------------------------
+
+def common_text(analysis: Analysis) -> str:
+    """The common datasets' labels, e.g. 'MNIST, SVHN'; NO_VALUE when there are none."""
+    return ", ".join(analysis.datasets[dataset] for dataset in analysis.common) or NO_VALUE
+
+
+def overall_table(analysis: Analysis) -> pd.DataFrame:
+    """Q3; mean acc, mean train s and acc per train s are over the datasets in 'compared over'."""
+    overall = analysis.overall
+    return pd.DataFrame({
+        "mean rank": overall["mean_rank"].map(formatter(".2f")),
+        "best on": overall["wins"].astype(str),
+        "ok on": overall["ok_datasets"].astype(str) + "/" + overall["datasets"].astype(str),
+        "mean acc": overall["mean_acc"].map(formatter(".4f")),
+        "mean train s": overall["mean_seconds"].map(formatter(".1f")),
+        "acc per train s": overall["acc_per_second"].map(formatter(".4g")),
+        "compared over": common_text(analysis),
+    }, index=overall.index).rename_axis("arch")
+
+
+def heatmap_notes(analysis: Analysis) -> pd.DataFrame:
+    """Arch x dataset: what a cell without an accuracy shows in the heatmap (its outcome, or 'not run')."""
+    return grid(analysis.cells, outcome_texts(analysis)).fillna(NOT_RUN)
