@@ -1,14 +1,23 @@
-"""The five architectures of the study, behind one registry.
+"""The architectures, behind one registry: the study's five, and any a plugin registers.
 
-``names()`` lists them in the study's order, ``build(name, in_channels, num_classes, image_size)``
-returns a freshly initialised model that maps a batch of images to class logits, and
-``count_params(model)`` counts its parameters the way Keras' ``model.summary()`` does.
+``names()`` lists them (the study's five first, in its order), ``build(name, in_channels,
+num_classes, image_size)`` returns a freshly initialised model that maps a batch of images to class
+logits, ``recipe(name)`` is the training recipe registered beside the builder, and
+``count_params(model)`` counts parameters the way Keras' ``model.summary()`` does.
+
+Adding an architecture is one module::
+
+    @archs.register("mynet", recipe=archs.Recipe(optimizer="adamw", lr=1e-3, weight_decay=5e-2,
+                                                 epochs=20, batch_size=128))
+    def mynet(in_channels, num_classes, image_size): ...
 """
 
-from archs._registry import UnknownArchError, build, names, register
+from archs._registry import ArchEntry, UnknownArchError, build, entry, names, recipe, register
 from archs.params import ParamCounts, count_params
+from archs.recipe import ADAMW_WEIGHT_DECAY, Recipe
 
 # Importing the modules registers their builders, in this (the study's) order.
 from archs import lenet, vgg, resnet, squeezenet  # noqa: E402,F401  isort: skip
 
-__all__ = ["ParamCounts", "UnknownArchError", "build", "count_params", "names", "register"]
+__all__ = ["ADAMW_WEIGHT_DECAY", "ArchEntry", "ParamCounts", "Recipe", "UnknownArchError", "build", "count_params",
+           "entry", "names", "recipe", "register"]

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from archs._registry import register
+from archs.recipe import ADAMW_WEIGHT_DECAY, Recipe
 
 
 class LeNet5(nn.Module):
@@ -36,6 +37,11 @@ class LeNet5(nn.Module):
         return self.classifier(self.features(x))
 
 
-@register("lenet5")
+# The study trained every model with Keras' Adam; AdamW (Loshchilov & Hutter 2019) is its successor
+# with decoupled weight decay.
+RECIPE = Recipe(optimizer="adamw", lr=2e-3, weight_decay=ADAMW_WEIGHT_DECAY, epochs=20, batch_size=128)
+
+
+@register("lenet5", recipe=RECIPE)
 def lenet5(in_channels: int, num_classes: int, image_size: int) -> LeNet5:
     return LeNet5(in_channels, num_classes, image_size)

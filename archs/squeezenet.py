@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from archs._registry import register
+from archs.recipe import ADAMW_WEIGHT_DECAY, Recipe
 
 
 class Fire(nn.Module):
@@ -75,6 +76,10 @@ class SqueezeNet(nn.Module):
         return self.classifier(self.features(x))
 
 
-@register("squeezenet")
+# AdamW, as for the other nets without BatchNorm.
+RECIPE = Recipe(optimizer="adamw", lr=1e-3, weight_decay=ADAMW_WEIGHT_DECAY, epochs=30, batch_size=128)
+
+
+@register("squeezenet", recipe=RECIPE)
 def squeezenet(in_channels: int, num_classes: int, image_size: int) -> SqueezeNet:
     return SqueezeNet(in_channels, num_classes)

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from archs._registry import register
+from archs.recipe import ADAMW_WEIGHT_DECAY, Recipe
 
 # Keras' LeakyReLU default, which the study's table uses without arguments.
 _KERAS_LEAKY_SLOPE = 0.3
@@ -51,6 +52,10 @@ class VGGLike(nn.Module):
         return self.classifier(self.features(x))
 
 
-@register("vgg")
+# AdamW, as for LeNet-5: Adam is what keeps a BatchNorm-free VGG from diverging at a useful rate.
+RECIPE = Recipe(optimizer="adamw", lr=1e-3, weight_decay=ADAMW_WEIGHT_DECAY, epochs=30, batch_size=128)
+
+
+@register("vgg", recipe=RECIPE)
 def vgg(in_channels: int, num_classes: int, image_size: int) -> VGGLike:
     return VGGLike(in_channels, num_classes, image_size)

@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 the sweep ran but some trials failed or their rows coul
 from __future__ import annotations
 
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
@@ -16,7 +17,7 @@ import typer
 from rich.console import Console
 
 import archs
-from orchestrator import data, recipes
+from orchestrator import data, plugins
 from orchestrator.auth import local_token_auth
 from orchestrator.render import FORMATS, render
 from orchestrator.atomic import atomic_write_text
@@ -25,7 +26,7 @@ from orchestrator.results import ResultsError, ResultStore
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Which image-classification architecture works best on which dataset: "
                        "the whole grid as one Ray Tune sweep.")
-data_app = typer.Typer(no_args_is_help=True, help="Download and inspect the datasets.")
+data_app = typer.Typer(no_args_is_help=True, help="Download, import and inspect the datasets.")
 app.add_typer(data_app, name="data")
 console = Console(highlight=False)
 
@@ -34,6 +35,9 @@ SMOKE = {"train_limit": 2048, "test_limit": 512, "epochs": 2, "batch_size": 32}
 ResultsOpt = Annotated[Path, typer.Option("--results", help="Results directory (Parquet tables).")]
 DataDirOpt = Annotated[Optional[Path], typer.Option(
     "--data-dir", help="Dataset root. Default: $ARCHBENCH_DATA, else the user cache dir.")]
+PluginOpt = Annotated[Optional[list[str]], typer.Option(
+    "--plugin", help="A module (mypkg.models) or .py file that registers architectures or datasets; repeatable. "
+                     "Plugins of the 'archbench.plugins' entry-point group load anyway.")]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -55,9 +59,20 @@ def parse_names(value: str | None, valid: list[str], what: str, default: list[st
     return list(dict.fromkeys(names))
 
 
+def load_plugins(names: list[str] | None) -> tuple[str, ...]:
+    """Import the plugins (and the entry-point ones); exit 2 with one line naming a bad one."""
+    resolved = tuple(plugins.resolve(name) for name in names or ())
+    try:
+        plugins.load(resolved)
+    except plugins.PluginError as exc:
+        fail(str(exc))
+    return resolved
+
+
 @app.command("archs")
-def list_archs() -> None:
+def list_archs(plugin: PluginOpt = None) -> None:
     """List the registered architectures and the datasets."""
+    load_plugins(plugin)
     console.print("architectures: " + ", ".join(archs.names()))
     console.print("datasets:      " + ", ".join(data.names()))
     console.print("synthetic:     " + ", ".join(data.names(synthetic=True)))
@@ -68,12 +83,14 @@ def params(
     fmt: Annotated[str, typer.Option("--format", help=f"Output format: {', '.join(FORMATS)}.")] = "table",
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the table to this file too.")] = None,
 ) -> None:
-    """Print the study's Table 4.3 (parameter counts) from the models, beside the study's figures."""
-    from orchestrator.params import params_table
+    """Print Table 3 (parameter counts) of every registered architecture and dataset, built without training,
+    beside the study's Table 4.3."""
+    from orchestrator.report import parameter_counts, params_table
 
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
-    text = render(params_table(), fmt, title="Table 3: parameters (ours vs the study's Table 4.3)")
+    table = params_table(parameter_counts(), vs_study=True)
+    text = render(table, fmt, title="Table 3: parameters (ours vs the study's Table 4.3)")
     typer.echo(text)
     if out is not None:
         _write_out(out, text)
@@ -93,19 +110,38 @@ def data_fetch(
     typer.echo(render(data.info(data_dir).set_index("name"), "table", title="datasets"))
 
 
+@data_app.command("import")
+def data_import(
+    name: Annotated[str, typer.Argument(help="Dataset to import, e.g. mnist.")],
+    path: Annotated[Path, typer.Argument(
+        help="Its official files: a directory of the idx files (.gz or not), SVHN's train_32x32.mat and "
+             "test_32x32.mat, or CIFAR-10's cifar-10-python.tar.gz or extracted cifar-10-batches-py/.")],
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Import a dataset from files copied in (no internet): check each file's md5, decode into the data root."""
+    if name not in data.names():
+        fail(f"unknown dataset {name!r}; valid: {', '.join(data.names())}")
+    try:
+        data.import_dataset(name, path, data_dir)
+    except (data.ImportRefusedError, data.DataUnavailableError) as exc:
+        fail(str(exc))
+    typer.echo(render(data.info(data_dir).set_index("name"), "table", title="datasets"))
+
+
 @data_app.command("info")
 def data_info(data_dir: DataDirOpt = None) -> None:
-    """Show what the data root holds: datasets, sizes, which are complete."""
+    """Show what the data root holds: datasets, sizes, which are complete, where each came from."""
     typer.echo(render(data.info(data_dir).set_index("name"), "table",
                       title=f"data root {data_dir or data.default_root()}"))
 
 
 @app.command()
 def sweep(
-    local: Annotated[bool, typer.Option("--local", help="Start Ray in-process on this machine.")] = False,
+    local: Annotated[bool, typer.Option(
+        "--local", help="Start Ray in-process on this machine (the default when RAY_ADDRESS is not set).")] = False,
     address: Annotated[Optional[str], typer.Option(
         "--address", help="Join a running Ray cluster: 'auto' (the cluster this node is in), HOST:PORT, "
-                          "or ray://HOST:10001.")] = None,
+                          "or ray://HOST:10001 (default: $RAY_ADDRESS when set).")] = None,
     arch_list: Annotated[Optional[str], typer.Option("--archs", help="Comma list of architectures (default: all).")] = None,
     dataset_list: Annotated[Optional[str], typer.Option(
         "--datasets", help="Comma list of datasets (default: the four real ones; synthetic_* for offline runs).")] = None,
@@ -114,6 +150,9 @@ def sweep(
     batch_size: Annotated[Optional[int], typer.Option(
         help="Batch size (default: each recipe's; the learning rate scales with it).", min=1)] = None,
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate (default: each recipe's).")] = None,
+    val_split: Annotated[float, typer.Option(
+        help="Share of the training images held out (class-stratified, the same in every cell) and scored "
+             "every epoch; the best epoch is chosen on it, never on the test set. 0 trains on all of them.")] = 0.1,
     gpus_per_trial: Annotated[Optional[float], typer.Option(
         help="GPU share per trial, e.g. 0.25 packs four trials on a GPU; 0 = CPU only "
              "(default: 0.25 when the cluster has GPUs, else 0).", min=0, max=1)] = None,
@@ -130,64 +169,86 @@ def sweep(
         help="Ray Tune storage for trial state: a path or s3://... / NFS (default: <results>/ray).")] = None,
     data_dir: DataDirOpt = None,
     download: Annotated[bool, typer.Option(help="Download missing datasets.")] = True,
-    train_limit: Annotated[Optional[int], typer.Option(help="Train on the first N images only.", min=1)] = None,
-    test_limit: Annotated[Optional[int], typer.Option(help="Test on the first N images only.", min=1)] = None,
+    train_limit: Annotated[Optional[int], typer.Option(
+        help="Train on a class-stratified sample of N images (the validation split is taken from it).", min=1)] = None,
+    test_limit: Annotated[Optional[int], typer.Option(
+        help="Test on a class-stratified sample of N images, the same sample in every cell.", min=1)] = None,
     compile_model: Annotated[bool, typer.Option("--compile", help="torch.compile each model.")] = False,
     smoke: Annotated[bool, typer.Option(
         "--smoke", help="Smoke run: a tiny budget (2,048 train / 512 test images, 2 epochs, batch 32); the "
                         "datasets default to the synthetic twins of the real shapes, so it runs offline.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Re-run cells that already have an ok row.")] = False,
-    inject_fault: Annotated[Optional[list[str]], typer.Option(
-        hidden=True, help="Testing only: ARCH/DATASET=raise|nan|kill-once:FILE.")] = None,
+    plugin: PluginOpt = None,
 ) -> None:
     """Train every (architecture, dataset, seed) cell as one Ray Tune grid; results go to Parquet."""
+    if local and address is not None:
+        fail("give at most one of --local (start Ray here) or --address ADDR (join a cluster)")
+    # Ray's own convention (ray.init()): join RAY_ADDRESS when it is set, else start locally.
+    if local:
+        where = "Ray: starting a local instance on this machine (--local)"
+    elif address is not None:
+        where = f"Ray: joining the cluster at {address} (--address)"
+    elif os.environ.get("RAY_ADDRESS"):
+        address = os.environ["RAY_ADDRESS"]
+        where = f"Ray: joining the cluster at {address} (RAY_ADDRESS)"
+    else:
+        local = True
+        where = "Ray: starting a local instance on this machine (no --address, and RAY_ADDRESS is not set)"
     if local:
         local_token_auth()
     from orchestrator import sweep as sweeps
-    from orchestrator.train import TrainConfig
+    from orchestrator.progress import make_view
+    from orchestrator.trial import Budget
 
     if lr is not None and not (math.isfinite(lr) and lr > 0):
         fail(f"--lr must be a finite number more than 0, got {lr}")
+    if not (math.isfinite(val_split) and 0 <= val_split < 1):
+        fail(f"--val-split must be a number from 0 up to (not including) 1, got {val_split}")
     if not (math.isfinite(cpus_per_trial) and cpus_per_trial > 0):
         fail(f"--cpus-per-trial must be a finite number more than 0, got {cpus_per_trial}")
     if gpus_per_trial is not None and math.isnan(gpus_per_trial):
         fail(f"--gpus-per-trial must be a number from 0 to 1, got {gpus_per_trial}")
-    if local == (address is not None):
-        fail("give exactly one of --local (start Ray here) or --address ADDR (join a cluster)")
+    loaded = load_plugins(plugin)
     chosen_archs = parse_names(arch_list, archs.names(), "archs", archs.names())
     real, synthetic = data.names(), data.names(synthetic=True)
     default_datasets = synthetic if smoke else real
     chosen_datasets = parse_names(dataset_list, real + synthetic, "datasets", default_datasets)
     if local and gpus_per_trial and not torch.cuda.is_available():
         fail(f"--gpus-per-trial {gpus_per_trial:g} asks for GPUs, but this machine has none; use 0")
-    faults = _parse_faults(inject_fault or [])
+    try:
+        plugins.check(chosen_archs, chosen_datasets)
+    except plugins.PluginError as exc:
+        fail(str(exc))
     store = ResultStore(results)
     try:
         store.check_writable()
     except ResultsError as exc:
         fail(str(exc))
-    budget = dict(SMOKE) if smoke else {}
+    limits = dict(SMOKE) if smoke else {}
     overrides = {"epochs": epochs, "batch_size": batch_size, "train_limit": train_limit, "test_limit": test_limit}
-    budget.update({k: v for k, v in overrides.items() if v is not None})
-    if "train_limit" in budget:
-        batch = max(budget.get("batch_size") or recipes.recipe_for(a).batch_size for a in chosen_archs)
-        if budget["train_limit"] < batch:
-            fail(f"--train-limit {budget['train_limit']} is smaller than the batch size {batch}; "
-                 "raise it or lower --batch-size")
+    limits.update({k: v for k, v in overrides.items() if v is not None})
+    budget = Budget(lr=lr, val_split=val_split, compile=compile_model, **limits)
+    if budget.train_limit is not None:
+        largest_batch = max(budget.recipe_for(a).batch_size for a in chosen_archs)
+        trained_on = budget.train_limit - round(budget.train_limit * val_split)
+        if trained_on < largest_batch:
+            fail(f"--train-limit {budget.train_limit} leaves {trained_on} training images after the validation "
+                 f"split, fewer than the batch size {largest_batch}; raise it or lower --batch-size or --val-split")
     if data_dir is not None:
         # Absolute: Ray Tune runs each trial in its own working directory.
         data_dir = data_dir.expanduser().resolve()
-    template = TrainConfig(arch="", dataset="", lr=lr, data_dir=str(data_dir) if data_dir else None,
-                           download=download, compile=compile_model, **budget)
     plan = sweeps.SweepPlan(
-        name=name or ("smoke" if smoke else "study"), archs=chosen_archs, datasets=chosen_datasets,
-        seeds=seeds, train=template, gpus_per_trial=gpus_per_trial, cpus_per_trial=cpus_per_trial,
-        max_concurrent=max_concurrent, max_failures=max_failures, storage=storage, force=force, faults=faults)
+        name=name or ("smoke" if smoke else "study"), archs=chosen_archs, datasets=chosen_datasets, seeds=seeds,
+        budget=budget, data_dir=str(data_dir) if data_dir else None, download=download, plugins=loaded,
+        gpus_per_trial=gpus_per_trial, cpus_per_trial=cpus_per_trial, max_concurrent=max_concurrent,
+        max_failures=max_failures, storage=storage, force=force)
+    view = make_view()
+    view.note(where)
     # Where the trials run on this machine, their datasets are fetched once here, before any trial starts.
-    prepare = (lambda cells: _ensure_data(list(dict.fromkeys(c["dataset"] for c in cells)), data_dir, download)
+    prepare = (lambda cells: _ensure_data(list(dict.fromkeys(c.dataset for c in cells)), data_dir, download)
                if local else None)
     try:
-        outcome = sweeps.run_sweep(plan, store, local=local, address=address, prepare=prepare)
+        outcome = sweeps.run_sweep(plan, store, local=local, address=address, view=view, prepare=prepare)
     except sweeps.SweepError as exc:
         fail(str(exc))
     _print_summary(store, plan.name)
@@ -204,16 +265,6 @@ def sweep(
     if outcome.failures:
         typer.echo(f"error: {len(outcome.failures)} trial(s) failed: " + "; ".join(outcome.failures), err=True)
         raise typer.Exit(1)
-
-
-def _parse_faults(specs: list[str]) -> dict[str, str]:
-    faults = {}
-    for spec in specs:
-        cell, sep, kind = spec.partition("=")
-        if not sep or "/" not in cell:
-            fail(f"bad --inject-fault {spec!r}; valid: ARCH/DATASET=raise|nan|kill-once:FILE")
-        faults[cell] = kind
-    return faults
 
 
 def _ensure_data(names: list[str], root: Path | None, download: bool) -> None:
@@ -247,7 +298,7 @@ def summarize(
         "--sweep", help="Sweep to summarize (default: the only one, else the most recent).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="Table format: table, markdown, csv, latex.")] = "table",
     out: Annotated[Optional[Path], typer.Option(
-        "--out", help="Directory for the plots (PNG, SVG) and report.md.")] = None,
+        "--out", help="Directory for report.md, a self-contained report.html and the plots (PNG, SVG).")] = None,
     vs_study: Annotated[bool, typer.Option("--vs-study", help="Show the study's figure beside each cell.")] = False,
 ) -> None:
     """Turn the results into the study's three tables, answers to its questions, and plots."""
@@ -265,10 +316,10 @@ def summarize(
     typer.echo(report.render_summary(summary, fmt))
     if out is not None:
         try:
-            path = report.write_report(summary, out)
+            paths = report.write_report(summary, out)
         except report.ReportError as exc:
             fail(str(exc))
-        typer.echo(f"report: {path}")
+        typer.echo(f"report: {paths.markdown}, {paths.html}")
 
 
 def _write_out(path: Path, text: str) -> None:

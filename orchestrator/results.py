@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Mapping
 
 import pandas as pd
 import pyarrow as pa
@@ -26,13 +26,13 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 
 from orchestrator.atomic import Writer, atomic_write_all
+from orchestrator.trial import STATUSES, TrialRow
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TRIALS_FILE = "trials.parquet"
 HISTORY_FILE = "history.parquet"
 LOCK_FILE = ".lock"
 
-STATUSES = ("ok", "diverged", "failed")
 CELL_KEY = ("sweep", "arch", "dataset", "seed")
 EPOCH_KEY = (*CELL_KEY, "epoch")
 
@@ -45,25 +45,33 @@ TRIAL_SCHEMA = pa.schema([
     pa.field("dataset", pa.string(), nullable=False),
     pa.field("synthetic", pa.bool_(), nullable=False),   # trained on generated data, not the real set
     pa.field("seed", pa.int64(), nullable=False),
-    pa.field("status", pa.string(), nullable=False),     # one of STATUSES
+    pa.field("status", pa.string(), nullable=False),     # one of trial.STATUSES
     pa.field("error", pa.string()),                      # first line of the error; null when ok
     pa.field("test_acc", pa.float64()),                  # after the last epoch run; null unless ok
-    pa.field("best_test_acc", pa.float64()),             # best over the epochs run; null unless ok
+    pa.field("best_test_acc", pa.float64()),             # schemas 1-2 only (chosen on the test set); null since 3
+    pa.field("val_acc", pa.float64()),                   # after the last epoch run; null without a validation split
+    pa.field("best_val_acc", pa.float64()),
+    pa.field("best_epoch", pa.int64()),                  # the epoch of best_val_acc
+    pa.field("pred_histogram", pa.list_(pa.int64())),    # test predictions per class after the last epoch
     pa.field("epochs", pa.int64()),                      # epochs asked for
     pa.field("epochs_run", pa.int64()),
     pa.field("steps", pa.int64()),                       # optimizer steps taken
-    pa.field("train_images", pa.int64()),                # training images per epoch (after --train-limit)
+    pa.field("train_images", pa.int64()),                # trained on per epoch (after --train-limit and --val-split)
+    pa.field("val_images", pa.int64()),                  # held out for validation
     pa.field("test_images", pa.int64()),                 # images test_acc is measured on (after --test-limit)
+    pa.field("val_split", pa.float64()),                 # share of the training images held out
     pa.field("train_seconds", pa.float64()),             # training loop only (no data load, no eval)
     pa.field("wall_seconds", pa.float64()),              # whole trial: data load, build, train, eval
     pa.field("images_per_sec", pa.float64()),            # training images / train_seconds
     pa.field("params_total", pa.int64()),
     pa.field("params_trainable", pa.int64()),
     pa.field("params_non_trainable", pa.int64()),
+    pa.field("arch_module", pa.string()),                # the module that registered the architecture
     pa.field("batch_size", pa.int64()),
     pa.field("lr", pa.float64()),                        # peak learning rate
     pa.field("optimizer", pa.string()),
     pa.field("gpu_fraction", pa.float64()),              # GPUs the trial asked Ray for (0 on CPU)
+    pa.field("trials_sharing_device", pa.int64()),       # most trials seen at once on its device, itself included
     pa.field("device", pa.string()),                     # e.g. "NVIDIA H200" or "cpu"
     pa.field("peak_mem_bytes", pa.int64()),              # peak device memory; null on CPU
     pa.field("node_id", pa.string()),
@@ -77,7 +85,9 @@ TRIAL_SCHEMA = pa.schema([
 ])
 
 # Columns added after schema 1, with the schema version that added each: older files read them as null.
-ADDED_COLUMNS = {"test_images": 2}
+ADDED_COLUMNS = {"test_images": 2, **dict.fromkeys(
+    ("val_acc", "best_val_acc", "best_epoch", "pred_histogram", "val_images", "val_split", "arch_module",
+     "trials_sharing_device"), 3)}
 
 HISTORY_SCHEMA = pa.schema([
     pa.field("sweep", pa.string(), nullable=False),
@@ -86,6 +96,7 @@ HISTORY_SCHEMA = pa.schema([
     pa.field("seed", pa.int64(), nullable=False),
     pa.field("epoch", pa.int64(), nullable=False),       # 1-based
     pa.field("train_loss", pa.float64()),
+    pa.field("val_acc", pa.float64()),                   # null without a validation split (and before schema 3)
     pa.field("test_acc", pa.float64()),
     pa.field("epoch_seconds", pa.float64()),
     pa.field("images_per_sec", pa.float64()),
@@ -134,18 +145,18 @@ class ResultStore:
         df = df[(df["sweep"] == sweep) & (df["status"] == "ok")]
         return {(a, d, int(s)) for a, d, s in zip(df["arch"], df["dataset"], df["seed"])}
 
-    def put_trial(self, row: Mapping[str, object], history: Iterable[Mapping[str, object]] = ()) -> bool:
-        """Store one trial's row and its per-epoch rows, replacing the earlier rows of the same cell.
+    def put_trial(self, row: TrialRow) -> bool:
+        """Store one trial's row and its epochs (``row.history``), replacing the earlier rows of the same cell.
 
         A row that is not ok never replaces an ok one (a forced re-run that fails keeps the good
         result): then nothing is written and the return value is False. Both new files are written
         in full before either replaces its old one, history first, so a failed write (a full disk)
         changes neither, and an ok row has its history even after a crash between the two renames.
         """
-        row = {"schema_version": SCHEMA_VERSION, **row}
-        if row["status"] not in STATUSES:
-            raise ValueError(f"status {row['status']!r} is not one of {STATUSES}")
-        history = list(history)
+        if row.sweep is None:
+            raise ValueError(f"the row of {row.cell} has no sweep name")
+        history = row.history_records()
+        row = {"schema_version": SCHEMA_VERSION, **row.record()}
         cell = {k: row[k] for k in CELL_KEY}
         self.root.mkdir(parents=True, exist_ok=True)
         with self._lock:
@@ -166,6 +177,12 @@ class ResultStore:
 
 
 def _read(path: Path, schema: pa.Schema) -> pd.DataFrame:
+    """The table at ``path`` in ``schema``'s columns; columns added since the file's schema read as null.
+
+    The trials table says its schema in ``schema_version``; the history, which has no such column,
+    fills whichever added column it lacks.
+    """
+    versioned = "schema_version" in schema.names
     if not path.exists():
         return schema.empty_table().to_pandas()
     try:
@@ -179,7 +196,8 @@ def _read(path: Path, schema: pa.Schema) -> pd.DataFrame:
         raise ResultsError(f"{path} was written by a newer archbench (schema {newest}, this one reads "
                            f"{SCHEMA_VERSION}); upgrade archbench, it leaves the file as it is")
     for name in schema.names:
-        if name not in table.column_names and newest is not None and newest < ADDED_COLUMNS.get(name, 0):
+        older = newest is not None and newest < ADDED_COLUMNS.get(name, 0)
+        if name not in table.column_names and (older or (not versioned and name in ADDED_COLUMNS)):
             table = table.append_column(schema.field(name), pa.nulls(len(table), schema.field(name).type))
     missing = [name for name in schema.names if name not in table.column_names]
     if missing:

@@ -14,7 +14,7 @@ import os
 import re
 import socket
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -25,17 +25,14 @@ import ray
 from ray import tune
 from ray.tune import Callback
 from ray.tune.experiment import Trial
-from rich.console import Console
 
-import archs
-from orchestrator import data, recipes
-from orchestrator.results import TRIAL_SCHEMA, ResultsError, ResultStore
-from orchestrator.train import TrainConfig
+from orchestrator import data
+from orchestrator.progress import LineView
+from orchestrator.results import ResultsError, ResultStore
 from orchestrator.trainable import run_trial
+from orchestrator.trial import Budget, Cell, EpochRow, TrialRow, TrialSpec
 
 DEFAULT_GPU_FRACTION = 0.25
-_console = Console(soft_wrap=True)
-_ROW_FIELDS = set(TRIAL_SCHEMA.names)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Fault|Exit|Interrupt)\b")
 
@@ -46,23 +43,30 @@ class SweepError(Exception):
 
 @dataclass
 class SweepPlan:
+    """A sweep as the user asked for it: its grid, the budget every trial shares, and its resources."""
+
     name: str
     archs: list[str]
     datasets: list[str]
     seeds: int = 1
-    # The template every trial trains with; arch, dataset and seed are set per cell.
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(arch="", dataset=""))
+    budget: Budget = field(default_factory=Budget)
+    data_dir: str | None = None           # absolute, or None: data.default_root() on each node
+    download: bool = False
+    plugins: tuple[str, ...] = ()         # as plugins.resolve() gives them
     gpus_per_trial: float | None = None   # None: DEFAULT_GPU_FRACTION when the cluster has GPUs, else 0
     cpus_per_trial: float = 1.0
     max_concurrent: int | None = None
     max_failures: int = 1
     storage: str | None = None            # Ray Tune storage; None: <results>/ray
     force: bool = False
-    faults: dict[str, str] = field(default_factory=dict)   # "arch/dataset" -> TrainConfig.fault
 
-    def cells(self) -> list[dict]:
-        return [{"arch": a, "dataset": d, "seed": s}
-                for a in self.archs for d in self.datasets for s in range(self.seeds)]
+    def cells(self) -> list[Cell]:
+        return [Cell(a, d, s) for a in self.archs for d in self.datasets for s in range(self.seeds)]
+
+    def trial(self, cell: Cell) -> TrialSpec:
+        """The spec of ``cell``'s trial: the one place a TrialSpec is made."""
+        return TrialSpec(cell=cell, budget=self.budget, data_dir=self.data_dir, download=self.download,
+                         threads=max(int(self.cpus_per_trial), 1), plugins=self.plugins)
 
 
 @dataclass
@@ -123,26 +127,22 @@ def resolve_gpus(requested: float | None, local: bool, log: Callable[[str], None
     return 0.0
 
 
-def log_line(text: str) -> None:
-    """Print one progress line (module-level, so that Tune can pickle the callback holding it)."""
-    _console.print(text, highlight=False)
-
-
 def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str | None,
-              log: Callable[[str], None] = log_line,
-              prepare: Callable[[list[dict]], None] | None = None) -> SweepOutcome:
+              view: LineView | None = None,
+              prepare: Callable[[list[Cell]], None] | None = None) -> SweepOutcome:
     """Run the cells of ``plan`` that ``store`` lacks; block until every trial has ended.
 
     ``prepare`` is called with the cells that will run, after the budget check and before Ray starts
     (the CLI fetches their datasets there, so a refused or finished sweep downloads nothing).
     """
+    view = view or LineView()
     if not plan.force:
-        _check_same_budget(plan, store)
+        check_same_budget(plan, store)
     done = set() if plan.force else store.done_cells(plan.name)
-    cells = [c for c in plan.cells() if (c["arch"], c["dataset"], c["seed"]) not in done]
+    cells = [c for c in plan.cells() if (c.arch, c.dataset, c.seed) not in done]
     skipped = len(plan.cells()) - len(cells)
     if skipped:
-        log(f"{skipped} of {len(plan.cells())} cells of sweep {plan.name!r} already have an ok row: skipped")
+        view.note(f"{skipped} of {len(plan.cells())} cells of sweep {plan.name!r} already have an ok row: skipped")
     if not cells:
         return SweepOutcome(planned=0, skipped=skipped, statuses=Counter(), failures=[])
     if prepare is not None:
@@ -150,17 +150,13 @@ def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str 
 
     connect(local, address)
     _quiet_tune()
-    gpus = resolve_gpus(plan.gpus_per_trial, local, log)
-    template = asdict(plan.train)
-    for key in ("arch", "dataset", "seed", "fault"):
-        template.pop(key)
-    template["threads"] = template["threads"] or max(int(plan.cpus_per_trial), 1)
+    gpus = resolve_gpus(plan.gpus_per_trial, local, view.note)
     storage = _storage_uri(plan.storage) if plan.storage else str((store.root / "ray").resolve())
-    callback = ResultsCallback(store, plan.name, gpus, log)
+    callback = ResultsCallback(store, plan.name, gpus, view)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     tuner = tune.Tuner(
         tune.with_resources(run_trial, {"cpu": plan.cpus_per_trial, "gpu": gpus}),
-        param_space={"cell": tune.grid_search(cells), "train": template, "faults": plan.faults},
+        param_space={"trial": tune.grid_search([plan.trial(cell) for cell in cells])},
         # Reusing a trial's worker process for the next trial saves a fresh process's imports
         # (torch, torchvision, Ray Tune: about 3.5 s a trial; BENCHMARKS.md, "Sweep overhead").
         tune_config=tune.TuneConfig(max_concurrent_trials=plan.max_concurrent, reuse_actors=True),
@@ -172,9 +168,13 @@ def run_sweep(plan: SweepPlan, store: ResultStore, *, local: bool, address: str 
             verbose=0,
         ),
     )
-    log(f"sweep {plan.name!r}: {len(cells)} trials, {plan.cpus_per_trial:g} CPU + {gpus:g} GPU each, "
-        f"Ray storage {storage}")
-    tuner.fit()
+    view.note(f"sweep {plan.name!r}: {len(cells)} trials, {plan.cpus_per_trial:g} CPU + {gpus:g} GPU each, "
+              f"Ray storage {storage}")
+    view.start(len(cells))
+    try:
+        tuner.fit()
+    finally:
+        view.stop()
     return SweepOutcome(planned=len(cells), skipped=skipped, statuses=callback.statuses,
                         failures=callback.failures, unstored=callback.unstored)
 
@@ -184,34 +184,37 @@ def _storage_uri(storage: str) -> str:
     return storage if "://" in storage else str(Path(storage).expanduser().resolve())
 
 
-def _check_same_budget(plan: SweepPlan, store: ResultStore) -> None:
+def check_same_budget(plan: SweepPlan, store: ResultStore) -> None:
     """SweepError if the sweep's ok rows were trained on another budget than this run asks for.
 
-    Skipping them would mix budgets in one table; a new --name or --force is the user's call.
+    Skipping them would mix budgets in one table; a new --name or --force is the user's call. The
+    images compared are those drawn from each split (a training sample includes its validation part).
     """
-    train = plan.train
     trials = store.trials()
     ok = trials[(trials["sweep"] == plan.name) & (trials["status"] == "ok")
                 & trials["arch"].isin(plan.archs) & trials["dataset"].isin(plan.datasets)]
+    budget = plan.budget
     for row in ok.itertuples():
-        recipe = recipes.recipe_for(row.arch).with_overrides(epochs=train.epochs, batch_size=train.batch_size,
-                                                            lr=train.lr)
+        recipe = budget.recipe_for(row.arch)
         spec = data.spec(row.dataset)
         asked = (recipe.epochs, recipe.batch_size, round(recipe.lr, 12),
-                 min(train.train_limit or spec.train_size, spec.train_size),
-                 min(train.test_limit or spec.test_size, spec.test_size))
-        # Rows of schema 1 did not record their test images: those are taken as they are.
-        test_images = asked[-1] if pd.isna(row.test_images) else int(row.test_images)
-        held = (row.epochs, row.batch_size, round(row.lr, 12), int(row.train_images), test_images)
+                 min(budget.train_limit or spec.train_size, spec.train_size),
+                 min(budget.test_limit or spec.test_size, spec.test_size), budget.val_split)
+        # Rows of schema 1 did not record their test images, rows before 3 no validation split: as asked.
+        test_images = asked[4] if pd.isna(row.test_images) else int(row.test_images)
+        val_images = 0 if pd.isna(row.val_images) else int(row.val_images)
+        val_split = budget.val_split if pd.isna(row.val_split) else float(row.val_split)
+        held = (row.epochs, row.batch_size, round(row.lr, 12), int(row.train_images) + val_images, test_images,
+                val_split)
         if asked != held:
             raise SweepError(
                 f"sweep {plan.name!r} already has {row.arch}/{row.dataset}/seed{row.seed} trained with "
-                f"(epochs, batch, lr, train images, test images) = {held}, and this run asks for {asked}: "
-                "use another --name, or --force to train those cells again")
+                f"(epochs, batch, lr, train images, test images, val split) = {held}, and this run asks for "
+                f"{asked}: use another --name, or --force to train those cells again")
 
 
 def _quiet_tune() -> None:
-    """Leave the terminal to ResultsCallback: no Tune status tables, no trial tracebacks.
+    """Leave the terminal to the sweep's view: no Tune status tables, no trial tracebacks.
 
     Each failure still gets a line from the callback that names Tune's error file; Tune's other
     warnings (such as trials waiting for resources the cluster lacks) still show.
@@ -222,16 +225,18 @@ def _quiet_tune() -> None:
 
 
 class ResultsCallback(Callback):
-    """Runs on the driver: shows progress and stores each trial's row as soon as it ends."""
+    """Runs on the driver: feeds the view and stores each trial's row as soon as it ends."""
 
-    def __init__(self, store: ResultStore, sweep: str, gpu_fraction: float, log: Callable[[str], None]) -> None:
+    def __init__(self, store: ResultStore, sweep: str, gpu_fraction: float, view: LineView) -> None:
         self.store = store
         self.sweep = sweep
         self.gpu_fraction = gpu_fraction
-        self.log = log
-        self.history: dict[str, dict[int, dict]] = {}
+        self.view = view
+        self.epochs_seen: Counter = Counter()
         self.attempts: Counter = Counter()
         self.best: dict[str, float] = {}
+        self.devices: dict[str, str] = {}        # trial id -> its device ("node/cpu:", "node/cuda:0"), while running
+        self.sharing: Counter = Counter()         # trial id -> most trials seen at once on its device
         self.statuses: Counter = Counter()
         self.failures: list[str] = []
         self.unstored: list[str] = []     # "cell: why" of each row that could not be written
@@ -239,86 +244,76 @@ class ResultsCallback(Callback):
 
     def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info) -> None:
         self.attempts[trial.trial_id] += 1
-        self.history[trial.trial_id] = {}
+        self.epochs_seen[trial.trial_id] = 0
         self.best.pop(_cell_name(trial), None)
+        self.view.trial_started(_cell_name(trial))
 
     def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info) -> None:
-        self.log(f"{_cell_name(trial)}: {_error_line(trial)}; retrying (details: {trial.error_file})")
+        self.devices.pop(trial.trial_id, None)
+        self.view.note(f"{_cell_name(trial)}: {_error_line(trial)}; retrying (details: {trial.error_file})")
 
     def on_trial_result(self, iteration: int, trials: list[Trial], trial: Trial, result: dict, **info) -> None:
-        if result.get("final"):
-            row = {k: v for k, v in result.items() if k in _ROW_FIELDS}
-            self._store(trial, row)
-            return
-        epoch = {k: result.get(k) for k in ("epoch", "train_loss", "test_acc", "epoch_seconds",
-                                            "images_per_sec", "lr")}
-        self.history.setdefault(trial.trial_id, {})[epoch["epoch"]] = epoch
         name = _cell_name(trial)
-        if epoch["test_acc"] is not None:
-            self.best[name] = max(self.best.get(name, 0.0), epoch["test_acc"])
-        epochs = result.get("epochs")
-        acc = "nan" if epoch["test_acc"] is None else f"{epoch['test_acc']:.4f}"
-        self.log(f"{name}: epoch {epoch['epoch']}{'/' + str(epochs) if epochs else ''} "
-                 f"loss {epoch['train_loss']:.4f} acc {acc} (best {self.best.get(name, 0):.4f}) | "
-                 f"{_counts(trials)}")
+        self._seen_on(trial.trial_id, result.get("device_key"))
+        if "row" in result:
+            row: TrialRow = result["row"]
+            self._store(trial, row.with_(hostname=result.get("hostname"), node_ip=result.get("node_ip")))
+        elif "epoch" in result:
+            epoch: EpochRow = result["epoch"]
+            self.epochs_seen[trial.trial_id] += 1
+            score = epoch.val_acc if epoch.val_acc is not None else epoch.test_acc
+            if score is not None:
+                self.best[name] = max(self.best.get(name, 0.0), score)
+            self.view.epoch(name, epoch, _spec(trial).recipe.epochs, self.best.get(name))
+        elif "progress" in result:
+            self.view.heartbeat(name, result["progress"])
 
     def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info) -> None:
-        cell = trial.config["cell"]
-        message = _error_line(trial)
-        spec = data.spec(cell["dataset"])
-        counts = archs.count_params(archs.build(cell["arch"], spec.channels, spec.num_classes, spec.image_size))
-        train = trial.config["train"]
-        recipe = recipes.recipe_for(cell["arch"]).with_overrides(
-            epochs=train["epochs"], batch_size=train["batch_size"], lr=train["lr"])
-        self._store(trial, {
-            **cell, "synthetic": spec.synthetic, "status": "failed", "error": message,
-            "epochs": recipe.epochs, "batch_size": recipe.batch_size, "lr": recipe.lr,
-            "optimizer": recipe.optimizer, "epochs_run": len(self.history.get(trial.trial_id, {})),
-            "params_total": counts.total, "params_trainable": counts.trainable,
-            "params_non_trainable": counts.non_trainable, "ray_version": ray.__version__,
-            "ended_at": datetime.now(timezone.utc),
-        })
+        self._store(trial, TrialRow.failed(_spec(trial), _error_line(trial),
+                                           epochs_run=self.epochs_seen[trial.trial_id]))
 
-    def _store(self, trial: Trial, row: dict) -> None:
+    def _seen_on(self, trial_id: str, device: str | None) -> None:
+        """Count the trials running on ``device`` now; each of them has shared it with at least that many."""
+        if device is None:
+            return
+        self.devices[trial_id] = device
+        together = [t for t, d in self.devices.items() if d == device]
+        for other in together:
+            self.sharing[other] = max(self.sharing[other], len(together))
+
+    def _store(self, trial: Trial, row: TrialRow) -> None:
+        self.devices.pop(trial.trial_id, None)
         if trial.trial_id in self.stored:
             return   # a retry after the row was stored (the worker died after its final report)
-        row = {**row, "sweep": self.sweep, "gpu_fraction": self.gpu_fraction,
-               "attempts": max(self.attempts[trial.trial_id], 1)}
-        for key in ("started_at", "ended_at"):
-            if isinstance(row.get(key), str):
-                row[key] = datetime.fromisoformat(row[key])
-        history = sorted(self.history.get(trial.trial_id, {}).values(), key=lambda h: h["epoch"])
+        row = row.with_(sweep=self.sweep, gpu_fraction=self.gpu_fraction,
+                        attempts=max(self.attempts[trial.trial_id], 1),
+                        trials_sharing_device=self.sharing.get(trial.trial_id) or None)
         name = _cell_name(trial)
         try:
-            kept = self.store.put_trial(row, history)
+            kept = self.store.put_trial(row)
         except (ResultsError, OSError) as exc:
             # Raising here would make Tune stop every running trial; the other cells go on instead.
             self.unstored.append(f"{name}: {exc}")
-            self.log(f"{name}: {row['status']}, but its row could not be stored: {exc}")
+            self.view.trial_ended(name, f"{name}: {row.status}, but its row could not be stored: {exc}", failed=True)
             return
         self.stored.add(trial.trial_id)
-        self.statuses[row["status"]] += 1
+        self.statuses[row.status] += 1
         if not kept:
-            self.log(f"{name}: {row['status']} this time; the cell's earlier ok row is kept")
-        if row["status"] == "failed":
-            self.failures.append(f"{name}: {row['error']}")
-            self.log(f"{name}: details in {trial.error_file}")
-        acc = f" acc {row['test_acc']:.4f}" if row.get("test_acc") is not None else ""
-        self.log(f"{name}: {row['status']}{acc}{' — ' + row['error'] if row.get('error') else ''} | "
-                 f"{_counts(self.statuses)}")
+            self.view.note(f"{name}: {row.status} this time; the cell's earlier ok row is kept")
+        if row.status == "failed":
+            self.failures.append(f"{name}: {row.error}")
+            self.view.note(f"{name}: details in {trial.error_file}")
+        acc = f" acc {row.test_acc:.4f}" if row.test_acc is not None else ""
+        self.view.trial_ended(name, f"{name}: {row.status}{acc}{' — ' + row.error if row.error else ''}",
+                              failed=row.status != "ok")
 
 
-def _counts(trials: list[Trial] | Counter) -> str:
-    if isinstance(trials, Counter):
-        return ", ".join(f"{n} {s}" for s, n in sorted(trials.items()))
-    states = Counter(t.status for t in trials)
-    return (f"{states.get(Trial.PENDING, 0)} pending, {states.get(Trial.RUNNING, 0)} running, "
-            f"{states.get(Trial.TERMINATED, 0) + states.get(Trial.ERROR, 0)} done")
+def _spec(trial: Trial) -> TrialSpec:
+    return trial.config["trial"]
 
 
 def _cell_name(trial: Trial) -> str:
-    cell = trial.config["cell"]
-    return f"{cell['arch']}/{cell['dataset']}/seed{cell['seed']}"
+    return str(_spec(trial).cell)
 
 
 def _error_line(trial: Trial) -> str:

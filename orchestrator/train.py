@@ -1,20 +1,21 @@
 """Train one architecture on one dataset: the project's only training loop, with no Ray in it.
 
-``train(config)`` loads the data, builds the model from the registry, trains with the
-architecture's recipe, evaluates after every epoch, calls ``report`` with each epoch's metrics
-and returns the trial's result row (the fields of ``results.TRIAL_SCHEMA`` it can know; the Ray
-adapter adds where it ran). The sweep's trainable, the tests and the benchmarks all call it.
+``train(spec)`` loads the data, holds out the validation split, builds the model from the registry,
+trains with the recipe the spec resolves, evaluates validation and test accuracy after every epoch,
+calls ``on_epoch`` with each epoch's row (and ``on_progress`` every few seconds within an epoch) and
+returns the trial's ``TrialRow``. The sweep's trainable, the tests and the benchmarks all call it.
+
+A trial ends in one of three statuses: ``ok``; ``diverged`` when the training loss or the weights
+became NaN/inf (training stops there); ``collapsed`` when, after training, its test predictions
+concentrate on one class or its training loss never left chance level. Only ``ok`` carries a test
+accuracy; any other failure raises.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import signal
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Callable
 
 import torch
@@ -23,91 +24,78 @@ from torch import nn
 
 import archs
 from orchestrator import data, recipes
+from orchestrator.trial import EpochRow, Progress, TrialRow, TrialSpec
 
-FAULTS = ("raise", "nan", "kill-once")
 _DIVERGENCE_CHECK_STEPS = 50
+# The test subset (--test-limit) and the validation hold-out do not depend on the trial's seed, so
+# that every cell and seed of a sweep is measured on the same images.
+SPLIT_SEED = 0
+# Collapse: the most predicted class takes at least this share of the test predictions and at least
+# twice its true share, or the final training loss is still within 1% of ln(classes) (chance level).
+COLLAPSE_SHARE = 0.9
+CHANCE_LOSS_RATIO = 0.99
+PROGRESS_SECONDS = 5.0
+
+EpochHook = Callable[[EpochRow], None]
+ProgressHook = Callable[[Progress], None]
 
 
-@dataclass
-class TrainConfig:
-    arch: str
-    dataset: str
-    seed: int = 0
-    epochs: int | None = None          # None: the recipe's
-    batch_size: int | None = None      # None: the recipe's (the lr scales linearly with it)
-    lr: float | None = None            # None: the recipe's
-    train_limit: int | None = None     # use only the first N training images
-    test_limit: int | None = None
-    data_dir: str | None = None        # None: data.default_root()
-    download: bool = False
-    device: str | None = None          # None: "cuda" when available, else "cpu"
-    amp: bool = True                   # bf16 autocast on CUDA
-    channels_last: bool = True         # on CUDA
-    compile: bool = False              # torch.compile the model
-    threads: int | None = None         # torch intra-op threads on CPU
-    # Fault injection for the fault-tolerance tests: "raise", "nan", or "kill-once:<marker file>"
-    # (SIGKILL this process at the first step unless the marker exists; creates the marker).
-    fault: str | None = None
-
-
-class TrialFault(RuntimeError):
-    """An injected fault (see TrainConfig.fault)."""
-
-
-EpochReport = Callable[[dict], None]
-
-
-def train(config: TrainConfig, report: EpochReport | None = None) -> dict:
-    """Train ``config.arch`` on ``config.dataset`` and return the trial's result row.
-
-    The row has ``status`` "ok", or "diverged" when the training loss or the weights became NaN/inf
-    (training stops there and no accuracy is given); any other failure raises. ``row["history"]`` holds the epochs.
-    ``report`` gets each epoch's history row plus ``epochs``, the number the recipe runs.
-    """
+def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: ProgressHook | None = None,
+          progress_every: float = PROGRESS_SECONDS) -> TrialRow:
+    """Train ``spec.cell`` within ``spec.budget`` and return its row (``row.history`` holds the epochs)."""
     started_at = datetime.now(timezone.utc)
     wall_start = time.perf_counter()
-    _check_fault(config.fault)
-    torch.manual_seed(config.seed)
-    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    cell, budget, recipe = spec.cell, spec.budget, spec.recipe
+    torch.manual_seed(cell.seed)
+    device = torch.device(spec.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     on_cuda = device.type == "cuda"
-    if config.threads and not on_cuda:
-        torch.set_num_threads(config.threads)
+    if spec.threads and not on_cuda:
+        torch.set_num_threads(spec.threads)
     if on_cuda:
         torch.backends.cudnn.benchmark = True
         # The process may have run another trial before (Ray reuses workers): start from an empty cache.
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
 
-    spec = data.spec(config.dataset)
-    recipe = recipes.recipe_for(config.arch).with_overrides(
-        epochs=config.epochs, batch_size=config.batch_size, lr=config.lr)
-    channels_last = config.channels_last and on_cuda
-    train_x, train_y = data.load_split(config.dataset, "train", config.data_dir,
-                                       download=config.download, limit=config.train_limit)
-    test_x, test_y = data.load_split(config.dataset, "test", config.data_dir,
-                                     download=config.download, limit=config.test_limit)
-    train_loader = data.DeviceLoader(train_x, train_y, spec, recipe.batch_size, device=device, train=True,
-                                     seed=config.seed, channels_last=channels_last)
-    test_loader = data.DeviceLoader(test_x, test_y, spec, max(recipe.batch_size, 256), device=device,
-                                    train=False, channels_last=channels_last)
+    dataset = data.spec(cell.dataset)
+    channels_last = budget.channels_last and on_cuda
+    train_x, train_y = data.load_split(cell.dataset, "train", spec.data_dir, download=spec.download,
+                                       limit=budget.train_limit)
+    test_x, test_y = data.load_split(cell.dataset, "test", spec.data_dir, download=spec.download,
+                                     limit=budget.test_limit)
+    val_x = val_y = None
+    if budget.val_split:
+        keep, held_out = data.stratified_split(train_y, budget.val_split, seed=SPLIT_SEED)
+        train_x, train_y, val_x, val_y = train_x[keep], train_y[keep], train_x[held_out], train_y[held_out]
+
+    def loader(images: torch.Tensor, labels: torch.Tensor, train: bool) -> data.DeviceLoader:
+        batch = recipe.batch_size if train else max(recipe.batch_size, 256)
+        return data.DeviceLoader(images, labels, dataset, batch, device=device, train=train, seed=cell.seed,
+                                 channels_last=channels_last)
+
+    train_loader, test_loader = loader(train_x, train_y, True), loader(test_x, test_y, False)
+    val_loader = loader(val_x, val_y, False) if val_x is not None and len(val_x) else None
     if len(train_loader) == 0:
         raise ValueError(f"batch size {recipe.batch_size} is larger than the {len(train_x)} training images")
 
-    model = archs.build(config.arch, spec.channels, spec.num_classes, spec.image_size)
+    model = archs.build(cell.arch, dataset.channels, dataset.num_classes, dataset.image_size)
     counts = archs.count_params(model)
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
-    step_model = torch.compile(model) if config.compile else model
+    step_model = torch.compile(model) if budget.compile else model
     optimizer = recipes.make_optimizer(recipe, model)
     schedule = recipes.make_schedule(recipe, optimizer, recipe.epochs * len(train_loader))
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda and config.amp)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda and budget.amp)
+    heartbeat = _Heartbeat(on_progress, progress_every, recipe.epochs, len(train_loader), recipe.batch_size)
 
-    history: list[dict] = []
+    history: list[EpochRow] = []
     divergence: str | None = None
+    histogram: list[int] | None = None
     train_seconds, steps = 0.0, 0
     for epoch in range(1, recipe.epochs + 1):
         epoch_start = time.perf_counter()
+        heartbeat.start_epoch(epoch, train_seconds)
         loss_sum, epoch_steps, finite = _train_epoch(step_model, train_loader, optimizer, schedule, autocast,
-                                                     config.fault, first_step=steps == 0)
+                                                     heartbeat)
         _synchronize(device)
         epoch_seconds = time.perf_counter() - epoch_start
         train_seconds += epoch_seconds
@@ -117,52 +105,88 @@ def train(config: TrainConfig, report: EpochReport | None = None) -> dict:
             divergence = f"training loss became {train_loss} at epoch {epoch}"
         elif not _weights_finite(model):
             divergence = f"weights became NaN or inf at epoch {epoch}"
-        # The eager model shares the compiled one's weights, and spares recompiling for eval shapes.
-        accuracy = None if divergence else evaluate(model, test_loader, autocast)
-        history.append(_epoch_row(epoch, train_loss, accuracy, epoch_seconds, epoch_steps, recipe, optimizer))
-        if report:
-            report({**history[-1], "epochs": recipe.epochs})
+        val_acc = test_acc = None
+        if not divergence:
+            # The eager model shares the compiled one's weights, and spares recompiling for eval shapes.
+            val_acc = evaluate(model, val_loader, autocast)[0] if val_loader else None
+            test_acc, histogram = evaluate(model, test_loader, autocast, dataset.num_classes)
+        history.append(EpochRow(epoch, train_loss, val_acc, test_acc, epoch_seconds,
+                                epoch_steps * recipe.batch_size / epoch_seconds if epoch_seconds else None,
+                                optimizer.param_groups[0]["lr"]))
+        if on_epoch:
+            on_epoch(history[-1])
         if divergence:
             break
 
-    accuracies = [h["test_acc"] for h in history if h["test_acc"] is not None]
-    ok = divergence is None
-    return {
-        "arch": config.arch,
-        "dataset": config.dataset,
-        "synthetic": spec.synthetic,
-        "seed": config.seed,
-        "status": "ok" if ok else "diverged",
-        "error": divergence,
-        "test_acc": accuracies[-1] if ok else None,
-        "best_test_acc": max(accuracies) if ok else None,
-        "epochs": recipe.epochs,
-        "epochs_run": len(history),
-        "steps": steps,
-        "train_images": len(train_x),
-        "test_images": len(test_x),
-        "train_seconds": train_seconds,
-        "wall_seconds": time.perf_counter() - wall_start,
-        "images_per_sec": steps * recipe.batch_size / train_seconds if train_seconds else None,
-        "params_total": counts.total,
-        "params_trainable": counts.trainable,
-        "params_non_trainable": counts.non_trainable,
-        "batch_size": recipe.batch_size,
-        "lr": recipe.lr,
-        "optimizer": recipe.optimizer,
-        "device": torch.cuda.get_device_name(device) if on_cuda else "cpu",
+    status, error = "ok", None
+    if divergence:
+        status, error = "diverged", divergence
+    else:
+        collapse = collapse_reason(histogram, test_y, history[-1].train_loss, dataset.num_classes)
+        if collapse:
+            status, error = "collapsed", collapse
+    best = max((h for h in history if h.val_acc is not None), key=lambda h: h.val_acc, default=None)
+    return TrialRow(
+        arch=cell.arch, dataset=cell.dataset, seed=cell.seed, synthetic=dataset.synthetic,
+        status=status, error=error,
+        test_acc=history[-1].test_acc if status == "ok" else None,
+        val_acc=history[-1].val_acc, best_val_acc=best.val_acc if best else None,
+        best_epoch=best.epoch if best else None, pred_histogram=histogram,
+        epochs=recipe.epochs, epochs_run=len(history), steps=steps,
+        train_images=len(train_x), val_images=len(val_x) if val_x is not None else 0, test_images=len(test_x),
+        val_split=budget.val_split, train_seconds=train_seconds, wall_seconds=time.perf_counter() - wall_start,
+        images_per_sec=steps * recipe.batch_size / train_seconds if train_seconds else None,
+        params_total=counts.total, params_trainable=counts.trainable, params_non_trainable=counts.non_trainable,
+        arch_module=archs.entry(cell.arch).module, batch_size=recipe.batch_size, lr=recipe.lr,
+        optimizer=recipe.optimizer, device=torch.cuda.get_device_name(device) if on_cuda else "cpu",
         # Reserved, not allocated: what the caching allocator holds is what a GPU share must fit.
-        "peak_mem_bytes": torch.cuda.max_memory_reserved(device) if on_cuda else None,
-        "torch_version": torch.__version__,
-        "started_at": started_at,
-        "ended_at": datetime.now(timezone.utc),
-        "history": history,
-    }
+        peak_mem_bytes=torch.cuda.max_memory_reserved(device) if on_cuda else None,
+        torch_version=torch.__version__, started_at=started_at, ended_at=datetime.now(timezone.utc),
+        history=history,
+    )
+
+
+def collapse_reason(histogram: list[int] | None, labels: torch.Tensor, final_loss: float,
+                    num_classes: int) -> str | None:
+    """Why a finished run counts as collapsed (one line), or None when it does not."""
+    if final_loss >= CHANCE_LOSS_RATIO * math.log(num_classes):
+        return f"training loss {final_loss:.4f} stayed at chance level (ln {num_classes} = {math.log(num_classes):.4f})"
+    if not histogram or not sum(histogram):
+        return None
+    top = max(range(len(histogram)), key=histogram.__getitem__)
+    share = histogram[top] / sum(histogram)
+    true_share = float((labels == top).float().mean()) if len(labels) else 0.0
+    if share >= COLLAPSE_SHARE and share >= 2 * true_share:
+        return f"{share:.1%} of the test predictions are class {top}, whose true share is {true_share:.1%}"
+    return None
+
+
+class _Heartbeat:
+    """Calls ``on_progress`` at most every ``every`` seconds of an epoch (a clock read per step, no device sync)."""
+
+    def __init__(self, on_progress: ProgressHook | None, every: float, epochs: int, steps: int, batch: int) -> None:
+        self.on_progress, self.every, self.epochs, self.steps, self.batch = on_progress, every, epochs, steps, batch
+        self.epoch, self.seconds_before, self.start, self.next = 0, 0.0, 0.0, 0.0
+
+    def start_epoch(self, epoch: int, seconds_before: float) -> None:
+        self.epoch, self.seconds_before = epoch, seconds_before
+        self.start = time.perf_counter()
+        self.next = self.start + self.every
+
+    def step(self, step: int) -> None:
+        if self.on_progress is None:
+            return
+        now = time.perf_counter()
+        if now >= self.next:
+            self.next = now + self.every
+            elapsed = now - self.start
+            self.on_progress(Progress(self.epoch, self.epochs, step, self.steps, step * self.batch / elapsed,
+                                      self.seconds_before + elapsed))
 
 
 def _train_epoch(model: nn.Module, loader: data.DeviceLoader, optimizer: torch.optim.Optimizer,
                  schedule: torch.optim.lr_scheduler.LRScheduler, autocast: torch.autocast,
-                 fault: str | None, first_step: bool) -> tuple[float, int, bool]:
+                 heartbeat: _Heartbeat) -> tuple[float, int, bool]:
     """One pass over ``loader``; returns (summed loss, steps, loss stayed finite)."""
     model.train()
     loss_sum = torch.zeros((), device=next(model.parameters()).device)
@@ -170,14 +194,13 @@ def _train_epoch(model: nn.Module, loader: data.DeviceLoader, optimizer: torch.o
     for images, labels in loader:
         with autocast:
             loss = F.cross_entropy(model(images), labels)
-        if first_step and steps == 0 and fault:
-            loss = _inject(fault, loss)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         schedule.step()
         loss_sum += loss.detach().float()
         steps += 1
+        heartbeat.step(steps)
         # Checking finiteness syncs the device, so it is done every few dozen steps, not every step.
         if steps % _DIVERGENCE_CHECK_STEPS == 0 and not torch.isfinite(loss_sum):
             return float(loss_sum), steps, False
@@ -186,10 +209,13 @@ def _train_epoch(model: nn.Module, loader: data.DeviceLoader, optimizer: torch.o
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: data.DeviceLoader, autocast: torch.autocast | None = None) -> float:
-    """Top-1 accuracy of ``model`` over ``loader``."""
+def evaluate(model: nn.Module, loader: data.DeviceLoader, autocast: torch.autocast | None = None,
+             num_classes: int | None = None) -> tuple[float, list[int] | None]:
+    """Top-1 accuracy of ``model`` over ``loader`` and, given ``num_classes``, the count of each predicted class."""
     model.eval()
-    correct = torch.zeros((), dtype=torch.int64, device=next(model.parameters()).device)
+    device = next(model.parameters()).device
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    predicted = torch.zeros(num_classes or 1, dtype=torch.int64, device=device)
     seen = 0
     for images, labels in loader:
         if autocast is not None:
@@ -197,21 +223,12 @@ def evaluate(model: nn.Module, loader: data.DeviceLoader, autocast: torch.autoca
                 logits = model(images)
         else:
             logits = model(images)
-        correct += (logits.argmax(dim=1) == labels).sum()
+        guesses = logits.argmax(dim=1)
+        correct += (guesses == labels).sum()
+        if num_classes:
+            predicted += torch.bincount(guesses, minlength=num_classes)[:num_classes]
         seen += labels.numel()
-    return float(correct) / max(seen, 1)
-
-
-def _epoch_row(epoch: int, train_loss: float, test_acc: float | None, seconds: float, steps: int,
-               recipe: recipes.Recipe, optimizer: torch.optim.Optimizer) -> dict:
-    return {
-        "epoch": epoch,
-        "train_loss": train_loss,
-        "test_acc": test_acc,
-        "epoch_seconds": seconds,
-        "images_per_sec": steps * recipe.batch_size / seconds if seconds else None,
-        "lr": optimizer.param_groups[0]["lr"],
-    }
+    return float(correct) / max(seen, 1), predicted.tolist() if num_classes else None
 
 
 def _weights_finite(model: nn.Module) -> bool:
@@ -222,21 +239,3 @@ def _weights_finite(model: nn.Module) -> bool:
 def _synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def _check_fault(fault: str | None) -> None:
-    if fault is not None and fault.split(":", 1)[0] not in FAULTS:
-        raise ValueError(f"unknown fault {fault!r}; valid: raise, nan, kill-once:<marker file>")
-
-
-def _inject(fault: str, loss: torch.Tensor) -> torch.Tensor:
-    kind, _, arg = fault.partition(":")
-    if kind == "raise":
-        raise TrialFault("injected fault: the trial raised on purpose")
-    if kind == "nan":
-        return loss * float("nan")
-    marker = Path(arg)
-    if not marker.exists():
-        marker.touch()
-        os.kill(os.getpid(), signal.SIGKILL)
-    return loss

@@ -4,6 +4,8 @@ import sys
 
 import pytest
 
+import archs
+
 from orchestrator import cli
 
 
@@ -60,6 +62,10 @@ BAD_SWEEPS = [
     (["--lr", "inf"], ["--lr", "inf"]),
     (["--cpus-per-trial", "nan"], ["--cpus-per-trial", "nan"]),
     (["--gpus-per-trial", "nan"], ["--gpus-per-trial", "nan"]),
+    (["--val-split", "1"], ["--val-split", "1"]),
+    (["--val-split", "-0.1"], ["--val-split", "-0.1"]),
+    (["--val-split", "nan"], ["--val-split", "nan"]),
+    (["--local", "--address", "auto"], ["--local", "--address"]),
 ]
 
 
@@ -71,9 +77,28 @@ def test_bad_sweep_options(monkeypatch, capsys, tmp_path, args, needles):
     assert not results.exists()
 
 
-def test_sweep_needs_local_or_address(monkeypatch, capsys, tmp_path):
-    code, _, err = run(monkeypatch, capsys, "sweep", "--results", str(tmp_path / "r"))
-    assert_one_line_error(code, err, "--local", "--address")
+@pytest.mark.parametrize("args,ray_address,joins", [
+    ([], None, None),                                    # Ray's convention: no address anywhere, start locally
+    ([], "127.0.0.1:6379", "127.0.0.1:6379"),            # RAY_ADDRESS is joined
+    (["--local"], "127.0.0.1:6379", None),               # --local wins over RAY_ADDRESS
+    (["--address", "auto"], None, "auto"),
+])
+def test_where_the_sweep_runs(monkeypatch, capsys, tmp_path, args, ray_address, joins):
+    from orchestrator import sweep as sweeps
+
+    calls = []
+    monkeypatch.setattr(sweeps, "run_sweep", lambda plan, store, **k: calls.append(k) or sweeps.SweepOutcome(
+        planned=0, skipped=0, statuses=sweeps.Counter(), failures=[]))
+    if ray_address:
+        monkeypatch.setenv("RAY_ADDRESS", ray_address)
+    else:
+        monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    code, out, err = run(monkeypatch, capsys, "sweep", *args, "--datasets", "synthetic_mnist",
+                         "--results", str(tmp_path / "r"))
+    assert code == 0, err
+    assert (calls[0]["local"], calls[0]["address"]) == (joins is None, joins)
+    first = out.splitlines()[0]
+    assert first.startswith("Ray: starting a local instance" if joins is None else f"Ray: joining the cluster at {joins}")
 
 
 def test_unreachable_address(monkeypatch, capsys, tmp_path):
@@ -104,7 +129,7 @@ def test_relative_data_dir_reaches_the_trials_absolute(monkeypatch, capsys, tmp_
     code, _, err = run(monkeypatch, capsys, "sweep", "--local", "--datasets", "synthetic_mnist", "--data-dir",
                        "data", "--results", "r")
     assert code == 0, err
-    assert plans[0].train.data_dir == str(tmp_path / "data")
+    assert plans[0].data_dir == str(tmp_path / "data")
 
 
 def test_data_root_that_cannot_be_created(monkeypatch, capsys, tmp_path):
@@ -181,16 +206,44 @@ def test_summarize_without_results(monkeypatch, capsys, tmp_path):
 
 @pytest.mark.parametrize("extra,code_expected", [([], 0), (["--epochs", "1"], 2)])
 def test_a_finished_or_refused_sweep_fetches_no_data(monkeypatch, capsys, tmp_path, extra, code_expected):
-    from orchestrator import recipes
     from orchestrator.results import ResultStore
+    from orchestrator.trial import TrialRow
 
-    recipe = recipes.recipe_for("lenet5")
-    ResultStore(tmp_path / "r").put_trial({
-        "sweep": "study", "arch": "lenet5", "dataset": "mnist", "synthetic": False, "seed": 0, "status": "ok",
-        "test_acc": 0.99, "epochs": recipe.epochs, "batch_size": recipe.batch_size, "lr": recipe.lr,
-        "train_images": 60_000, "test_images": 10_000})
+    recipe = archs.recipe("lenet5")
+    ResultStore(tmp_path / "r").put_trial(TrialRow(
+        sweep="study", arch="lenet5", dataset="mnist", synthetic=False, seed=0, status="ok", test_acc=0.99,
+        epochs=recipe.epochs, batch_size=recipe.batch_size, lr=recipe.lr, train_images=54_000, val_images=6_000,
+        test_images=10_000, val_split=0.1))
     code, out, err = run(monkeypatch, capsys, "sweep", "--local", "--archs", "lenet5", "--datasets", "mnist",
                          "--data-dir", str(tmp_path / "data"), "--results", str(tmp_path / "r"), *extra)
     assert code == code_expected, err
     assert ("1 of 1 cells" in out) if code == 0 else ("already has lenet5/mnist/seed0" in err)
     assert not (tmp_path / "data").exists()
+
+
+PLUGINS = __import__("pathlib").Path(__file__).parent / "plugins"
+
+
+@pytest.mark.parametrize("plugin,arch,needles", [
+    ("broken_import.py", None, ["broken_import.py", "ModuleNotFoundError", "archbench_no_such_module"]),
+    ("duplicate.py", None, ["duplicate.py", "'lenet5' is already registered", "archs.lenet"]),
+    ("bad_builder.py", "no_build", ["bad_builder.py", "'no_build' on synthetic_mnist", "builder raised ValueError"]),
+    ("bad_shape.py", "one_logit", ["bad_shape.py", "'one_logit'", "returned (2, 1)", "expected logits of shape (2, 10)"]),
+    ("missing.py", None, ["missing.py", "no such file"]),
+    ("archbench_no_such_package.models", None, ["archbench_no_such_package.models", "ModuleNotFoundError"]),
+])
+def test_a_bad_plugin_is_one_line_before_ray_starts(monkeypatch, capsys, tmp_path, plugin, arch, needles):
+    import ray
+
+    path = str(PLUGINS / plugin) if plugin.endswith(".py") else plugin
+    code, _, err = run(monkeypatch, capsys, "sweep", "--local", "--plugin", path, "--datasets", "synthetic_mnist",
+                       *(["--archs", arch] if arch else []), "--results", str(tmp_path / "r"))
+    assert_one_line_error(code, err, "plugin", *needles)
+    assert not ray.is_initialized() and not (tmp_path / "r").exists()
+
+
+def test_a_plugin_architecture_is_listed_and_counted(monkeypatch, capsys):
+    code, out, err = run(monkeypatch, capsys, "archs", "--plugin", str(PLUGINS / "faults.py"))
+    assert code == 0, err
+    listed = " ".join(out.split()).split("datasets:")[0]
+    assert listed.startswith("architectures: lenet5, vgg,") and "tiny_cnn" in listed

@@ -7,20 +7,35 @@ import archs
 from orchestrator import recipes
 
 
-def test_every_registered_architecture_has_a_recipe():
-    for name in archs.names():
-        assert recipes.recipe_for(name).epochs > 0
+@pytest.mark.parametrize("name", archs.names())
+def test_every_registered_architecture_has_a_recipe(name):
+    assert archs.recipe(name).epochs > 0 and archs.recipe(name).optimizer in ("sgd", "adamw")
 
 
 def test_unknown_architecture_has_no_recipe():
-    with pytest.raises(ValueError, match="no training recipe for architecture 'alexnet'"):
-        recipes.recipe_for("alexnet")
+    with pytest.raises(archs.UnknownArchError, match="unknown architecture 'alexnet'; valid: lenet5, vgg"):
+        archs.recipe("alexnet")
+
+
+@pytest.mark.parametrize("bad", [{"optimizer": "rmsprop"}, {"lr": float("nan")}, {"epochs": 0}])
+def test_a_bad_recipe_is_refused_where_it_is_written(bad):
+    fields = {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.0, "epochs": 1, "batch_size": 32, **bad}
+    with pytest.raises(ValueError):
+        archs.Recipe(**fields)
+
+
+def test_the_budget_resolves_the_recipe():
+    from orchestrator.trial import Budget
+
+    assert Budget().recipe_for("lenet5") == archs.recipe("lenet5")
+    resolved = Budget(epochs=3, batch_size=256).recipe_for("resnet20v1")
+    assert (resolved.epochs, resolved.batch_size, resolved.lr) == (3, 256, pytest.approx(0.2))
 
 
 def test_batch_size_rescales_the_learning_rate():
-    sgd = recipes.recipe_for("resnet20v1")
+    sgd = archs.recipe("resnet20v1")
     assert sgd.with_overrides(batch_size=256).lr == pytest.approx(sgd.lr * 2)
-    adam = recipes.recipe_for("lenet5")
+    adam = archs.recipe("lenet5")
     assert adam.with_overrides(batch_size=32).lr == pytest.approx(adam.lr * math.sqrt(32 / 128))
     assert adam.with_overrides(batch_size=32, lr=0.5).lr == 0.5
 
@@ -38,7 +53,7 @@ def _lrs(recipe, total_steps):
 
 
 def test_schedule_warms_up_then_decays_to_zero():
-    recipe = recipes.recipe_for("resnet20v1").with_overrides(epochs=10)   # 2 warm-up epochs
+    recipe = archs.recipe("resnet20v1").with_overrides(epochs=10)   # 2 warm-up epochs
     lrs = _lrs(recipe, total_steps=100)
     assert lrs[0] == pytest.approx(recipe.lr / 20)
     assert max(lrs) == pytest.approx(recipe.lr) and lrs.index(max(lrs)) == 19
@@ -47,6 +62,6 @@ def test_schedule_warms_up_then_decays_to_zero():
 
 
 def test_weight_decay_spares_biases():
-    optimizer = recipes.make_optimizer(recipes.recipe_for("resnet20v1"), torch.nn.Linear(2, 2))
+    optimizer = recipes.make_optimizer(archs.recipe("resnet20v1"), torch.nn.Linear(2, 2))
     decays = {p.ndim: g["weight_decay"] for g in optimizer.param_groups for p in g["params"]}
     assert decays == {2: 5e-4, 1: 0.0}

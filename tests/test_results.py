@@ -10,22 +10,20 @@ import pytest
 from orchestrator import results
 from orchestrator.atomic import atomic_write_text
 from orchestrator.results import HISTORY_SCHEMA, TRIAL_SCHEMA, ResultsError, ResultStore
+from orchestrator.trial import EpochRow, TrialRow
 
 
-def _row(arch="lenet5", dataset="mnist", seed=0, status="ok", acc=0.9, sweep="s"):
-    return {"sweep": sweep, "arch": arch, "dataset": dataset, "synthetic": False, "seed": seed,
-            "status": status, "test_acc": acc if status == "ok" else None,
-            "error": None if status == "ok" else "boom", "epochs": 2, "epochs_run": 2,
-            "started_at": datetime(2026, 1, 1, tzinfo=timezone.utc)}
-
-
-def _epochs(n=2):
-    return [{"epoch": e, "train_loss": 1.0 / e, "test_acc": 0.5 + e / 10} for e in range(1, n + 1)]
+def _row(arch="lenet5", dataset="mnist", seed=0, status="ok", acc=0.9, sweep="s", epochs=0, **more):
+    return TrialRow(sweep=sweep, arch=arch, dataset=dataset, synthetic=False, seed=seed, status=status,
+                    test_acc=acc if status == "ok" else None, error=None if status == "ok" else "boom",
+                    epochs=2, epochs_run=2, started_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                    history=[EpochRow(e, 1.0 / e, None, 0.5 + e / 10, 1.0, 100.0, 0.1) for e in range(1, epochs + 1)],
+                    **more)
 
 
 def test_put_trial_writes_both_tables_with_schema(tmp_path):
     store = ResultStore(tmp_path)
-    store.put_trial(_row(), _epochs())
+    store.put_trial(_row(epochs=2))
     assert pq.read_schema(store.trials_path).names == TRIAL_SCHEMA.names
     assert pq.read_schema(store.history_path).names == HISTORY_SCHEMA.names
     trials = store.trials()
@@ -37,21 +35,21 @@ def test_put_trial_writes_both_tables_with_schema(tmp_path):
 
 def test_same_cell_replaces_row_and_history(tmp_path):
     store = ResultStore(tmp_path)
-    assert store.put_trial(_row(status="failed"), _epochs(3))
-    assert store.put_trial(_row(acc=0.95), _epochs(2))
+    assert store.put_trial(_row(status="failed", epochs=3))
+    assert store.put_trial(_row(acc=0.95, epochs=2))
     trials = store.trials()
     assert len(trials) == 1 and trials.loc[0, "status"] == "ok"
     assert list(store.history()["epoch"]) == [1, 2]
-    assert store.put_trial(_row(acc=0.97), _epochs(1))
+    assert store.put_trial(_row(acc=0.97, epochs=1))
     assert store.trials().loc[0, "test_acc"] == pytest.approx(0.97)
 
 
 @pytest.mark.parametrize("status", ["failed", "diverged"])
 def test_a_bad_run_never_replaces_an_ok_row(tmp_path, status):
     store = ResultStore(tmp_path)
-    store.put_trial(_row(acc=0.95), _epochs(2))
+    store.put_trial(_row(acc=0.95, epochs=2))
     before = store.trials_path.read_bytes(), store.history_path.read_bytes()
-    assert not store.put_trial(_row(status=status), _epochs(1))
+    assert not store.put_trial(_row(status=status, epochs=1))
     assert (store.trials_path.read_bytes(), store.history_path.read_bytes()) == before
 
 
@@ -73,7 +71,7 @@ def test_a_schema_1_file_reads_and_keeps_its_rows(tmp_path):
     table = pq.read_table(store.trials_path).drop_columns(["test_images"])
     pq.write_table(table.set_column(0, "schema_version", pa.array([1], pa.int32())), store.trials_path)
     assert store.trials()["test_images"].isna().all()
-    store.put_trial({**_row(seed=1), "test_images": 256})
+    store.put_trial(_row(seed=1, test_images=256))
     trials = store.trials().set_index("seed")
     assert trials.loc[0, "schema_version"] == 1 and pd.isna(trials.loc[0, "test_images"])
     assert trials.loc[1, "schema_version"] == results.SCHEMA_VERSION and trials.loc[1, "test_images"] == 256
@@ -105,9 +103,37 @@ def test_done_cells_counts_only_ok_rows(tmp_path):
 
 
 def test_bad_status_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="status"):
+    with pytest.raises(ValueError, match="status 'great' is not one of ok, diverged, collapsed, failed"):
         ResultStore(tmp_path).put_trial(_row(status="great"))
     assert not (tmp_path / "trials.parquet").exists()
+
+
+@pytest.mark.parametrize("status", ["failed", "diverged", "collapsed"])
+def test_only_ok_rows_count_as_done(tmp_path, status):
+    store = ResultStore(tmp_path)
+    store.put_trial(_row(seed=0, status=status))
+    assert store.done_cells("s") == set()
+
+
+def test_a_schema_2_file_reads_and_keeps_its_rows(tmp_path):
+    # Schema 2 had no validation or collapse columns, and its history no val_acc: they read as unknown.
+    store = ResultStore(tmp_path)
+    store.put_trial(_row(seed=0, epochs=2))
+    added = [name for name, version in results.ADDED_COLUMNS.items() if version == 3]
+    table = pq.read_table(store.trials_path).drop_columns(added)
+    pq.write_table(table.set_column(0, "schema_version", pa.array([2], pa.int32())), store.trials_path)
+    pq.write_table(pq.read_table(store.history_path).drop_columns(["val_acc"]), store.history_path)
+    assert store.trials()[added].isna().all().all() and store.history()["val_acc"].isna().all()
+    store.put_trial(_row(seed=1, val_acc=0.8, pred_histogram=[1, 2, 3], epochs=1))
+    trials = store.trials().set_index("seed")
+    assert trials.loc[0, "schema_version"] == 2 and pd.isna(trials.loc[0, "val_acc"])
+    assert trials.loc[1, "val_acc"] == pytest.approx(0.8) and list(trials.loc[1, "pred_histogram"]) == [1, 2, 3]
+    assert len(store.history()) == 3
+
+
+def test_a_row_needs_its_sweep(tmp_path):
+    with pytest.raises(ValueError, match="no sweep name"):
+        ResultStore(tmp_path).put_trial(_row(sweep=None))
 
 
 def test_corrupt_parquet_is_reported_and_left_in_place(tmp_path):
@@ -147,7 +173,7 @@ def test_read_only_results_dir(tmp_path):
 def _writer(root, sweep, n):
     store = ResultStore(root)
     for seed in range(n):
-        store.put_trial(_row(seed=seed, sweep=sweep), _epochs(1))
+        store.put_trial(_row(seed=seed, sweep=sweep, epochs=1))
 
 
 def test_concurrent_writers_keep_every_row(tmp_path):
@@ -183,7 +209,7 @@ def test_atomic_files_get_the_mode_open_would_give(tmp_path):
 
 def test_a_failed_write_changes_neither_table(tmp_path, monkeypatch):
     store = ResultStore(tmp_path)
-    store.put_trial(_row(acc=0.9), _epochs(2))
+    store.put_trial(_row(acc=0.9, epochs=2))
     before = {p.name: p.read_bytes() for p in (store.trials_path, store.history_path)}
     write_table = pq.write_table
 
@@ -194,7 +220,7 @@ def test_a_failed_write_changes_neither_table(tmp_path, monkeypatch):
 
     monkeypatch.setattr(results.pq, "write_table", full_disk_on_the_trials_file)
     with pytest.raises(OSError, match="No space left"):
-        store.put_trial(_row(acc=0.95), _epochs(3))    # its history was written first, then the trials file failed
+        store.put_trial(_row(acc=0.95, epochs=3))    # its history was written first, then the trials file failed
     assert {p.name: p.read_bytes() for p in (store.trials_path, store.history_path)} == before
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".lock")) == [
         "history.parquet", "trials.parquet"]

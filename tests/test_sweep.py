@@ -1,5 +1,8 @@
 """`archbench sweep` end to end: the real CLI, a real local Ray, synthetic data, a tiny budget."""
 
+import io
+from pathlib import Path
+
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -31,7 +34,8 @@ def test_sweep_writes_one_ok_row_per_cell(first_sweep):
     assert (trials["status"] == "ok").all()
     assert trials["synthetic"].all()
     assert (trials["epochs_run"] == 2).all() and (trials["batch_size"] == 32).all()
-    assert (trials["train_images"] == 512).all() and (trials["test_images"] == 256).all()
+    assert (trials["train_images"] == 461).all() and (trials["val_images"] == 51).all()
+    assert (trials["test_images"] == 256).all() and (trials["val_split"] == 0.1).all()
     assert (trials["node_ip"] == "127.0.0.1").all()
     assert (trials["train_seconds"] > 0).all() and (trials["wall_seconds"] >= trials["train_seconds"]).all()
     assert (trials["device"] == "cpu").all() and trials["peak_mem_bytes"].isna().all()
@@ -47,7 +51,8 @@ def test_sweep_writes_one_ok_row_per_cell(first_sweep):
 def test_sweep_accuracy_beats_chance(first_sweep):
     trials = ResultStore(first_sweep[0]).trials()
     assert (trials["test_acc"] > 0.3).all(), trials[["arch", "dataset", "test_acc"]]
-    assert (trials["best_test_acc"] >= trials["test_acc"]).all()
+    assert trials["best_test_acc"].isna().all(), "the test set must not choose an epoch"
+    assert (trials["val_acc"] > 0.3).all() and trials["best_epoch"].isin([1, 2]).all()
 
 
 def test_sweep_files_have_the_documented_schema(first_sweep):
@@ -73,7 +78,8 @@ def test_rerun_skips_finished_cells(first_sweep):
     assert (results / "trials.parquet").read_bytes() == before
 
 
-@pytest.mark.parametrize("change,asked", [(["--epochs", "3"], "(3, 32, "), (["--test-limit", "128"], ", 512, 128)")])
+@pytest.mark.parametrize("change,asked", [(["--epochs", "3"], "(3, 32, "), (["--test-limit", "128"], ", 512, 128, 0.1)"),
+                                          (["--val-split", "0.2"], ", 512, 256, 0.2)")])
 def test_rerun_with_another_budget_is_refused(first_sweep, change, asked):
     results = first_sweep[0]
     before = (results / "trials.parquet").read_bytes()
@@ -84,29 +90,40 @@ def test_rerun_with_another_budget_is_refused(first_sweep, change, asked):
     assert (results / "trials.parquet").read_bytes() == before
 
 
-def test_failed_diverged_and_killed_trials(tmp_path):
+FAULTS = str(Path(__file__).parent / "plugins" / "faults.py")
+
+
+def test_failed_diverged_collapsed_and_killed_trials_through_a_plugin(tmp_path):
+    # The faulty architectures come from a plugin, loaded the way a user's is; a working one runs beside them.
     marker = tmp_path / "killed-once"
     proc = archbench(
-        "sweep", "--local", "--archs", "lenet5", "--datasets", "synthetic_mnist,synthetic_fashion_mnist,synthetic_svhn",
-        *TINY, "--results", str(tmp_path / "results"), "--name", "faults", "--max-failures", "1",
-        "--inject-fault", "lenet5/synthetic_mnist=raise",
-        "--inject-fault", "lenet5/synthetic_fashion_mnist=nan",
-        "--inject-fault", f"lenet5/synthetic_svhn=kill-once:{marker}")
+        "sweep", "--local", "--plugin", FAULTS, "--archs", "fault_raise,fault_nan,fault_collapse,fault_kill_once,tiny_cnn",
+        "--datasets", "synthetic_mnist", *TINY, "--results", str(tmp_path / "results"), "--name", "faults",
+        "--max-failures", "1", env={"ARCHBENCH_TEST_KILL_MARKER": str(marker)})
     assert proc.returncode == 1, proc.stderr[-3000:]
-    assert proc.stderr.strip().splitlines()[-1].startswith("error: 1 trial(s) failed: lenet5/synthetic_mnist/seed0")
-    trials = ResultStore(tmp_path / "results").trials().set_index("dataset")
-    assert len(trials) == 3
-    failed = trials.loc["synthetic_mnist"]
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: 1 trial(s) failed: fault_raise/synthetic_mnist/seed0")
+    trials = ResultStore(tmp_path / "results").trials().set_index("arch")
+    assert len(trials) == 5
+    failed = trials.loc["fault_raise"]
     assert failed["status"] == "failed" and failed["attempts"] == 2
-    assert failed["error"] == "TrialFault: injected fault: the trial raised on purpose"
-    assert pd.isna(failed["test_acc"]) and failed["params_total"] == 150_742
+    assert failed["error"] == "RuntimeError: injected fault: the trial raised on purpose"
+    assert pd.isna(failed["test_acc"]) and pd.isna(failed["params_total"])
     assert failed["epochs"] == 2 and failed["batch_size"] == 32 and failed["optimizer"] == "adamw"
-    diverged = trials.loc["synthetic_fashion_mnist"]
+    assert failed["arch_module"].startswith("archbench_plugin_faults")
+    diverged = trials.loc["fault_nan"]
     assert diverged["status"] == "diverged" and pd.isna(diverged["test_acc"])
     assert diverged["epochs_run"] == 1 and "nan" in diverged["error"]
-    killed = trials.loc["synthetic_svhn"]
+    collapsed = trials.loc["fault_collapse"]
+    assert collapsed["status"] == "collapsed" and pd.isna(collapsed["test_acc"])
+    assert max(collapsed["pred_histogram"]) == 256
+    killed = trials.loc["fault_kill_once"]
     assert marker.exists(), "the worker was never killed"
     assert killed["status"] == "ok" and killed["attempts"] == 2 and killed["test_acc"] > 0.3
+    assert trials.loc["tiny_cnn", "status"] == "ok" and trials.loc["tiny_cnn", "params_total"] > 0
+
+    summary = archbench("summarize", "--results", str(tmp_path / "results"), "--vs-study")
+    assert summary.returncode == 0, summary.stderr
+    assert "tiny_cnn" in summary.stdout and "collapsed" in summary.stdout
 
 
 def test_summarize_the_sweep(first_sweep, tmp_path):
@@ -137,23 +154,47 @@ def test_a_relative_storage_path_reaches_tune_absolute(tmp_path, monkeypatch):
 def test_a_row_that_cannot_be_stored_is_reported_and_the_sweep_goes_on(tmp_path):
     from types import SimpleNamespace
 
+    from orchestrator.progress import LineView
     from orchestrator.sweep import ResultsCallback
+    from orchestrator.trial import Cell, TrialRow, TrialSpec
 
     class FullDisk(ResultStore):
-        def put_trial(self, row, history=()):
-            if row["arch"] == "vgg":
+        def put_trial(self, row):
+            if row.arch == "vgg":
                 raise OSError(28, "No space left on device")
-            return super().put_trial(row, history)
+            return super().put_trial(row)
 
-    lines = []
-    callback = ResultsCallback(FullDisk(tmp_path), "t", 0.0, lines.append)
+    out = io.StringIO()
+    callback = ResultsCallback(FullDisk(tmp_path), "t", 0.0, LineView(out))
     for arch in ("vgg", "lenet5"):
-        trial = SimpleNamespace(trial_id=arch, config={"cell": {"arch": arch, "dataset": "mnist", "seed": 0}})
-        callback.on_trial_result(1, [], trial, {"final": True, "arch": arch, "dataset": "mnist", "seed": 0,
-                                               "synthetic": False, "status": "ok", "test_acc": 0.9})
+        trial = SimpleNamespace(trial_id=arch, config={"trial": TrialSpec(Cell(arch, "mnist"))})
+        row = TrialRow(arch=arch, dataset="mnist", seed=0, synthetic=False, status="ok", test_acc=0.9)
+        callback.on_trial_result(1, [], trial, {"row": row, "device_key": "node/cpu:"})
     assert callback.unstored == ["vgg/mnist/seed0: [Errno 28] No space left on device"]
     assert callback.statuses == {"ok": 1} and list(ResultStore(tmp_path).trials()["arch"]) == ["lenet5"]
-    assert any("could not be stored" in line for line in lines)
+    assert "could not be stored" in out.getvalue()
+
+
+def test_the_callback_counts_the_trials_that_shared_a_device(tmp_path):
+    from types import SimpleNamespace
+
+    from orchestrator.progress import LineView
+    from orchestrator.sweep import ResultsCallback
+    from orchestrator.trial import Cell, Progress, TrialRow, TrialSpec
+
+    callback = ResultsCallback(ResultStore(tmp_path), "t", 0.5, LineView(io.StringIO()))
+    trials = {seed: SimpleNamespace(trial_id=str(seed), config={"trial": TrialSpec(Cell("lenet5", "mnist", seed))})
+              for seed in range(3)}
+    beat = Progress(1, 2, 1, 10, 100.0, 1.0)
+    callback.on_trial_result(1, [], trials[0], {"progress": beat, "device_key": "a/cuda:0"})
+    callback.on_trial_result(1, [], trials[1], {"progress": beat, "device_key": "a/cuda:0"})
+    callback.on_trial_result(1, [], trials[2], {"progress": beat, "device_key": "a/cuda:1"})
+    for seed in (1, 0, 2):   # 1 ends first; 0 had shared its GPU with it
+        row = TrialRow(arch="lenet5", dataset="mnist", seed=seed, synthetic=False, status="ok", test_acc=0.9)
+        callback.on_trial_result(1, [], trials[seed], {"row": row, "device_key": "a/cuda:%d" % (seed == 2)})
+    stored = ResultStore(tmp_path).trials().set_index("seed")
+    assert list(stored.sort_index()["trials_sharing_device"]) == [2, 2, 1]
+    assert (stored["gpu_fraction"] == 0.5).all() and (stored["sweep"] == "t").all()
 
 
 def test_unstored_rows_exit_1_with_one_line(monkeypatch, capsys, tmp_path):

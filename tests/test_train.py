@@ -1,72 +1,126 @@
 """The training function on its own, without Ray: what the trainable, the tests and the benchmarks call."""
 
+from pathlib import Path
+
 import pytest
 
+from orchestrator import plugins
 from orchestrator.results import TRIAL_SCHEMA
 from orchestrator import train as train_module
-from orchestrator.train import TrainConfig, train
+from orchestrator.train import collapse_reason, train
+from orchestrator.trial import Budget, Cell, TrialRow, TrialSpec
 
-ADDED_BY_THE_SWEEP = {"schema_version", "sweep", "gpu_fraction", "node_id", "hostname", "node_ip", "attempts",
-                      "ray_version"}
+FAULTS = str(Path(__file__).parent / "plugins" / "faults.py")
+ADDED_BY_THE_SWEEP = {"schema_version", "sweep", "gpu_fraction", "trials_sharing_device", "node_id", "hostname",
+                      "node_ip", "attempts", "ray_version"}
+NOT_SET_SINCE_SCHEMA_3 = {"best_test_acc", "peak_mem_bytes"}
 
 
-def _config(**overrides):
-    return TrainConfig(**{"arch": "lenet5", "dataset": "synthetic_mnist", "epochs": 2, "batch_size": 32,
-                          "train_limit": 512, "test_limit": 256, "threads": 1, **overrides})
+def _spec(arch="lenet5", dataset="synthetic_mnist", seed=0, **budget):
+    limits = {"epochs": 2, "batch_size": 32, "train_limit": 512, "test_limit": 256, **budget}
+    return TrialSpec(Cell(arch, dataset, seed), Budget(**limits), threads=1)
+
+
+def test_the_row_has_every_column_the_store_writes():
+    assert set(TrialRow.__dataclass_fields__) - {"history"} == set(TRIAL_SCHEMA.names) - {"schema_version"}
 
 
 def test_train_returns_a_full_row_and_reports_every_epoch():
-    reports = []
-    row = train(_config(), report=reports.append)
-    assert set(row) - {"history"} == set(TRIAL_SCHEMA.names) - ADDED_BY_THE_SWEEP
-    assert row["status"] == "ok" and row["error"] is None and row["synthetic"]
-    assert row["epochs_run"] == 2 and row["steps"] == 2 * 512 // 32 and row["train_images"] == 512
-    assert row["test_acc"] > 0.3 and row["best_test_acc"] >= row["test_acc"]
-    assert 0 < row["train_seconds"] < row["wall_seconds"]
-    assert row["images_per_sec"] == pytest.approx(row["steps"] * 32 / row["train_seconds"])
-    assert [r["epoch"] for r in reports] == [1, 2] and all(r["epochs"] == 2 for r in reports)
-    assert [h["test_acc"] for h in row["history"]] == [r["test_acc"] for r in reports]
-    assert row["history"][-1]["lr"] == pytest.approx(0.0, abs=1e-9)
+    epochs, beats = [], []
+    row = train(_spec(val_split=0.1), on_epoch=epochs.append, on_progress=beats.append, progress_every=0.0)
+    filled = {k for k, v in row.record().items() if v is not None}
+    assert filled == set(TRIAL_SCHEMA.names) - ADDED_BY_THE_SWEEP - NOT_SET_SINCE_SCHEMA_3 - {"error"}
+    assert row.status == "ok" and row.error is None and row.synthetic
+    assert row.val_images == 51 and row.train_images == 512 - 51 and row.test_images == 256
+    assert row.epochs_run == 2 and row.steps == 2 * (461 // 32)
+    assert row.test_acc > 0.3 and row.val_acc > 0.3 and row.best_test_acc is None
+    assert row.best_epoch in (1, 2) and row.best_val_acc == max(e.val_acc for e in row.history)
+    assert sum(row.pred_histogram) == 256 and len(row.pred_histogram) == 10
+    assert 0 < row.train_seconds < row.wall_seconds
+    assert row.images_per_sec == pytest.approx(row.steps * 32 / row.train_seconds)
+    assert epochs == row.history and [e.epoch for e in epochs] == [1, 2]
+    assert row.history[-1].lr == pytest.approx(0.0, abs=1e-9)
+    assert beats and all(1 <= b.step <= b.steps == 14 and b.epochs == 2 for b in beats)
+    assert beats[-1].epoch == 2
+
+
+def test_without_a_validation_split_there_is_no_best_epoch():
+    row = train(_spec(epochs=1))
+    assert row.val_images == 0 and row.val_acc is None and row.best_epoch is None
+    assert row.train_images == 512 and all(e.val_acc is None for e in row.history)
 
 
 def test_same_seed_same_result():
-    first, second = train(_config(epochs=1)), train(_config(epochs=1))
-    assert first["history"][0]["train_loss"] == second["history"][0]["train_loss"]
-    other = train(_config(epochs=1, seed=1))
-    assert other["history"][0]["train_loss"] != first["history"][0]["train_loss"]
+    first, second = train(_spec(epochs=1)), train(_spec(epochs=1))
+    assert first.history[0].train_loss == second.history[0].train_loss
+    other = train(_spec(epochs=1, seed=1))
+    assert other.history[0].train_loss != first.history[0].train_loss
 
 
 def test_nan_loss_is_diverged_without_accuracy():
-    row = train(_config(fault="nan"))
-    assert row["status"] == "diverged" and row["test_acc"] is None and row["best_test_acc"] is None
-    assert row["epochs_run"] == 1 and row["error"] == "training loss became nan at epoch 1"
+    plugins.load([FAULTS])
+    row = train(_spec(arch="fault_nan"))
+    assert row.status == "diverged" and row.test_acc is None
+    assert row.epochs_run == 1 and row.error == "training loss became nan at epoch 1"
 
 
 def test_weights_that_turn_nan_are_diverged():
     # A learning rate this large blows the weights up within the first epoch.
-    row = train(_config(arch="vgg", dataset="synthetic_cifar10", epochs=1, lr=1e12, train_limit=128))
-    assert row["status"] == "diverged" and row["test_acc"] is None
+    row = train(_spec(arch="vgg", dataset="synthetic_cifar10", epochs=1, lr=1e12, train_limit=128))
+    assert row.status == "diverged" and row.test_acc is None
 
 
 def test_weights_that_turn_nan_under_a_finite_loss_are_named_as_the_cause(monkeypatch):
     monkeypatch.setattr(train_module, "_weights_finite", lambda model: False)
-    row = train(_config())
-    assert row["status"] == "diverged" and row["epochs_run"] == 1
-    assert row["error"] == "weights became NaN or inf at epoch 1"
+    row = train(_spec())
+    assert row.status == "diverged" and row.epochs_run == 1
+    assert row.error == "weights became NaN or inf at epoch 1"
 
 
-def test_raise_fault_raises():
+def test_a_model_that_answers_one_class_is_collapsed_without_accuracy():
+    plugins.load([FAULTS])
+    row = train(_spec(arch="fault_collapse"))
+    assert row.status == "collapsed" and row.test_acc is None and row.epochs_run == 2
+    assert max(row.pred_histogram) == 256, row.pred_histogram
+    assert "chance level" in row.error or "of the test predictions are class" in row.error
+
+
+def test_collapse_needs_one_dominant_class_or_a_chance_level_loss():
+    import torch
+
+    labels = torch.arange(10).repeat(10)                      # ten images of each class
+    assert collapse_reason([10] * 10, labels, 0.5, 10) is None
+    assert collapse_reason([91, 1, 1, 1, 1, 1, 1, 1, 1, 1], labels, 0.5, 10) == (
+        "91.0% of the test predictions are class 0, whose true share is 10.0%")
+    assert collapse_reason([80, 20, 0, 0, 0, 0, 0, 0, 0, 0], labels, 0.5, 10) is None
+    assert collapse_reason([10] * 10, labels, 2.29, 10).startswith("training loss 2.2900 stayed at chance level")
+    # A class that really is 95% of the test set may be predicted 95% of the time.
+    skewed = torch.tensor([0] * 95 + list(range(1, 6)))
+    assert collapse_reason([95, 1, 1, 1, 1, 1, 0, 0, 0, 0], skewed, 0.3, 10) is None
+
+
+def test_a_raising_model_raises():
+    plugins.load([FAULTS])
     with pytest.raises(RuntimeError, match="injected fault"):
-        train(_config(fault="raise"))
+        train(_spec(arch="fault_raise"))
 
 
 def test_batch_larger_than_the_data_is_an_error():
     with pytest.raises(ValueError, match="batch size 32 is larger than the 16 training images"):
-        train(_config(train_limit=16))
+        train(_spec(train_limit=16))
 
 
 def test_compiled_model_trains_like_the_eager_one():
-    eager, compiled = train(_config(epochs=1)), train(_config(epochs=1, compile=True))
-    assert compiled["status"] == "ok"
-    assert compiled["history"][0]["train_loss"] == pytest.approx(eager["history"][0]["train_loss"], rel=1e-3)
-    assert compiled["test_acc"] == pytest.approx(eager["test_acc"], abs=0.02)
+    eager, compiled = train(_spec(epochs=1)), train(_spec(epochs=1, compile=True))
+    assert compiled.status == "ok"
+    assert compiled.history[0].train_loss == pytest.approx(eager.history[0].train_loss, rel=1e-3)
+    assert compiled.test_acc == pytest.approx(eager.test_acc, abs=0.02)
+
+
+def test_a_failed_row_carries_the_resolved_recipe_and_no_model():
+    spec = _spec(epochs=3, batch_size=64)
+    row = TrialRow.failed(spec, "RuntimeError: boom", epochs_run=1)
+    assert (row.status, row.error, row.epochs, row.epochs_run, row.batch_size) == ("failed", "RuntimeError: boom",
+                                                                                    3, 1, 64)
+    assert row.lr == pytest.approx(spec.recipe.lr) and row.optimizer == "adamw" and row.synthetic
+    assert row.params_total is None and row.test_acc is None and row.arch_module == "archs.lenet"
