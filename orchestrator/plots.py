@@ -28,14 +28,15 @@ def save(figure: Figure, out_dir: Path, name: str) -> Path:
     """Write ``name``.png and ``name``.svg into ``out_dir``; return the PNG's path."""
     png = out_dir / f"{name}.png"
     figure.savefig(png, dpi=DPI)
-    figure.savefig(out_dir / f"{name}.svg", metadata={"Date": None})  # no timestamp: same data, same file
+    (out_dir / f"{name}.svg").write_text(svg_text(figure))
     return png
 
 
 def svg_text(figure: Figure) -> str:
-    """The figure as an SVG document (no timestamp), for embedding in a page."""
+    """The figure as an SVG document; the same figure gives the same text (no timestamp, fixed id salt)."""
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    with matplotlib.rc_context({"svg.hashsalt": "archbench"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
 
 

@@ -451,3 +451,118 @@ def test_a_sole_winner_with_ties_says_where_it_tied():
     assert summary.overall.loc[["lenet5", "vgg"], "best on"].tolist() == ["2", "1"]
     assert summary.answers[2].startswith("Yes: lenet5 is best on every dataset (2; tied with another "
                                          "architecture on 1). lenet5 has the best mean rank (1.25")
+
+
+# --- collapse, other statuses, cells the study lacks ---------------------------------------------
+
+def _collapsed(arch, dataset, seed, histogram, **extra):
+    return trial_row("s", arch, dataset, seed, "collapsed", pred_histogram=histogram, **extra)
+
+
+def test_a_collapsed_seed_has_no_accuracy_and_names_its_class():
+    histogram = [0, 0, 0, 970, 0, 0, 0, 30, 0, 0]
+    rows = [trial_row("s", "lenet5", "mnist", 0, 0.9), trial_row("s", "vgg", "mnist", 0, 0.95),
+            _collapsed("vgg", "mnist", 1, histogram), _collapsed("lenet5", "svhn", 0, histogram),
+            trial_row("s", "vgg", "svhn", 0, 0.5)]
+    summary = summarize(*frames(rows))
+    assert summary.accuracy.loc["lenet5", "SVHN"] == "collapsed (class 3: 97%)"
+    assert summary.accuracy.loc["vgg", "MNIST"] == "0.9500 (n=1; collapsed 1/2 (class 3: 97%))"
+    cells = summary.analysis.cells
+    assert cells.loc[("vgg", "mnist"), "acc_mean"] == 0.95 and cells.loc[("vgg", "mnist"), "n_collapsed"] == 1
+    assert np.isnan(cells.loc[("lenet5", "svhn"), "acc_mean"]) and cells.loc[("lenet5", "svhn"), "rank"] == 2
+    assert summary.best.loc["SVHN", ["best", "lead vs spread"]].tolist() == ["vgg", "no runner-up with an ok seed"]
+    assert "collapsed" not in summary.answers[0] and "SVHN: vgg (0.5000)" in summary.answers[0]
+    assert summary.time.loc[("lenet5", "train s"), "SVHN"] == "collapsed (class 3: 97%)"
+    assert summary.notes[-1].endswith("5 trials: 3 ok, 2 collapsed.")
+
+
+def test_a_status_archbench_does_not_know_counts_as_no_accuracy():
+    rows = [trial_row("s", "lenet5", "mnist", 0, 0.9), trial_row("s", "vgg", "mnist", 0, "timed out"),
+            trial_row("s", "vgg", "mnist", 1, 0.8)]
+    summary = summarize(*frames(rows))
+    assert summary.accuracy.loc["vgg", "MNIST"] == "0.8000 (n=1; timed out 1/2)"
+    assert summary.analysis.cells.loc[("vgg", "mnist"), "acc_mean"] == 0.8
+    assert summary.notes[-1].endswith("3 trials: 2 ok, 1 timed out.")
+
+
+def test_the_studys_collapsed_run_is_marked_with_its_class():
+    summary = summarize(*sweep_frames("s", {("vgg", "svhn"): [0.9], ("lenet5", "svhn"): [0.85]}), vs_study=True)
+    assert summary.accuracy.loc["vgg", "SVHN study"] == "0.0670 (collapsed: class 0)"
+    assert summary.accuracy.loc["lenet5", "SVHN study"] == "0.8090"
+    assert summary.analysis.cells.loc[("vgg", "svhn"), "study_collapse_class"] == 0
+    note = [n for n in summary.notes if n.startswith("The study's vgg on SVHN")]
+    assert note == ["The study's vgg on SVHN scored 0.067, what always answering class 0 scores (1,744 of "
+                    "26,032 test images): a collapse of the study's run, not an accuracy to compare with."]
+    assert not any("collapse" in n for n in summarize(*sweep_frames("s", {("vgg", "svhn"): [0.9]})).notes)
+
+
+@pytest.mark.parametrize("dataset, accuracy, expected", [
+    ("svhn", 0.067, 0), ("svhn", 0.0670, 0), ("svhn", 0.196, 1), ("svhn", 0.809, None), ("mnist", 0.9834, None),
+    ("cifar10", 0.1, None),   # every class is 10%: no single class to name
+])
+def test_a_constant_predictions_accuracy_is_recognised_at_the_figures_rounding(dataset, accuracy, expected):
+    from orchestrator.report.analysis import constant_prediction_class
+
+    found = constant_prediction_class(dataset, accuracy)
+    assert (np.isnan(found) if expected is None else found == expected)
+
+
+def test_an_architecture_the_study_lacks_has_no_study_figure():
+    rows = [trial_row("s", "mynet", "mnist", 0, 0.99), trial_row("s", "lenet5", "mnist", 0, 0.98)]
+    summary = summarize(*frames(rows), vs_study=True)
+    assert summary.accuracy.loc["mynet", ["MNIST", "MNIST study", "MNIST Δ"]].tolist() == \
+        ["0.9900", "no study figure", "—"]
+    assert summary.time.loc[("mynet", "study s"), "MNIST"] == "no study figure"
+    assert summary.time.loc[("mynet", "s to study acc"), "MNIST"] == "no study figure"
+    assert summary.params.loc[("mynet", "total"), "MNIST study"] == "no study figure"
+    assert list(summary.accuracy.index) == ["lenet5", "mynet"]   # registered architectures first
+
+
+# --- time to the study's accuracy, shared devices ------------------------------------------------
+
+def _epochs(arch, dataset, seed, accuracies, seconds=10.0):
+    return [{"sweep": "s", "arch": arch, "dataset": dataset, "seed": seed, "epoch": e, "test_acc": acc,
+             "epoch_seconds": seconds} for e, acc in enumerate(accuracies, start=1)]
+
+
+def test_time_to_the_studys_accuracy():
+    # The study: lenet5/MNIST 0.9834, vgg/MNIST 0.9946.
+    rows = [trial_row("s", "lenet5", "mnist", seed, acc) for seed, acc in enumerate([0.985, 0.99])]
+    rows += [trial_row("s", "vgg", "mnist", seed, acc) for seed, acc in enumerate([0.99, 0.991])]
+    history = (_epochs("lenet5", "mnist", 0, [0.97, 0.9834, 0.985])             # reached at epoch 2: 20 s
+               + _epochs("lenet5", "mnist", 1, [0.99, 0.98, 0.99], seconds=7.0)  # at epoch 1: 7 s
+               + _epochs("vgg", "mnist", 0, [0.98, 0.99]) + _epochs("vgg", "mnist", 1, [0.99, 0.991]))
+    summary = summarize(*frames(rows, history))
+    cells = summary.analysis.cells
+    assert cells.loc[("lenet5", "mnist"), "seconds_to_study"] == pytest.approx((20.0 + 7.0) / 2)
+    assert cells.loc[("lenet5", "mnist"), ["seeds_reached", "seeds_timed"]].tolist() == [2, 2]
+    assert summary.time.loc[("lenet5", "s to study acc"), "MNIST"] == "13.5"
+    assert np.isnan(cells.loc[("vgg", "mnist"), "seconds_to_study"])
+    assert summary.time.loc[("vgg", "s to study acc"), "MNIST"] == "not reached"
+
+
+def test_time_to_the_studys_accuracy_says_how_many_seeds_reached_it():
+    rows = [trial_row("s", "lenet5", "mnist", seed, 0.99) for seed in range(2)]
+    history = _epochs("lenet5", "mnist", 0, [0.99, 0.99]) + _epochs("lenet5", "mnist", 1, [0.95, 0.97])
+    summary = summarize(*frames(rows, history))
+    assert summary.time.loc[("lenet5", "s to study acc"), "MNIST"] == "10.0 (1/2 seeds)"
+
+
+def test_times_from_shared_devices_are_called_so():
+    rows = [trial_row("s", "lenet5", "mnist", 0, 0.9, trials_sharing_device=4),
+            trial_row("s", "vgg", "mnist", 0, 0.8, trials_sharing_device=1),
+            trial_row("s", "vgg", "svhn", 0, "failed", trials_sharing_device=8)]   # not timed: does not count
+    notes = summarize(*frames(rows)).notes
+    assert [n for n in notes if n.startswith("Times come from shared devices")] == [
+        "Times come from shared devices: 1 of the timed trials ran beside others on their device "
+        "(up to 4 at once), so their seconds and images/s are not those of a trial alone."]
+
+
+@pytest.mark.parametrize("sharing", [1, None, "absent"])
+def test_times_from_a_device_alone_or_unrecorded_say_nothing_of_sharing(sharing):
+    rows = [trial_row("s", "lenet5", "mnist", 0, 0.9, trials_sharing_device=None if sharing == "absent" else sharing)]
+    trials, history = frames(rows)
+    if sharing == "absent":   # a results file of an older schema has no such column
+        trials = trials.drop(columns=["trials_sharing_device", "pred_histogram"])
+    notes = summarize(trials, history).notes
+    assert not any("shared" in n for n in notes) and len(notes) == 1

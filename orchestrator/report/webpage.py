@@ -70,6 +70,7 @@ def _figure(name: str, svg: str) -> str:
 
 
 def _inline_svg(document: str, prefix: str) -> str:
-    """The ``<svg>`` element of an SVG document, its ids (and the references to them) prefixed with ``prefix``."""
-    svg = document[document.index("<svg"):]
+    """The ``<svg>`` element of an SVG document without its RDF metadata, its ids (and the references to
+    them) prefixed with ``prefix``."""
+    svg = re.sub(r"<metadata>.*?</metadata>", "", document[document.index("<svg"):], flags=re.DOTALL)
     return re.sub(r'(\bid="|href="#|url\(#)([^")]+)', lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", svg)

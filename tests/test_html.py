@@ -1,0 +1,139 @@
+"""report.html: one self-contained page that a real headless browser (chromium) renders without error.
+
+The browser tests skip, saying why, only where no chromium can be found: it is an optional test
+dependency (Debian: ``apt-get install chromium``; .ci/run installs it).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import matplotlib.image
+import pytest
+
+from orchestrator import report
+from orchestrator.report.layout import IMAGE_TITLES
+from report_frames import frames, sweep_rows
+
+BROWSER = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+needs_browser = pytest.mark.skipif(BROWSER is None, reason="no headless browser: none of chromium, chromium-browser, "
+                                                           "google-chrome is on PATH (apt-get install chromium)")
+BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--enable-logging=stderr", "--v=0"]
+CELLS = {
+    ("lenet5", "synthetic_mnist"): [0.98, 0.97],
+    ("vgg", "synthetic_mnist"): [0.99, "collapsed"],
+    ("lenet5", "synthetic_svhn"): [0.80],
+    ("vgg", "synthetic_svhn"): ["diverged"],
+}
+
+
+class _Elements(HTMLParser):
+    """Tags with their attributes, and the text of every element, in document order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _parse(markup: str) -> _Elements:
+    parser = _Elements()
+    parser.feed(markup)
+    return parser
+
+
+@pytest.fixture(scope="module")
+def summary():
+    return report.summarize(*frames(sweep_rows("smoke", CELLS, synthetic=True)), vs_study=True)
+
+
+@pytest.fixture(scope="module")
+def page(summary, tmp_path_factory) -> Path:
+    return report.write_report(summary, tmp_path_factory.mktemp("report")).html
+
+
+def _browse(page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([BROWSER, *BROWSER_FLAGS, f"--user-data-dir={profile}", *args, page.as_uri()],
+                          capture_output=True, text=True, timeout=180)
+
+
+def _console_errors(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
+
+
+def test_the_page_refers_to_nothing_outside_itself(page):
+    markup = page.read_text()
+    elements = _parse(markup)
+    assert not [tag for tag, _ in elements.tags if tag in ("link", "script", "img", "iframe", "object")]
+    references = [value for _, attrs in elements.tags for name, value in attrs.items()
+                  if name in ("src", "href", "xlink:href", "data", "action") and value]
+    # only the SVGs' own glyphs and clip paths, and the heatmap's pixels inside its SVG
+    assert references and all(value.startswith(("#", "data:image/png;base64,")) for value in references)
+    assert set(re.findall(r"url\(\s*['\"]?(.)", markup)) <= {"#"} and "@import" not in markup
+
+
+def test_the_page_holds_every_table_plot_and_answer(summary, page):
+    elements = _parse(page.read_text())
+    text = " ".join(" ".join(elements.text).split())
+    assert [tag for tag, _ in elements.tags].count("table") == len(report.TITLES)
+    assert [tag for tag, _ in elements.tags].count("svg") == len(IMAGE_TITLES)
+    assert all(title in text for title in report.TITLES.values())
+    assert all(answer in text for answer in summary.answers)
+    assert report.SYNTHETIC_NOTE in text and "ours minus the study's" in text
+    assert "0.0670 (collapsed: class 0)" in text   # the study's VGG-like on SVHN
+    assert "0.9750 ± 0.0071 (n=2)" in text and "MNIST (synthetic) study" in text
+
+
+def test_plot_ids_are_unique_on_the_page(page):
+    ids = [attrs["id"] for _, attrs in _parse(page.read_text()).tags if attrs.get("id")]
+    assert len(ids) == len(set(ids))
+
+
+def test_writing_again_replaces_the_page_whole_with_the_same_page(summary, page):
+    first = page.read_text()
+    assert report.write_report(summary, page.parent).html.read_text() == first   # same numbers, same bytes
+    assert sorted(p.name for p in page.parent.iterdir() if "report" in p.name) == ["report.html", "report.md"]
+
+
+@needs_browser
+def test_the_browser_renders_every_table_and_image_without_console_errors(summary, page, tmp_path):
+    result = _browse(page, tmp_path / "profile", "--dump-dom")
+    assert result.returncode == 0, result.stderr[-2000:]
+    elements = _parse(result.stdout)
+    tags = [tag for tag, _ in elements.tags]
+    assert tags.count("table") == len(report.TITLES) and tags.count("svg") == len(IMAGE_TITLES)
+    assert {attrs.get("id") for _, attrs in elements.tags} >= {f"figure-{name}" for name in IMAGE_TITLES}
+    assert all(answer in " ".join(" ".join(elements.text).split()) for answer in summary.answers)
+    assert _console_errors(result.stderr) == []
+
+
+@needs_browser
+def test_a_script_error_would_show_on_the_console(tmp_path):
+    broken = tmp_path / "broken.html"
+    broken.write_text("<!DOCTYPE html><html><body><script>undefinedFunction()</script></body></html>")
+    result = _browse(broken, tmp_path / "profile", "--dump-dom")
+    assert _console_errors(result.stderr), "the console check cannot see errors: " + result.stderr[-2000:]
+
+
+@needs_browser
+def test_the_screenshot_is_not_blank(page, tmp_path):
+    shot = tmp_path / "page.png"
+    result = _browse(page, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,2400",
+                     "--hide-scrollbars")
+    assert result.returncode == 0 and shot.is_file(), result.stderr[-2000:]
+    pixels = matplotlib.image.imread(shot)[..., :3]
+    assert pixels.shape[:2] == (2400, 1280)
+    assert pixels.std() > 0.05                      # not one flat colour
+    assert (pixels.mean(axis=2) < 0.5).mean() > 0.01   # some dark ink: text, lines, plots

@@ -1,0 +1,104 @@
+"""Terminal tables fit the terminal: cells wrap between words, wide tables split into parts, no number is cut."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pandas as pd
+import pytest
+
+from orchestrator import cli, report
+from orchestrator.render import render
+from report_frames import frames, sweep_rows, write_results
+
+NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?%?")
+WIDE = {
+    ("lenet5", "mnist"): [0.98, 0.97, 0.99],
+    ("vgg", "mnist"): [0.990, 0.992, "collapsed"],
+    ("resnet20v1", "mnist"): [0.95, 0.96, "failed"],
+    ("squeezenet", "mnist"): ["diverged", 0.93],
+    ("lenet5", "fashion_mnist"): [0.88, 0.89],
+    ("vgg", "fashion_mnist"): [0.91],
+    ("lenet5", "cifar10"): [0.60, 0.62, 0.64],
+    ("vgg", "cifar10"): ["diverged"] * 3,
+    ("lenet5", "svhn"): [0.80],
+    ("vgg", "svhn"): [0.85],
+    ("resnet20v1", "svhn"): [0.88],
+    ("squeezenet", "svhn"): [0.70, 0.71],
+}
+
+
+def _numbers(text: str) -> set[str]:
+    return set(NUMBER.findall(text))
+
+
+def _table_numbers(summary: report.Summary) -> set[str]:
+    cells = [str(v) for table in summary.tables().values() for v in table.to_numpy().ravel()]
+    return set().union(*map(_numbers, cells))
+
+
+@pytest.fixture(scope="module")
+def summary():
+    return report.summarize(*frames(sweep_rows("wide", WIDE)), vs_study=True)
+
+
+def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["archbench", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 140])
+def test_every_line_fits_and_every_number_is_whole(summary, width):
+    text = report.render_summary(summary, "table", width=width)
+    assert max(map(len, text.splitlines())) <= width
+    missing = _table_numbers(summary) - _numbers(text)
+    assert not missing, f"cut or lost at width {width}: {sorted(missing)}"
+    assert "part 1 of" in text   # Table 1 beside the study is wider than any of these widths
+
+
+def test_a_table_that_fits_is_one_table_without_wrapped_cells():
+    df = pd.DataFrame({"MNIST": ["0.9800 ± 0.0100 (n=3)"], "SVHN": ["diverged 3/3"]},
+                      index=pd.Index(["lenet5"], name="arch"))
+    text = render(df, "table", "Table 1", width=100)
+    assert "part" not in text and "0.9800 ± 0.0100 (n=3)" in text and "diverged 3/3" in text
+
+
+def test_wrapped_cells_break_between_words_only():
+    df = pd.DataFrame({c: ["0.9550 ± 0.0071 (n=2; failed 1/3)"] for c in ("MNIST", "CIFAR-10", "SVHN", "Fashion")},
+                      index=pd.Index(["resnet20v1"], name="arch"))
+    text = render(df, "table", width=60)
+    assert max(map(len, text.splitlines())) <= 60
+    words = [w for line in text.splitlines() for w in re.split(r"[\s│┃]+", line) if w]
+    assert {"0.9550", "0.0071", "(n=2;", "1/3)"} <= set(words)
+
+
+def test_markdown_and_csv_keep_the_full_width(summary):
+    cell = summary.accuracy.loc["resnet20v1", "MNIST"]
+    assert cell == "0.9550 ± 0.0071 (n=2; failed 1/3)"
+    for fmt in ("markdown", "csv"):
+        text = report.render_summary(summary, fmt, width=60)
+        assert cell in text and "part 1 of" not in text
+        assert max(map(len, text.splitlines())) > 100
+
+
+def test_summarize_fits_a_100_column_terminal(monkeypatch, capsys, tmp_path, summary):
+    write_results(tmp_path / "results", *frames(sweep_rows("wide", WIDE)))
+    monkeypatch.setenv("COLUMNS", "100")
+    code, out, err = run(monkeypatch, capsys, "summarize", "--results", str(tmp_path / "results"), "--vs-study")
+    assert code == 0, err
+    assert max(map(len, out.splitlines())) <= 100
+    assert not _table_numbers(summary) - _numbers(out)
+    assert "0.0670" in out and "class 0" in out    # the study's collapsed VGG/SVHN, whole
+
+
+def test_params_fits_a_100_column_terminal(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "100")
+    code, out, err = run(monkeypatch, capsys, "params")
+    assert code == 0, err
+    assert max(map(len, out.splitlines())) <= 100
+    table = report.params_table(report.parameter_counts(), vs_study=True)
+    assert set().union(*(_numbers(v) for v in table.to_numpy().ravel())) <= _numbers(out)
