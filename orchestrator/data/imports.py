@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import shutil
 import tarfile
 import tempfile
 import zlib
