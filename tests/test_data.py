@@ -341,7 +341,7 @@ def test_a_reimport_replaces_the_dataset_and_its_origin(official: Path, tmp_path
     data.import_dataset("tiny_cifar10", official / "cifar-10-batches-py", root)
     assert data.info(root).set_index("name").loc["tiny_cifar10", "origin"] == \
         f"imported from {official / 'cifar-10-batches-py'}"
-    assert sorted(p.name for p in root.iterdir()) == [".tiny_cifar10.lock", "CIFAR10"]
+    assert [p.name for p in root.iterdir() if not p.name.endswith(".lock")] == ["CIFAR10"]
 
 
 def refused(name: str, path: Path, root: Path) -> str:
@@ -609,3 +609,35 @@ def test_decoded_cache_is_loaded_without_running_pickled_code(tmp_path):
     with pytest.raises(pickle.UnpicklingError):
         data.load_split("cifar10", "train", tmp_path)
     assert not marker.exists()
+
+
+PLUGIN = '''
+from pathlib import Path
+
+import torch
+
+from orchestrator import data
+
+
+def read(split: str, folder: Path, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    count = 12 if split == "train" else 6
+    return torch.full((count, 1, 8, 8), 7, dtype=torch.uint8), torch.arange(count) % 3
+
+
+data.register(data.DatasetSpec(name="plugged", title="Plugged", channels=1, image_size=8, num_classes=3,
+                               train_size=12, test_size=6, mean=(0.5,), std=(0.25,), augment="none", source=read))
+'''
+
+
+def test_a_plugin_dataset_is_fetched_and_listed_by_the_data_commands(tmp_path: Path) -> None:
+    plugin = tmp_path / "plugged.py"
+    plugin.write_text(PLUGIN)
+    root = tmp_path / "data"
+    done = archbench("data", "fetch", "plugged", "--plugin", str(plugin), "--data-dir", str(root))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (root / "plugged").iterdir()) == [
+        "archbench-origin.json", "archbench-test.pt", "archbench-train.pt"]
+    done = archbench("data", "info", "--plugin", str(plugin), "--data-dir", str(root))
+    assert done.returncode == 0 and "plugged" in done.stdout and "downloaded" in done.stdout, done.stderr
+    done = archbench("data", "import", "plugged", str(tmp_path), "--plugin", str(plugin), "--data-dir", str(root))
+    assert done.returncode == 2 and "plugged has no official files to import" in done.stderr
