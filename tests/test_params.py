@@ -49,7 +49,8 @@ def test_the_differences_the_table_shows(counts):
     for arch in ("resnet20v1", "resnet20v2"):
         for label in ("MNIST", "Fashion-MNIST"):
             assert table.loc[arch, f"{label} Δ"].tolist() == ["+64", "+32", "+32"]
-    for label, extra in {"MNIST": "+14,518", "Fashion-MNIST": "+14,518", "CIFAR-10": "+7,542", "SVHN": "+7,542"}.items():
+    extras = {"MNIST": "+14,518", "Fashion-MNIST": "+14,518", "CIFAR-10": "+7,542", "SVHN": "+7,542"}
+    for label, extra in extras.items():
         assert table.loc["squeezenet", f"{label} Δ"].tolist() == [extra, extra, "+0"]
 
 

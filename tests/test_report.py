@@ -438,7 +438,8 @@ def test_a_tie_for_best_is_called_a_tie():
     summary = summarize(*results)
     assert summary.best["best"].tolist() == ["lenet5 = vgg", "lenet5 = vgg"]
     assert summary.best["lead vs spread"].tolist() == ["tie", "tie"]
-    assert summary.answers[0] == "Best per dataset: MNIST: lenet5 = vgg, tied (1.0000); SVHN: lenet5 = vgg, tied (0.9500)."
+    assert summary.answers[0] == ("Best per dataset: MNIST: lenet5 = vgg, tied (1.0000); "
+                                  "SVHN: lenet5 = vgg, tied (0.9500).")
     assert summary.overall.loc[["lenet5", "vgg", "resnet20v1"], "best on"].tolist() == ["2", "2", "0"]
     assert summary.answers[2].startswith("No single architecture: lenet5 and vgg tie for best on every dataset (2). "
                                          "lenet5 and vgg share the best mean rank (1.50 over 2 datasets")

@@ -16,7 +16,8 @@ from orchestrator.report.analysis import Analysis, ReportError, analyze, paramet
 from orchestrator.report.answers import QUESTIONS, SYNTHETIC_NOTE
 from orchestrator.report.pages import ReportPaths, write_report
 from orchestrator.report.summary import Summary, render_summary, summarize
-from orchestrator.report.tables import NO_STUDY_FIGURE, NO_VALUE, NOT_REACHED, NOT_RUN, TITLES, params_table, spread_verdict
+from orchestrator.report.tables import (NO_STUDY_FIGURE, NO_VALUE, NOT_REACHED, NOT_RUN, TITLES, params_table,
+                                       spread_verdict)
 
 __all__ = [
     "Analysis", "NOT_REACHED", "NOT_RUN", "NO_STUDY_FIGURE", "NO_VALUE", "QUESTIONS", "ReportError", "ReportPaths",

@@ -126,11 +126,11 @@ def analyze(trials: pd.DataFrame, history: pd.DataFrame, *, sweep: str | None = 
     sharing = _sharing(ok[ok["train_seconds"].notna()])
     return Analysis(
         sweep=chosen, sweeps=sweeps, chosen_by=chosen_by, statuses=statuses, cells=cells,
-        collapses=collapses(trials), study_collapses=study_collapses(cells), curves=accuracy_curves(history, ok, datasets), datasets=datasets,
-        best=best, traits=traits, splits=splits, trait_ranks=mean_rank_by_group(cells, datasets, splits),
-        overall=overall_stats(cells, best["winners"], common),
-        common=common, shared_devices=int(sharing.max()) if len(sharing) else None,
-        shared_trials=int((sharing > 1).sum()),
+        collapses=collapses(trials), study_collapses=study_collapses(cells),
+        curves=accuracy_curves(history, ok, datasets), datasets=datasets, best=best, traits=traits,
+        splits=splits, trait_ranks=mean_rank_by_group(cells, datasets, splits),
+        overall=overall_stats(cells, best["winners"], common), common=common,
+        shared_devices=int(sharing.max()) if len(sharing) else None, shared_trials=int((sharing > 1).sum()),
     )
 
 
@@ -307,14 +307,15 @@ def study_collapses(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def collapses(trials: pd.DataFrame) -> pd.DataFrame:
-    """Per trial that is not ok and has a predicted-class histogram: its status, the most predicted class and its share."""
+    """Per trial that is not ok and has a predicted-class histogram: its status, ``top_class`` (the class it
+    predicted most) and that class's ``share`` of its test predictions."""
     columns = ["arch", "dataset", "seed", "status", "top_class", "share"]
     if HISTOGRAM_COLUMN not in trials:
         return pd.DataFrame(columns=columns)
     rows = []
     for row in trials[trials["status"] != OK].itertuples(index=False):
         histogram = getattr(row, HISTOGRAM_COLUMN)
-        if histogram is None or not len(histogram) or not np.sum(histogram):
+        if np.ndim(histogram) == 0 or not np.sum(histogram):   # null, or no prediction counted
             continue
         counts = np.asarray(histogram, dtype=float)
         rows.append((row.arch, row.dataset, row.seed, row.status, int(counts.argmax()), counts.max() / counts.sum()))
@@ -339,7 +340,8 @@ def grid(cells: pd.DataFrame, values: pd.Series | str, datasets: pd.Series | Non
 
 # --- parameter counts without training -----------------------------------------------------------
 
-def parameter_counts(arch_names: Sequence[str] | None = None, dataset_names: Sequence[str] | None = None) -> pd.DataFrame:
+def parameter_counts(arch_names: Sequence[str] | None = None,
+                     dataset_names: Sequence[str] | None = None) -> pd.DataFrame:
     """Per (arch, dataset): the parameter counts of a freshly built model, with the study's figures.
 
     Defaults to every registered architecture on every registered (real) dataset. The columns are
@@ -434,7 +436,7 @@ def _median_split(values: pd.Series, high: str, low: str, spec: str) -> pd.Serie
 
 
 def trait_splits(traits: pd.DataFrame) -> dict[str, pd.Series]:
-    """Ways to split the datasets by one trait: trait -> group name per dataset; splits leaving one group are dropped."""
+    """Ways to split the datasets by one trait: trait -> group name per dataset; one-group splits are dropped."""
     shape = traits.apply(lambda t: np.nan if pd.isna(t["channels"])
                          else f"{t['channels']:.0f}ch {t['image_size']:.0f}px", axis=1)
     splits = {

@@ -13,7 +13,8 @@ from typing import Callable, Mapping
 
 import pandas as pd
 
-from orchestrator.report.analysis import DIFFICULTY_ARCH, OK, PARAM_COLUMNS, Analysis, LeadTest, grid, lead_test, ranks
+from orchestrator.report.analysis import (DIFFICULTY_ARCH, OK, PARAM_COLUMNS, Analysis, LeadTest, grid, lead_test,
+                                          ranks)
 
 NO_VALUE = "—"
 NOT_RUN = "not run"
@@ -127,7 +128,9 @@ def _time_to_study_text(row: pd.Series) -> str:
     if row["seeds_reached"] == 0:
         return NOT_REACHED
     seconds = f"{row['seconds_to_study']:,.1f}"
-    return seconds if row["seeds_reached"] == row["seeds_timed"] else f"{seconds} ({row['seeds_reached']}/{row['seeds_timed']} seeds)"
+    if row["seeds_reached"] < row["seeds_timed"]:
+        seconds += f" ({row['seeds_reached']}/{row['seeds_timed']} seeds)"
+    return seconds
 
 
 def time_table(analysis: Analysis, vs_study: bool = False) -> pd.DataFrame:
@@ -186,7 +189,8 @@ def best_table(analysis: Analysis) -> pd.DataFrame:
     """Q1: per dataset the best arch, the runner-up, the lead and whether it exceeds the seed spread."""
     best = analysis.best
     verdicts = [verdict_text(row.test) if pd.notna(row.runner_up)
-                else "no runner-up with an ok seed" if pd.notna(row.best) else "no ok seed" for row in best.itertuples()]
+                else "no runner-up with an ok seed" if pd.notna(row.best) else "no ok seed"
+                for row in best.itertuples()]
     return pd.DataFrame({
         "best": [" = ".join(winners) or NO_VALUE for winners in best["winners"]],
         "accuracy": best["best_acc"].map(formatter(".4f")),
