@@ -20,7 +20,9 @@ Plugins (a user's module that the driver and every Ray worker import) register t
 
 From then on the dataset loads, sweeps, stores and summarises like a built-in one: ``load_split``
 calls ``read`` once per split (under the dataset's file lock), keeps the result as a decoded file in
-``<data root>/<folder>`` and memory-maps it afterwards. A source with ``official_files`` (the
+``<data root>/<folder>`` and memory-maps it afterwards. Without ``download`` (`--no-download`), a
+dataset whose folder does not exist yet is "not downloaded": `archbench data fetch NAME --plugin
+MODULE` (which calls ``read`` with ``download=True``) makes it. A source with ``official_files`` (the
 ``Importable`` protocol) can also be imported with ``archbench data import``.
 """
 
