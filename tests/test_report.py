@@ -491,6 +491,8 @@ def test_the_studys_collapsed_run_is_marked_with_its_class():
     assert summary.accuracy.loc["vgg", "SVHN study"] == "0.0670 (collapsed: class 0)"
     assert summary.accuracy.loc["lenet5", "SVHN study"] == "0.8090"
     assert summary.analysis.cells.loc[("vgg", "svhn"), "study_collapse_class"] == 0
+    assert summary.time.loc[("vgg", "s to study acc"), "SVHN"] == "study collapsed"   # 0.067 is no target
+    assert summary.time.loc[("lenet5", "s to study acc"), "SVHN"] != "study collapsed"
     note = [n for n in summary.notes if n.startswith("The study's vgg on SVHN")]
     assert note == ["The study's vgg on SVHN scored 0.067, what always answering class 0 scores (1,744 of "
                     "26,032 test images): a collapse of the study's run, not an accuracy to compare with."]

@@ -20,6 +20,7 @@ NO_VALUE = "—"
 NOT_RUN = "not run"
 NO_STUDY_FIGURE = "no study figure"
 NOT_REACHED = "not reached"
+STUDY_COLLAPSED = "study collapsed"
 TITLES = {
     "accuracy": "Table 1: test accuracy",
     "time": "Table 2: training time",
@@ -123,6 +124,8 @@ def accuracy_table(analysis: Analysis, vs_study: bool = False) -> pd.DataFrame:
 def _time_to_study_text(row: pd.Series) -> str:
     if pd.isna(row["study_acc"]):
         return NO_STUDY_FIGURE
+    if pd.notna(row["study_collapse_class"]):   # a constant prediction's accuracy is no target
+        return STUDY_COLLAPSED
     if row["n_ok"] == 0 or row["seeds_timed"] == 0:
         return NO_VALUE
     if row["seeds_reached"] == 0:
