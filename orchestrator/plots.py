@@ -20,15 +20,17 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from orchestrator.atomic import atomic_write, atomic_write_text
+
 DPI = 110
 PANEL_INCHES = (4.8, 3.6)  # one subplot of a per-dataset grid
 
 
 def save(figure: Figure, out_dir: Path, name: str) -> Path:
-    """Write ``name``.png and ``name``.svg into ``out_dir``; return the PNG's path."""
+    """Write ``name``.png and ``name``.svg into ``out_dir``, each atomically; return the PNG's path."""
     png = out_dir / f"{name}.png"
-    figure.savefig(png, dpi=DPI)
-    (out_dir / f"{name}.svg").write_text(svg_text(figure))
+    atomic_write(png, lambda tmp: figure.savefig(tmp, dpi=DPI, format="png"))
+    atomic_write_text(out_dir / f"{name}.svg", svg_text(figure))
     return png
 
 

@@ -1,5 +1,9 @@
 """What goes where on a report page (``report.md`` and ``report.html`` alike)."""
 
+from __future__ import annotations
+
+from typing import Container
+
 IMAGE_TITLES = {
     "accuracy_heatmap": "Test accuracy per architecture and dataset",
     "training_time": "Training seconds (log scale)",
@@ -15,6 +19,6 @@ STUDY_NOTE = ("Beside each figure of ours: the study's (its Tables 4.1-4.3, one 
               "and the difference, ours minus the study's.")
 
 
-def images_after(place: str | None, available) -> list[str]:
+def images_after(place: str | None, available: Container[str]) -> list[str]:
     """The images (of ``available``) that follow the table ``place``, in page order."""
     return [name for name, at in IMAGE_PLACES.items() if at == place and name in available]
