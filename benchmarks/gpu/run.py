@@ -1,0 +1,469 @@
+"""The GPU run: what one call on the GPU machine measures, within its own clock (``run.sh`` starts it).
+
+Steps, in this order, each given the time that is left and skipped (saying so) when too little is:
+
+  1. facts        GPU name and memory, driver, torch, CUDA, cuDNN, Ray; the kit's project files against
+                  this tree; the packages Ray, Ray Tune and archbench need that are not importable
+  2. throughput   benchmarks/throughput.py, eager: per architecture and input size, images/s of
+                  archbench's ``train`` against a bare loop (bf16 autocast + channels-last), peak memory
+  3. packing      benchmarks/sweep.py: the 5 x 4 grid through ``archbench sweep --local`` on the
+                  synthetic twins (real sizes), a fixed short budget, at --gpus-per-trial 1, 0.5,
+                  0.25 and a smaller share chosen from the peak memory of step 2
+  4. accuracy     ``archbench data import mnist`` (the kit's real files), every architecture with its
+                  full recipe through ``archbench sweep --local`` at the best share of step 3, then
+                  ``archbench summarize --vs-study``; an architecture that would not finish in time
+                  (estimated from step 2 and 3) is left out, saying so
+  5. compile      benchmarks/throughput.py --compile, for as many cells as the time left allows
+  6. summary      one table, the recommended default GPU share and the issue's three goals
+
+Everything goes under ``--out``: ``archbench-gpu.jsonl`` (one JSON line per step) beside the log that
+``run.sh`` writes. ``--dry`` runs the same steps on this CPU machine at tiny budgets (one packing
+level of CPUs, LeNet-5 only, no compile), so that the script is known to work before GPU time is spent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.metadata
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = HERE.parent
+REPO = BENCHMARKS.parent
+sys.path.insert(0, str(BENCHMARKS))
+
+from common import machine_facts, run_cli  # noqa: E402
+
+import torch  # noqa: E402
+
+import archs  # noqa: E402
+from orchestrator import data, study  # noqa: E402
+from orchestrator.results import ResultStore  # noqa: E402
+
+JSONL = "archbench-gpu.jsonl"
+MIB = 2**20
+MEMORY_HEADROOM = 1.5        # a share must hold this many times the largest peak memory measured
+GAIN_GOAL, RATIO_GOAL, LENET_PUBLISHED = 3.0, 0.95, 0.99
+PACKAGES = ("torchvision", "numpy", "pandas", "pyarrow", "typer", "rich", "pydantic", "filelock", "scipy", "matplotlib")
+
+
+class Run:
+    """The clock, the output file and the log of one run."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.deadline = args.started + args.budget
+        self.jsonl = args.out / JSONL
+        self.skipped: list[str] = []
+
+    def left(self) -> float:
+        return self.deadline - time.time()
+
+    def log(self, line: str = "") -> None:
+        print(line, flush=True)
+
+    def skip(self, step: str, why: str) -> None:
+        self.skipped.append(f"{step}: {why}")
+        self.log(f"SKIPPED {step}: {why}")
+        self.record({"step": step, "skipped": why})
+
+    def record(self, line: dict) -> None:
+        with self.jsonl.open("a") as f:
+            f.write(json.dumps({"dry": self.args.dry, **line}, default=str) + "\n")
+
+    def script(self, step: str, script: str, flags: list[str], limit: float) -> dict | None:
+        """Run benchmarks/SCRIPT with ``flags``; its JSON line (recorded under ``step``), or None if it failed."""
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "line.jsonl"
+            command = [sys.executable, str(BENCHMARKS / script), *flags, "--results", str(out)]
+            self.log(f"$ {' '.join(command[1:])}")
+            try:
+                done = subprocess.run(command, timeout=max(limit, 1) + 20)
+            except subprocess.TimeoutExpired:
+                self.skip(step, f"{script} ran past its {limit:.0f} s and was stopped")
+                return None
+            if done.returncode != 0 or not out.exists():
+                self.skip(step, f"{script} exited {done.returncode} (see the log)")
+                return None
+            line = json.loads(out.read_text().splitlines()[-1])
+        self.record({"step": step, **line})
+        return line
+
+
+# ---------------------------------------------------------------- 1. facts
+
+
+def facts(run: Run) -> dict:
+    on_cuda = torch.cuda.is_available()
+    found = {**machine_facts(), "cudnn": torch.backends.cudnn.version() if on_cuda else None,
+             "ray": _version("ray"), "archbench": _version("archbench"),
+             "packages": {name: _version(name) for name in PACKAGES}}
+    if on_cuda:
+        props = torch.cuda.get_device_properties(0)
+        found.update(device=props.name, device_memory_bytes=props.total_memory, nvidia_smi=_nvidia_smi())
+    else:
+        found.update(device="cpu", device_memory_bytes=None)
+    found["missing_requirements"] = missing_requirements()
+    found["kit"] = kit_check(run.args.kit)
+    run.record({"step": "facts", **found})
+    run.log(f"device {found['device']}, {_mib(found['device_memory_bytes'])} MiB, {found.get('nvidia_smi') or ''}")
+    run.log(f"python {found['python']}, torch {found['torch']}, CUDA {found['cuda']}, cuDNN {found['cudnn']}, "
+            f"ray {found['ray']}, {found['cpu_count']} cores")
+    run.log("packages: " + ", ".join(f"{name} {version}" for name, version in found["packages"].items()))
+    run.log(f"missing requirements: {', '.join(found['missing_requirements']) or 'none'}")
+    run.log(f"kit: {found['kit']}")
+    return found
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _nvidia_smi() -> str | None:
+    try:
+        return subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+                              capture_output=True, text=True, timeout=30).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def missing_requirements() -> list[str]:
+    """The requirements of Ray (with its tune extra) and archbench that have no installed distribution."""
+    missing = []
+    for dist, extras in (("ray", {"tune"}), ("archbench", set())):
+        try:
+            requires = importlib.metadata.requires(dist) or []
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(dist)
+            continue
+        for requirement in requires:
+            name, _, marker = requirement.partition(";")
+            extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", marker)
+            if extra and extra.group(1) not in extras:
+                continue
+            if "python_version" in marker and not _python_marker_holds(marker):
+                continue
+            package = re.split(r"[\s<>=!~\[(]", name.strip(), maxsplit=1)[0]
+            if _version(package) is None and package not in missing:
+                missing.append(package)
+    return missing
+
+
+def _python_marker_holds(marker: str) -> bool:
+    found = re.search(r"python_version\s*([<>=!]=?)\s*['\"]([\d.]+)['\"]", marker)
+    if not found:
+        return True
+    mine, theirs = sys.version_info[:2], tuple(int(x) for x in found.group(2).split("."))
+    return {"<": mine < theirs, "<=": mine <= theirs, ">": mine > theirs, ">=": mine >= theirs,
+            "==": mine == theirs, "!=": mine != theirs}[found.group(1)]
+
+
+def kit_check(kit: Path) -> str:
+    """Whether the installed project is the one in this tree (the kit's manifest against the files here)."""
+    manifest = kit / "manifest.json"
+    if not manifest.exists():
+        return f"no kit at {kit}: archbench as installed in this environment"
+    packed = json.loads(manifest.read_text())
+    differ = [path for path, digest in packed["project_files"].items()
+              if not (REPO / path).is_file() or hashlib.sha256((REPO / path).read_bytes()).hexdigest() != digest]
+    here = {str(p.relative_to(REPO)) for top in ("orchestrator", "archs") for p in (REPO / top).rglob("*.py")}
+    differ += sorted(here - set(packed["project_files"]))
+    state = ("the same as this tree" if not differ else
+             f"WARNING: {len(differ)} file(s) differ from this tree (e.g. {differ[0]}); the measured code is the kit's")
+    return f"packed {packed['date']} from {packed['git_commit']}, Ray {packed['ray']}; project files {state}"
+
+
+# ---------------------------------------------------------------- 2. and 5. throughput
+
+
+def throughput(run: Run, compile_: bool, limit: float) -> dict | None:
+    step = "compile" if compile_ else "throughput"
+    if limit < (60 if compile_ else 30):
+        run.skip(step, f"{limit:.0f} s left for it")
+        return None
+    if run.args.dry:
+        flags = ["--device", "cpu", "--quick"]
+    else:
+        flags = ["--device", "cuda", "--images", "16384", "--repeats", "2", "--test-limit", "1024",
+                 "--explain", "never"]
+    return run.script(step, "throughput.py", [*flags, *(["--compile"] if compile_ else []),
+                                              "--max-seconds", f"{limit:.0f}"], limit)
+
+
+# ---------------------------------------------------------------- 3. packing
+
+
+def smaller_share(peak_bytes: int | None, memory_bytes: int | None, cells: int) -> float | None:
+    """A share below 0.25 that still holds MEMORY_HEADROOM x the largest peak; None if none does."""
+    if not peak_bytes or not memory_bytes:
+        return None
+    fit = int(memory_bytes // (MEMORY_HEADROOM * peak_bytes))
+    trials = min(fit, cells, os.cpu_count() or 1)
+    return round(1 / trials, 4) if trials > 4 else None
+
+
+def packing(run: Run, found: dict, speed: dict | None, limit: float) -> dict | None:
+    if limit < 60:
+        run.skip("packing", f"{limit:.0f} s left for it")
+        return None
+    if run.args.dry:
+        flags = ["--quick", "--datasets", "synthetic_mnist", "--cpus-per-trial", str(os.cpu_count() or 1)]
+    else:
+        peak = max((f.get("archbench_peak_mem_bytes") or 0 for f in (speed or {}).get("figures", [])), default=0)
+        shares = [1.0, 0.5, 0.25]
+        extra = smaller_share(peak, found["device_memory_bytes"], cells=20)
+        if extra:
+            shares.append(extra)
+        run.log(f"shares: {shares} (largest peak memory measured {_mib(peak)} MiB)")
+        flags = ["--gpus-per-trial", *map(str, shares), "--train-limit", "8192", "--test-limit", "2048"]
+    return run.script("packing", "sweep.py", [*flags, "--epochs", "1", "--max-seconds", f"{limit:.0f}"], limit)
+
+
+def best_level(pack: dict | None) -> dict | None:
+    """The fastest packing level; of two within 5% of each other, the larger share (less contention)."""
+    levels = [lv for lv in (pack or {}).get("levels", []) if "wall_s" in lv and not lv["cut"]]
+    if not levels:
+        return None
+    fastest = min(lv["wall_s"] for lv in levels)
+    return next(lv for lv in levels if lv["wall_s"] <= 1.05 * fastest)
+
+
+def share_of(level: dict) -> float:
+    return float(level["packing"].split()[0])
+
+
+# ---------------------------------------------------------------- 4. accuracy
+
+
+def accuracy(run: Run, speed: dict | None, level: dict | None, limit: float) -> dict | None:
+    mnist = run.args.mnist
+    if not all((mnist / f).is_file() for f in ("train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")):
+        run.skip("accuracy", f"no MNIST files in {mnist}")
+        return None
+    if limit < 60:
+        run.skip("accuracy", f"{limit:.0f} s left for it")
+        return None
+    with tempfile.TemporaryDirectory(prefix="archbench-accuracy-") as work:
+        return _accuracy(run, speed, level, limit, Path(work))
+
+
+def _accuracy(run: Run, speed: dict | None, level: dict | None, limit: float, work: Path) -> dict | None:
+    mnist, started = run.args.mnist, time.time()
+    imported = run_cli(["data", "import", "mnist", str(mnist), "--data-dir", str(work / "data")], timeout=120)
+    run.log(imported["output"].rstrip())
+    if imported["returncode"] != 0:
+        run.skip("accuracy", f"archbench data import mnist exited {imported['returncode']}")
+        return None
+    if run.args.dry:
+        chosen, budget = ["lenet5"], ["--epochs", "2", "--train-limit", "2048", "--test-limit", "512"]
+        resources = ["--gpus-per-trial", "0", "--cpus-per-trial", str(os.cpu_count() or 1)]
+        estimates: dict[str, float] = {}
+    else:
+        share = share_of(level) if level else 0.25
+        resources, budget = ["--gpus-per-trial", f"{share:g}"], []
+        estimates = full_recipe_seconds(speed, level, default=limit / 2)
+        chosen = fitting_archs(estimates, share, limit - (time.time() - started) - 30)
+        for arch in archs.names():
+            if arch not in chosen:
+                run.skip(f"accuracy {arch}", f"estimated {estimates.get(arch, math.inf):.0f} s, "
+                                             f"{limit:.0f} s left for the step")
+        if not chosen:
+            return None
+    results = work / "results"
+    run.log(f"accuracy: {', '.join(chosen)} on real MNIST, {' '.join(budget) or 'full recipes'}, {' '.join(resources)}")
+    swept = run_cli(["sweep", "--local", "--archs", ",".join(chosen), "--datasets", "mnist", *budget, *resources,
+                     "--data-dir", str(work / "data"), "--no-download", "--results", str(results), "--name",
+                     "gpu-mnist"], timeout=max(limit - (time.time() - started) - 20, 30))
+    run.log(swept["output"].rstrip()[-6000:])
+    summary = run_cli(["summarize", "--results", str(results), "--vs-study"], timeout=120)
+    run.log(summary["output"].rstrip())
+    rows = ResultStore(results).trials() if (results / "trials.parquet").exists() else None
+    line = {"step": "accuracy", "archs": chosen, "flags": budget + resources, "wall_s": round(swept["wall_s"], 1),
+            "returncode": swept["returncode"], "cut": swept["cut"], "estimated_s": estimates,
+            "summarize_returncode": summary["returncode"], "summarize": summary["output"][-20000:],
+            "rows": [] if rows is None else [
+                {k: _plain(r.get(k)) for k in ("arch", "status", "error", "test_acc", "best_val_acc", "epochs_run",
+                                               "wall_seconds", "train_seconds", "images_per_sec", "peak_mem_bytes")}
+                for r in rows.to_dict("records")]}
+    run.record(line)
+    return line
+
+
+def full_recipe_seconds(speed: dict | None, level: dict | None, default: float) -> dict[str, float]:
+    """Estimated seconds of each architecture's full recipe on MNIST when packed at ``level``.
+
+    Training images / the eager images/s of step 2 at 1x28x28, times the level's slowdown (trial
+    time packed / one by one), plus a tenth for evaluation and 10 s for the trial's start; the
+    largest of those (or ``default``) for an architecture step 2 did not measure.
+    """
+    slowdown = (level or {}).get("slowdown") or 1.0
+    rates = {f["arch"]: f["archbench_images_per_s"]["median"] for f in (speed or {}).get("figures", [])
+             if f.get("input") == "1x28x28" and "archbench_images_per_s" in f}
+    spec = data.spec("mnist")
+    out = {}
+    for arch in archs.names():
+        if arch in rates:
+            images = archs.recipe(arch).epochs * spec.train_size * 0.9     # the sweep's default validation split
+            out[arch] = round(1.1 * images / rates[arch] * max(slowdown, 1.0) + 10, 1)
+    fallback = max(out.values(), default=default)
+    return {arch: out.get(arch, fallback) for arch in archs.names()}
+
+
+def fitting_archs(estimates: dict[str, float], share: float, seconds: float) -> list[str]:
+    """The architectures whose runs, longest first on 1/share slots, all end within ``seconds``."""
+    slots = max(int(1 / share + 1e-6), 1)
+    chosen = sorted(estimates, key=estimates.get)
+    while chosen:
+        ends = [0.0] * slots
+        for arch in sorted(chosen, key=estimates.get, reverse=True):
+            ends[ends.index(min(ends))] += estimates[arch]
+        if max(ends) <= seconds:
+            break
+        chosen.pop()               # the longest goes first
+    return [a for a in archs.names() if a in chosen]
+
+
+# ---------------------------------------------------------------- 6. summary
+
+
+def recommended_share(pack: dict | None, found: dict) -> tuple[float | None, str]:
+    level = best_level(pack)
+    if level is None or run_is_cpu(found):
+        return None, "no packing figure" if level is None else "CPU run: no GPU share to recommend"
+    share = share_of(level)
+    peak = level.get("peak_mem_bytes_max")
+    memory = found["device_memory_bytes"]
+    why = f"fastest packing level ({level['wall_s']:.0f} s, {level['gain']:.2f}x one by one)"
+    if peak and memory:
+        why += f"; largest peak memory {_mib(peak)} MiB = {peak / (share * memory):.1%} of its share"
+    return share, why
+
+
+def run_is_cpu(found: dict) -> bool:
+    return found["device"] == "cpu"
+
+
+def summary(run: Run, found: dict, speed: dict | None, compiled: dict | None, pack: dict | None,
+            acc: dict | None) -> None:
+    run.log("\n" + "=" * 100)
+    run.log(f"archbench GPU run{' (DRY: CPU, tiny budgets; no figure here is a GPU figure)' if run.args.dry else ''}: "
+            f"{found['date']}, {found['device']}, {_mib(found['device_memory_bytes'])} MiB, torch {found['torch']}, "
+            f"CUDA {found['cuda']}, ray {found['ray']}, commit {found['git_commit']}")
+    by_cell = {(f["arch"], f["input"]): f for f in (compiled or {}).get("figures", []) if "ratio" in f}
+    run.log(f"\n{'arch':<11}{'input':<9}{'archbench/s':>12}{'bare/s':>10}{'ratio':>7}{'peak MiB':>9}"
+            f"{'compiled/s':>12}{'bare/s':>10}{'ratio':>7}")
+    for f in (speed or {}).get("figures", []):
+        if "ratio" not in f:
+            run.log(f"{f['arch']:<11}{f['input']:<9}skipped: {f['skipped']}")
+            continue
+        c = by_cell.get((f["arch"], f["input"]))
+        line = (f"{f['arch']:<11}{f['input']:<9}{f['archbench_images_per_s']['median']:>12.0f}"
+                f"{f['bare_images_per_s']['median']:>10.0f}{f['ratio']['median']:>7.3f}"
+                f"{_mib(f['archbench_peak_mem_bytes']):>9}")
+        if c:
+            line += (f"{c['archbench_images_per_s']['median']:>12.0f}{c['bare_images_per_s']['median']:>10.0f}"
+                     f"{c['ratio']['median']:>7.3f}")
+        run.log(line)
+    run.log(f"\n{'packing':<12}{'wall s':>8}{'gain':>7}{'slowdown':>9}{'peak MiB':>9}  statuses")
+    for lv in (pack or {}).get("levels", []):
+        if "wall_s" not in lv:
+            run.log(f"{lv['packing']:<12}skipped: {lv['skipped']}")
+            continue
+        run.log(f"{lv['packing']:<12}{lv['wall_s']:>8.1f}{lv['gain']:>7.2f}{_num(lv['slowdown']):>9}"
+                f"{_mib(lv['peak_mem_bytes_max']):>9}  {lv['statuses']}" + (" CUT" if lv["cut"] else ""))
+    run.log(f"\n{'arch':<11}{'status':<10}{'test_acc':>9}{'study':>8}{'epochs':>7}{'wall s':>8}")
+    for r in (acc or {}).get("rows", []):
+        figure = study.ACCURACY.get((r["arch"], "mnist"))
+        run.log(f"{r['arch']:<11}{r['status']:<10}{_num(r['test_acc'], '.4f'):>9}{_num(figure, '.4f'):>8}"
+                f"{_num(r['epochs_run'], 'd'):>7}{_num(r['wall_seconds'], '.0f'):>8}")
+    share, why = recommended_share(pack, found)
+    run.log(f"\nrecommended default --gpus-per-trial: {share if share is not None else '-'} ({why})")
+    goals = goal_lines(speed, pack, acc)
+    for line in goals:
+        run.log(f"goal: {line}" + (" [dry run: not a GPU figure]" if run.args.dry else ""))
+    for line in run.skipped:
+        run.log(f"skipped: {line}")
+    run.record({"step": "summary", "recommended_gpus_per_trial": share, "why": why, "goals": goals,
+                "skipped": run.skipped, "seconds": round(time.time() - run.args.started, 1)})
+
+
+def goal_lines(speed: dict | None, pack: dict | None, acc: dict | None) -> list[str]:
+    lines = []
+    level = best_level(pack)
+    lines.append("packed grid >= 3x one by one: " + (
+        f"{level['gain']:.2f}x at {level['packing']} -> {'met' if level['gain'] >= GAIN_GOAL else 'NOT met'}"
+        if level and len([lv for lv in pack['levels'] if 'wall_s' in lv]) > 1 else "not measured"))
+    ratios = [f["ratio"]["median"] for f in (speed or {}).get("figures", []) if "ratio" in f]
+    lines.append("archbench step within 5% of the bare loop: " + (
+        f"{sum(r >= RATIO_GOAL for r in ratios)} of {len(ratios)} cells, worst {min(ratios):.3f} -> "
+        f"{'met' if min(ratios) >= RATIO_GOAL else 'NOT met'}" if ratios else "not measured"))
+    rows = {r["arch"]: r for r in (acc or {}).get("rows", [])}
+    lenet = rows.get("lenet5")
+    lines.append("real MNIST, full recipes, in minutes, LeNet-5 >= 0.99: " + (
+        f"{len(rows)} architectures in {acc['wall_s'] / 60:.1f} min; LeNet-5 {_num(lenet['test_acc'], '.4f')} -> "
+        f"{'met' if (lenet['test_acc'] or 0) >= LENET_PUBLISHED else 'NOT met'}" if lenet else "not measured"))
+    return lines
+
+
+def _plain(value):
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _mib(value) -> str:
+    return f"{value / MIB:.0f}" if value else "-"
+
+
+def _num(value, fmt: str = ".2f") -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+# ---------------------------------------------------------------- the run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, required=True, help="where the JSON lines go ($OUT)")
+    parser.add_argument("--kit", type=Path, default=HERE / "kit", help="the kit (its manifest and MNIST)")
+    parser.add_argument("--mnist", type=Path, default=None, help="the MNIST .gz files (default: the kit's)")
+    parser.add_argument("--started", type=float, default=None, help="when the call began (Unix time)")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="seconds from --started to finish in (default: 530, --dry: 600)")
+    parser.add_argument("--dry", action="store_true", help="this CPU machine, tiny budgets")
+    args = parser.parse_args()
+    args.started = args.started or time.time()
+    args.budget = args.budget or (600.0 if args.dry else 530.0)
+    args.mnist = args.mnist or args.kit / "data" / "mnist"
+    args.out.mkdir(parents=True, exist_ok=True)
+    run = Run(args)
+    found = facts(run)
+    if not args.dry and found["device"] == "cpu":
+        run.log("error: no CUDA device; use --dry on a machine without a GPU")
+        sys.exit(2)
+    # Shares of what is left: the later steps keep what they need at the least.
+    speed = throughput(run, compile_=False, limit=min(90.0, run.left() - 380))
+    pack = packing(run, found, speed, limit=min(150.0, run.left() - 220))
+    acc = accuracy(run, speed, best_level(pack), limit=run.left() - 25)
+    compiled = None if args.dry else throughput(run, compile_=True, limit=run.left() - 15)
+    if args.dry:
+        run.skip("compile", "not in a dry run (torch.compile on a CPU needs minutes)")
+    summary(run, found, speed, compiled, pack, acc)
+
+
+if __name__ == "__main__":
+    main()
