@@ -98,10 +98,12 @@ def params(
 
 @data_app.command("fetch")
 def data_fetch(
-    names: Annotated[Optional[list[str]], typer.Argument(help="Datasets to download (default: all four).")] = None,
+    names: Annotated[Optional[list[str]], typer.Argument(help="Datasets to download (default: all real ones).")] = None,
     data_dir: DataDirOpt = None,
+    plugin: PluginOpt = None,
 ) -> None:
     """Download datasets into the data root (once per node, under a file lock)."""
+    load_plugins(plugin)
     chosen = parse_names(",".join(names) if names else None, data.names(), "datasets", data.names())
     try:
         data.fetch(chosen, data_dir)
@@ -117,8 +119,10 @@ def data_import(
         help="Its official files: a directory of the idx files (.gz or not), SVHN's train_32x32.mat and "
              "test_32x32.mat, or CIFAR-10's cifar-10-python.tar.gz or extracted cifar-10-batches-py/.")],
     data_dir: DataDirOpt = None,
+    plugin: PluginOpt = None,
 ) -> None:
     """Import a dataset from files copied in (no internet): check each file's md5, decode into the data root."""
+    load_plugins(plugin)
     if name not in data.names():
         fail(f"unknown dataset {name!r}; valid: {', '.join(data.names())}")
     try:
@@ -129,8 +133,9 @@ def data_import(
 
 
 @data_app.command("info")
-def data_info(data_dir: DataDirOpt = None) -> None:
+def data_info(data_dir: DataDirOpt = None, plugin: PluginOpt = None) -> None:
     """Show what the data root holds: datasets, sizes, which are complete, where each came from."""
+    load_plugins(plugin)
     typer.echo(render(data.info(data_dir).set_index("name"), "table",
                       title=f"data root {data_dir or data.default_root()}"))
 
