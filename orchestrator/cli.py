@@ -82,6 +82,7 @@ def list_archs(plugin: PluginOpt = None) -> None:
 def params(
     fmt: Annotated[str, typer.Option("--format", help=f"Output format: {', '.join(FORMATS)}.")] = "table",
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the table to this file too.")] = None,
+    plugin: PluginOpt = None,
 ) -> None:
     """Print Table 3 (parameter counts) of every registered architecture and dataset, built without training,
     beside the study's Table 4.3."""
@@ -89,6 +90,11 @@ def params(
 
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
+    load_plugins(plugin)
+    try:
+        plugins.check(archs.names(), data.names())
+    except plugins.PluginError as exc:
+        fail(str(exc))
     table = params_table(parameter_counts(), vs_study=True)
     text = render(table, fmt, title="Table 3: parameters (ours vs the study's Table 4.3)")
     typer.echo(text)

@@ -93,7 +93,7 @@ def test_resnet_depth_sets_the_number_of_blocks():
     assert len(ResNetV2(29, 3, 10).stages) == 9
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", archs.names())
 @pytest.mark.parametrize("shape", [GRAY, COLOR], ids=["1x28x28", "3x32x32"])
 def test_forward_gives_logits_per_class(name, shape):
     channels, size = shape
@@ -107,7 +107,7 @@ def test_forward_gives_logits_per_class(name, shape):
     assert torch.allclose(logits, logits_channels_last, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", archs.names())
 def test_forward_under_autocast(name):
     model = _build(name, COLOR).eval()
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
@@ -116,7 +116,7 @@ def test_forward_under_autocast(name):
     assert torch.isfinite(logits.float()).all()
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", archs.names())
 def test_a_few_adam_steps_lower_the_loss(name):
     torch.manual_seed(0)
     model = _build(name, COLOR)

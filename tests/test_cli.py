@@ -6,6 +6,7 @@ import pytest
 
 import archs
 
+from helpers import archbench
 from orchestrator import cli
 
 
@@ -37,14 +38,14 @@ def test_params_prints_the_table(monkeypatch, capsys, tmp_path):
     out_file = tmp_path / "params.csv"
     code, out, _ = run(monkeypatch, capsys, "params", "--format", "csv", "--out", str(out_file))
     assert code == 0
-    assert "150742" in out and "204098" in out and "274442" in out and "574090" in out
+    assert "150,742" in out and "204,098" in out and "274,442" in out and "574,090" in out
     assert out_file.read_text() in out + "\n"
-    assert len(out_file.read_text().strip().splitlines()) == 21
+    assert len(out_file.read_text().strip().splitlines()) == 1 + 3 * len(archs.names())
 
 
 def test_params_markdown(monkeypatch, capsys):
     code, out, _ = run(monkeypatch, capsys, "params", "--format", "markdown")
-    assert code == 0 and "| lenet5" in out and "1505610" in out
+    assert code == 0 and "| lenet5" in out and "1,505,610" in out
 
 
 BAD_SWEEPS = [
@@ -232,18 +233,25 @@ PLUGINS = __import__("pathlib").Path(__file__).parent / "plugins"
     ("missing.py", None, ["missing.py", "no such file"]),
     ("archbench_no_such_package.models", None, ["archbench_no_such_package.models", "ModuleNotFoundError"]),
 ])
-def test_a_bad_plugin_is_one_line_before_ray_starts(monkeypatch, capsys, tmp_path, plugin, arch, needles):
-    import ray
-
+def test_a_bad_plugin_is_one_line_before_ray_starts(tmp_path, plugin, arch, needles):
+    # A process of its own: a plugin registers into the process's registry for good.
     path = str(PLUGINS / plugin) if plugin.endswith(".py") else plugin
-    code, _, err = run(monkeypatch, capsys, "sweep", "--local", "--plugin", path, "--datasets", "synthetic_mnist",
-                       *(["--archs", arch] if arch else []), "--results", str(tmp_path / "r"))
-    assert_one_line_error(code, err, "plugin", *needles)
-    assert not ray.is_initialized() and not (tmp_path / "r").exists()
+    proc = archbench("sweep", "--local", "--plugin", path, "--datasets", "synthetic_mnist",
+                     *(["--archs", arch] if arch else []), "--results", str(tmp_path / "r"))
+    assert_one_line_error(proc.returncode, proc.stderr, "plugin", *needles)
+    assert "Ray:" not in proc.stdout and not (tmp_path / "r").exists()
 
 
-def test_a_plugin_architecture_is_listed_and_counted(monkeypatch, capsys):
-    code, out, err = run(monkeypatch, capsys, "archs", "--plugin", str(PLUGINS / "faults.py"))
-    assert code == 0, err
-    listed = " ".join(out.split()).split("datasets:")[0]
+def test_params_checks_and_counts_a_plugin_architecture():
+    proc = archbench("params", "--plugin", str(PLUGINS / "faults.py"), "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    assert "tiny_cnn" in proc.stdout and "150,742" in proc.stdout
+    bad = archbench("params", "--plugin", str(PLUGINS / "bad_builder.py"))
+    assert_one_line_error(bad.returncode, bad.stderr, "bad_builder.py", "'no_build'", "builder raised ValueError")
+
+
+def test_a_plugin_architecture_is_listed():
+    proc = archbench("archs", "--plugin", str(PLUGINS / "faults.py"))
+    assert proc.returncode == 0, proc.stderr
+    listed = " ".join(proc.stdout.split()).split("datasets:")[0]
     assert listed.startswith("architectures: lenet5, vgg,") and "tiny_cnn" in listed
