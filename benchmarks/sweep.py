@@ -84,9 +84,9 @@ def print_table(result: dict) -> None:
     print(f"\n{result['cells']} cells through `archbench sweep --local`, {s['epochs']} epoch(s), train_limit "
           f"{s['train_limit']}, test_limit {s['test_limit']}, {m['device']}, {m['cpu_count']} cores, "
           f"load {m['load_avg_start']} -> {m['load_avg_end']}")
-    print("gain = first level's wall / wall; slowdown = trial wall sum / the first level's; to first = command "
-          "start to the first trial's start (Python, Ray, first worker)")
-    print(f"{'packing':<14}{'wall s':>8}{'gain':>7}{'to first s':>11}{'span s':>8}{'trial sum s':>12}"
+    print("gain = the first level's wall (or span) / this one's; slowdown = trial wall sum / the first level's; "
+          "to first = command start to the first trial's start (Python, Ray, first worker)")
+    print(f"{'packing':<14}{'wall s':>8}{'gain':>7}{'to first s':>11}{'span s':>8}{'gain':>7}{'trial sum s':>12}"
           f"{'slowdown':>9}{'at once':>8}{'peak MiB':>9}  statuses")
     for lv in result["levels"]:
         if "skipped" in lv:
@@ -94,7 +94,8 @@ def print_table(result: dict) -> None:
             continue
         mem = f"{lv['peak_mem_bytes_max'] / 2**20:.0f}" if lv["peak_mem_bytes_max"] else "-"
         print(f"{lv['packing']:<14}{lv['wall_s']:>8.1f}{lv['gain']:>7.2f}{_num(lv['to_first_trial_s']):>11}"
-              f"{_num(lv['trials_span_s']):>8}{lv['trial_wall_sum_s']:>12.1f}{_num(lv['slowdown']):>9}"
+              f"{_num(lv['trials_span_s']):>8}{_num(lv['span_gain']):>7}{lv['trial_wall_sum_s']:>12.1f}"
+              f"{_num(lv['slowdown']):>9}"
               f"{_num(lv['most_sharing_a_device'], 'd'):>8}{mem:>9}  "
               + ", ".join(f"{n} {k}" for k, n in lv["statuses"].items()) + (" (cut at the limit)" if lv["cut"] else ""))
 
@@ -160,6 +161,8 @@ def main() -> None:
             level = {"packing": label, **run_level(flags, common, timeout=left)}
             first = first or level
             level["gain"] = round(first["wall_s"] / level["wall_s"], 3)
+            level["span_gain"] = (round(first["trials_span_s"] / level["trials_span_s"], 3)
+                                  if first["trials_span_s"] and level["trials_span_s"] else None)
             level["slowdown"] = (round(level["trial_wall_sum_s"] / first["trial_wall_sum_s"], 3)
                                  if first["trial_wall_sum_s"] else None)
             print(f"  wall {level['wall_s']:.1f} s, gain {level['gain']:.2f}x, {level['statuses']}", flush=True)

@@ -265,6 +265,8 @@ def main() -> None:
     if device.type == "cpu":
         args.threads = args.threads or 1
         torch.set_num_threads(args.threads)
+    else:
+        torch.backends.cudnn.benchmark = True      # as train() sets it, for the bare loop too
     chosen = args.archs or archs.names()
     unknown = [a for a in chosen if a not in archs.names()]
     if unknown:

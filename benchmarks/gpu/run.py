@@ -9,11 +9,12 @@ Steps, in this order, each given the time that is left and skipped (saying so) w
   3. packing      benchmarks/sweep.py: the 5 x 4 grid through ``archbench sweep --local`` on the
                   synthetic twins (real sizes), a fixed short budget, at --gpus-per-trial 1, 0.5,
                   0.25 and a smaller share chosen from the peak memory of step 2
-  4. accuracy     ``archbench data import mnist`` (the kit's real files), every architecture with its
+  4. compile      benchmarks/throughput.py --compile on 3x32x32 for LeNet-5, then ResNet-20 v1 (one
+                  process each), as far as its minute allows: compiling all ten cells takes minutes
+  5. accuracy     ``archbench data import mnist`` (the kit's real files), every architecture with its
                   full recipe through ``archbench sweep --local`` at the best share of step 3, then
                   ``archbench summarize --vs-study``; an architecture that would not finish in time
-                  (estimated from step 2 and 3) is left out, saying so
-  5. compile      benchmarks/throughput.py --compile, for as many cells as the time left allows
+                  (estimated from steps 2 and 3) is left out, saying so
   6. summary      one table, the recommended default GPU share and the issue's three goals
 
 Everything goes under ``--out``: ``archbench-gpu.jsonl`` (one JSON line per step) beside the log that
@@ -188,18 +189,34 @@ def kit_check(kit: Path) -> str:
 # ---------------------------------------------------------------- 2. and 5. throughput
 
 
-def throughput(run: Run, compile_: bool, limit: float) -> dict | None:
-    step = "compile" if compile_ else "throughput"
-    if limit < (60 if compile_ else 30):
-        run.skip(step, f"{limit:.0f} s left for it")
+GPU_THROUGHPUT = ["--device", "cuda", "--images", "16384", "--test-limit", "1024", "--explain", "never"]
+COMPILED = ("lenet5", "resnet20v1")     # the smallest model and a deep one; compiling all ten cells takes minutes
+
+
+def throughput(run: Run, limit: float) -> dict | None:
+    if limit < 30:
+        run.skip("throughput", f"{limit:.0f} s left for it")
         return None
+    flags = ["--device", "cpu", "--quick"] if run.args.dry else [*GPU_THROUGHPUT, "--repeats", "2"]
+    return run.script("throughput", "throughput.py", [*flags, "--max-seconds", f"{limit:.0f}"], limit)
+
+
+def compiled_throughput(run: Run, limit: float) -> list[dict]:
+    """throughput.py --compile on 3x32x32, one process per architecture of COMPILED while time is left."""
     if run.args.dry:
-        flags = ["--device", "cpu", "--quick"]
-    else:
-        flags = ["--device", "cuda", "--images", "16384", "--repeats", "2", "--test-limit", "1024",
-                 "--explain", "never"]
-    return run.script(step, "throughput.py", [*flags, *(["--compile"] if compile_ else []),
-                                              "--max-seconds", f"{limit:.0f}"], limit)
+        run.skip("compile", "not in a dry run (torch.compile on a CPU needs minutes)")
+        return []
+    lines, end = [], time.time() + limit
+    for arch in COMPILED:
+        left = end - time.time()
+        if left < 40:
+            run.skip("compile", f"{arch}: {left:.0f} s left for it")
+            continue
+        line = run.script("compile", "throughput.py", [*GPU_THROUGHPUT, "--compile", "--archs", arch, "--inputs",
+                                                        "cifar10", "--repeats", "1", "--max-seconds", f"{left:.0f}"],
+                          left)
+        lines += [line] if line else []
+    return lines
 
 
 # ---------------------------------------------------------------- 3. packing
@@ -355,13 +372,13 @@ def run_is_cpu(found: dict) -> bool:
     return found["device"] == "cpu"
 
 
-def summary(run: Run, found: dict, speed: dict | None, compiled: dict | None, pack: dict | None,
+def summary(run: Run, found: dict, speed: dict | None, compiled: list[dict], pack: dict | None,
             acc: dict | None) -> None:
     run.log("\n" + "=" * 100)
     run.log(f"archbench GPU run{' (DRY: CPU, tiny budgets; no figure here is a GPU figure)' if run.args.dry else ''}: "
             f"{found['date']}, {found['device']}, {_mib(found['device_memory_bytes'])} MiB, torch {found['torch']}, "
             f"CUDA {found['cuda']}, ray {found['ray']}, commit {found['git_commit']}")
-    by_cell = {(f["arch"], f["input"]): f for f in (compiled or {}).get("figures", []) if "ratio" in f}
+    by_cell = {(f["arch"], f["input"]): f for line in compiled for f in line["figures"] if "ratio" in f}
     run.log(f"\n{'arch':<11}{'input':<9}{'archbench/s':>12}{'bare/s':>10}{'ratio':>7}{'peak MiB':>9}"
             f"{'compiled/s':>12}{'bare/s':>10}{'ratio':>7}")
     for f in (speed or {}).get("figures", []):
@@ -376,13 +393,15 @@ def summary(run: Run, found: dict, speed: dict | None, compiled: dict | None, pa
             line += (f"{c['archbench_images_per_s']['median']:>12.0f}{c['bare_images_per_s']['median']:>10.0f}"
                      f"{c['ratio']['median']:>7.3f}")
         run.log(line)
-    run.log(f"\n{'packing':<12}{'wall s':>8}{'gain':>7}{'slowdown':>9}{'peak MiB':>9}  statuses")
+    run.log(f"\n{'packing':<12}{'wall s':>8}{'gain':>7}{'span s':>8}{'gain':>7}{'slowdown':>9}{'peak MiB':>9}  "
+            "statuses (gain: one by one / this level, by the command's wall and by the trials' span)")
     for lv in (pack or {}).get("levels", []):
         if "wall_s" not in lv:
             run.log(f"{lv['packing']:<12}skipped: {lv['skipped']}")
             continue
-        run.log(f"{lv['packing']:<12}{lv['wall_s']:>8.1f}{lv['gain']:>7.2f}{_num(lv['slowdown']):>9}"
-                f"{_mib(lv['peak_mem_bytes_max']):>9}  {lv['statuses']}" + (" CUT" if lv["cut"] else ""))
+        run.log(f"{lv['packing']:<12}{lv['wall_s']:>8.1f}{lv['gain']:>7.2f}{_num(lv['trials_span_s'], '.1f'):>8}"
+                f"{_num(lv['span_gain']):>7}{_num(lv['slowdown']):>9}{_mib(lv['peak_mem_bytes_max']):>9}  "
+                f"{lv['statuses']}" + (" CUT" if lv["cut"] else ""))
     run.log(f"\n{'arch':<11}{'status':<10}{'test_acc':>9}{'study':>8}{'epochs':>7}{'wall s':>8}")
     for r in (acc or {}).get("rows", []):
         figure = study.ACCURACY.get((r["arch"], "mnist"))
@@ -403,7 +422,8 @@ def goal_lines(speed: dict | None, pack: dict | None, acc: dict | None) -> list[
     lines = []
     level = best_level(pack)
     lines.append("packed grid >= 3x one by one: " + (
-        f"{level['gain']:.2f}x at {level['packing']} -> {'met' if level['gain'] >= GAIN_GOAL else 'NOT met'}"
+        f"{level['gain']:.2f}x at {level['packing']} (trials' span: {_num(level['span_gain'])}x) -> "
+        f"{'met' if level['gain'] >= GAIN_GOAL else 'NOT met'}"
         if level and len([lv for lv in pack['levels'] if 'wall_s' in lv]) > 1 else "not measured"))
     ratios = [f["ratio"]["median"] for f in (speed or {}).get("figures", []) if "ratio" in f]
     lines.append("archbench step within 5% of the bare loop: " + (
@@ -456,12 +476,10 @@ def main() -> None:
         run.log("error: no CUDA device; use --dry on a machine without a GPU")
         sys.exit(2)
     # Shares of what is left: the later steps keep what they need at the least.
-    speed = throughput(run, compile_=False, limit=min(90.0, run.left() - 380))
-    pack = packing(run, found, speed, limit=min(150.0, run.left() - 220))
+    speed = throughput(run, limit=min(80.0, run.left() - 400))
+    pack = packing(run, found, speed, limit=min(130.0, run.left() - 270))
+    compiled = compiled_throughput(run, limit=min(60.0, run.left() - 200))
     acc = accuracy(run, speed, best_level(pack), limit=run.left() - 25)
-    compiled = None if args.dry else throughput(run, compile_=True, limit=run.left() - 15)
-    if args.dry:
-        run.skip("compile", "not in a dry run (torch.compile on a CPU needs minutes)")
     summary(run, found, speed, compiled, pack, acc)
 
 
