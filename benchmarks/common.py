@@ -89,6 +89,15 @@ def run_cli(args: list[str], *, timeout: float | None = None, log=print) -> dict
     return {"returncode": process.returncode, "wall_s": time.perf_counter() - start, "output": output, "cut": cut}
 
 
+def plain(value):
+    """A pandas/numpy cell as a JSON-ready Python value (NA and NaN as None)."""
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
 def close_run(result: dict, started: float) -> None:
     """Stamp a finished run: the load average at its end and its seconds since ``started`` (perf_counter)."""
     result["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import append_result, close_run, machine_facts, results_path, run_cli
+from common import append_result, close_run, machine_facts, plain, results_path, run_cli
 
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
@@ -66,17 +66,10 @@ def summarize_level(run: dict, rows: pd.DataFrame, begin: pd.Timestamp) -> dict:
         if "trials_sharing_device" in rows and rows["trials_sharing_device"].notna().any() else None,
         "peak_mem_bytes_max": max(mems) if mems else None,
         "statuses": rows["status"].value_counts().to_dict(),
-        "rows": [{k: _plain(r.get(k)) for k in ("arch", "dataset", "status", "wall_seconds", "train_seconds",
+        "rows": [{k: plain(r.get(k)) for k in ("arch", "dataset", "status", "wall_seconds", "train_seconds",
                                                   "images_per_sec", "peak_mem_bytes", "trials_sharing_device")}
                  for r in rows.to_dict("records")],
     }
-
-
-def _plain(value):
-    """A pandas/numpy cell as a JSON-ready Python value (NA and NaN as None)."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 def print_table(result: dict) -> None:

@@ -28,7 +28,6 @@ import argparse
 import hashlib
 import importlib.metadata
 import json
-import math
 import os
 import re
 import subprocess
@@ -42,7 +41,7 @@ BENCHMARKS = HERE.parent
 REPO = BENCHMARKS.parent
 sys.path.insert(0, str(BENCHMARKS))
 
-from common import machine_facts, run_cli  # noqa: E402
+from common import machine_facts, plain, run_cli  # noqa: E402
 
 import torch  # noqa: E402
 
@@ -294,7 +293,7 @@ def _accuracy(run: Run, speed: dict | None, level: dict | None, limit: float, wo
         chosen = fitting_archs(estimates, share, limit - (time.time() - started) - 30)
         for arch in archs.names():
             if arch not in chosen:
-                run.skip(f"accuracy {arch}", f"estimated {estimates.get(arch, math.inf):.0f} s, "
+                run.skip(f"accuracy {arch}", f"estimated {estimates[arch]:.0f} s, "
                                              f"{limit:.0f} s left for the step")
         if not chosen:
             return None
@@ -311,7 +310,7 @@ def _accuracy(run: Run, speed: dict | None, level: dict | None, limit: float, wo
             "returncode": swept["returncode"], "cut": swept["cut"], "estimated_s": estimates,
             "summarize_returncode": summary["returncode"], "summarize": summary["output"][-20000:],
             "rows": [] if rows is None else [
-                {k: _plain(r.get(k)) for k in ("arch", "status", "error", "test_acc", "best_val_acc", "epochs_run",
+                {k: plain(r.get(k)) for k in ("arch", "status", "error", "test_acc", "best_val_acc", "epochs_run",
                                                "wall_seconds", "train_seconds", "images_per_sec", "peak_mem_bytes")}
                 for r in rows.to_dict("records")]}
     run.record(line)
@@ -435,14 +434,6 @@ def goal_lines(speed: dict | None, pack: dict | None, acc: dict | None) -> list[
         f"{len(rows)} architectures in {acc['wall_s'] / 60:.1f} min; LeNet-5 {_num(lenet['test_acc'], '.4f')} -> "
         f"{'met' if (lenet['test_acc'] or 0) >= LENET_PUBLISHED else 'NOT met'}" if lenet else "not measured"))
     return lines
-
-
-def _plain(value):
-    import pandas as pd
-
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 def _mib(value) -> str:
