@@ -19,6 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+GRACE = 30        # seconds an interrupted command has to store what it finished and stop Ray
 
 try:
     import orchestrator  # noqa: F401
@@ -69,7 +70,7 @@ def archbench_command(*args: str) -> list[str]:
 def run_cli(args: list[str], *, timeout: float | None = None, log=print) -> dict:
     """Run ``archbench ARGS``; returns its exit code, wall seconds, output, and whether it was cut at ``timeout``.
 
-    At the timeout the command gets SIGINT (as Ctrl-C: the rows it stored stay) and 60 s to exit.
+    At the timeout the command gets SIGINT (as Ctrl-C: the rows it stored stay) and GRACE seconds to exit.
     """
     start = time.perf_counter()
     process = subprocess.Popen(archbench_command(*args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -82,7 +83,7 @@ def run_cli(args: list[str], *, timeout: float | None = None, log=print) -> dict
         log(f"  cut: still running at its {timeout:.0f} s limit; interrupted")
         os.killpg(process.pid, signal.SIGINT)
         try:
-            output, _ = process.communicate(timeout=60)
+            output, _ = process.communicate(timeout=GRACE)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             output, _ = process.communicate()

@@ -15,8 +15,8 @@ seen at once on a device, each trial's peak memory, and the statuses. The packin
 level's wall time / each level's. The levels run in the order given, the first one first: give one
 by one first.
 
-``--max-seconds`` skips a level that would end after it (estimate: the first level's wall time) and
-interrupts one still running at it (its stored rows are kept), saying so.
+``--max-seconds`` skips a level that would end after it (estimate: the last level's wall time; packing
+only shortens it) and interrupts one still running at it (its stored rows are kept), saying so.
 
 Run from the repository root:
   GPU:  python benchmarks/sweep.py --gpus-per-trial 1 0.5 0.25 0.125
@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import append_result, close_run, machine_facts, plain, results_path, run_cli
+from common import GRACE, append_result, close_run, machine_facts, plain, results_path, run_cli
 
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
@@ -142,17 +142,18 @@ def main() -> None:
               "command": " ".join([Path(sys.executable).name, *sys.argv]), "settings": vars(args),
               "cells": len(chosen_archs.split(",")) * len(chosen_datasets.split(",")), "levels": []}
     started = time.perf_counter()
-    first = None
+    first = last = None
     for label, flags in levels:
         left = None if args.max_seconds is None else args.max_seconds - (time.perf_counter() - started)
-        if left is not None and first is not None and first["wall_s"] > left:
-            level = {"packing": label, "skipped": f"{left:.0f} s left, the first level took {first['wall_s']:.0f} s"}
-        elif left is not None and left < 20:
+        if left is not None and last is not None and last["wall_s"] > left:
+            level = {"packing": label, "skipped": f"{left:.0f} s left, the last level took {last['wall_s']:.0f} s"}
+        elif left is not None and left < GRACE + 20:
             level = {"packing": label, "skipped": f"{left:.0f} s left"}
         else:
             print(f"{label} per trial ...", flush=True)
-            level = {"packing": label, **run_level(flags, common, timeout=left)}
-            first = first or level
+            # Interrupted early enough that its grace period too ends within --max-seconds.
+            level = {"packing": label, **run_level(flags, common, timeout=None if left is None else left - GRACE)}
+            first, last = first or level, level
             level["gain"] = round(first["wall_s"] / level["wall_s"], 3)
             level["span_gain"] = (round(first["trials_span_s"] / level["trials_span_s"], 3)
                                   if first["trials_span_s"] and level["trials_span_s"] else None)

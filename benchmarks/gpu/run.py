@@ -10,7 +10,7 @@ Steps, in this order, each given the time that is left and skipped (saying so) w
                   synthetic twins (real sizes), a fixed short budget, at --gpus-per-trial 1, 0.5,
                   0.25 and a smaller share chosen from the peak memory of step 2
   4. compile      benchmarks/throughput.py --compile on 3x32x32 for LeNet-5, then ResNet-20 v1 (one
-                  process each), as far as its minute allows: compiling all ten cells takes minutes
+                  process each), as far as its 45 s allow: compiling all ten cells takes minutes
   5. accuracy     ``archbench data import mnist`` (the kit's real files), every architecture with its
                   full recipe through ``archbench sweep --local`` at the best share of step 3, then
                   ``archbench summarize --vs-study``; an architecture that would not finish in time
@@ -41,7 +41,7 @@ BENCHMARKS = HERE.parent
 REPO = BENCHMARKS.parent
 sys.path.insert(0, str(BENCHMARKS))
 
-from common import machine_facts, plain, run_cli  # noqa: E402
+from common import GRACE, machine_facts, plain, run_cli  # noqa: E402
 
 import torch  # noqa: E402
 
@@ -188,7 +188,7 @@ def kit_check(kit: Path) -> str:
 # ---------------------------------------------------------------- 2. and 5. throughput
 
 
-GPU_THROUGHPUT = ["--device", "cuda", "--images", "16384", "--test-limit", "1024", "--explain", "never"]
+GPU_THROUGHPUT = ["--device", "cuda", "--images", "8192", "--test-limit", "1024", "--explain", "never"]
 COMPILED = ("lenet5", "resnet20v1")     # the smallest model and a deep one; compiling all ten cells takes minutes
 
 
@@ -282,6 +282,8 @@ def _accuracy(run: Run, speed: dict | None, level: dict | None, limit: float, wo
     if imported["returncode"] != 0:
         run.skip("accuracy", f"archbench data import mnist exited {imported['returncode']}")
         return None
+    # The sweep's own limit: room after it for an interruption's grace period and for summarize.
+    seconds = limit - (time.time() - started) - 20 - GRACE
     if run.args.dry:
         chosen, budget = ["lenet5"], ["--epochs", "2", "--train-limit", "2048", "--test-limit", "512"]
         resources = ["--gpus-per-trial", "0", "--cpus-per-trial", str(os.cpu_count() or 1)]
@@ -290,18 +292,17 @@ def _accuracy(run: Run, speed: dict | None, level: dict | None, limit: float, wo
         share = share_of(level) if level else 0.25
         resources, budget = ["--gpus-per-trial", f"{share:g}"], []
         estimates = full_recipe_seconds(speed, level, default=limit / 2)
-        chosen = fitting_archs(estimates, share, limit - (time.time() - started) - 30)
+        chosen = fitting_archs(estimates, share, seconds)
         for arch in archs.names():
             if arch not in chosen:
-                run.skip(f"accuracy {arch}", f"estimated {estimates[arch]:.0f} s, "
-                                             f"{limit:.0f} s left for the step")
+                run.skip(f"accuracy {arch}", f"estimated {estimates[arch]:.0f} s, {seconds:.0f} s for the sweep")
         if not chosen:
             return None
     results = work / "results"
     run.log(f"accuracy: {', '.join(chosen)} on real MNIST, {' '.join(budget) or 'full recipes'}, {' '.join(resources)}")
     swept = run_cli(["sweep", "--local", "--archs", ",".join(chosen), "--datasets", "mnist", *budget, *resources,
                      "--data-dir", str(work / "data"), "--no-download", "--results", str(results), "--name",
-                     "gpu-mnist"], timeout=max(limit - (time.time() - started) - 20, 30))
+                     "gpu-mnist"], timeout=max(seconds, 30))
     run.log(swept["output"].rstrip()[-6000:])
     summary = run_cli(["summarize", "--results", str(results), "--vs-study"], timeout=120)
     run.log(summary["output"].rstrip())
@@ -467,10 +468,10 @@ def main() -> None:
         run.log("error: no CUDA device; use --dry on a machine without a GPU")
         sys.exit(2)
     # Shares of what is left: the later steps keep what they need at the least.
-    speed = throughput(run, limit=min(80.0, run.left() - 400))
-    pack = packing(run, found, speed, limit=min(130.0, run.left() - 270))
-    compiled = compiled_throughput(run, limit=min(60.0, run.left() - 200))
-    acc = accuracy(run, speed, best_level(pack), limit=run.left() - 25)
+    speed = throughput(run, limit=min(70.0, run.left() - 400))
+    pack = packing(run, found, speed, limit=min(120.0, run.left() - 270))
+    compiled = compiled_throughput(run, limit=min(45.0, run.left() - 200))
+    acc = accuracy(run, speed, best_level(pack), limit=run.left() - 40)
     summary(run, found, speed, compiled, pack, acc)
 
 
