@@ -140,18 +140,21 @@ def print_table(result: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=1, help="torch threads of the main process")
-    parser.add_argument("--batches", type=int, default=200, help="batches timed per DataLoader")
-    parser.add_argument("--train-images", type=int, default=50_000)
-    parser.add_argument("--test-images", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="DataLoader worker counts")
+    parser.add_argument("--batches", type=int, default=None, help="batches timed per DataLoader (default 200)")
+    parser.add_argument("--train-images", type=int, default=None, help="default 50,000")
+    parser.add_argument("--test-images", type=int, default=None, help="default 10,000")
+    parser.add_argument("--workers", type=int, nargs="+", default=None, help="DataLoader worker counts (default 0 2)")
     parser.add_argument("--quick", action="store_true",
                         help="--train-images 2000 --test-images 500 --batches 10 --workers 0")
     parser.add_argument("--results", default=None,
                         help="JSON lines file (default: benchmarks/results/data_loader.jsonl)")
     parser.add_argument("--no-save", action="store_true", help="do not append the JSON line")
     args = parser.parse_args()
-    if args.quick:
-        args.train_images, args.test_images, args.batches, args.workers = 2000, 500, 10, [0]
+    quick = args.quick
+    args.train_images = args.train_images or (2000 if quick else 50_000)
+    args.test_images = args.test_images or (500 if quick else 10_000)
+    args.batches = args.batches or (10 if quick else 200)
+    args.workers = args.workers or ([0] if quick else [0, 2])
     result = {"machine": machine_facts(), "command": " ".join([Path(sys.executable).name, *sys.argv]),
               "settings": vars(args)}
     started = time.perf_counter()

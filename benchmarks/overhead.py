@@ -134,7 +134,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.split("\n")[1:]))
-    parser.add_argument("--trials", type=int, default=20, help="seeds 0..N-1")
+    parser.add_argument("--trials", type=int, default=None, help="seeds 0..N-1 (default 20)")
     parser.add_argument("--arch", default="lenet5")
     parser.add_argument("--dataset", default="synthetic_mnist")
     parser.add_argument("--train-limit", type=int, default=64)
@@ -146,8 +146,7 @@ def main() -> None:
     parser.add_argument("--results", default=None, help="JSON lines file (default: benchmarks/results/overhead.jsonl)")
     parser.add_argument("--no-save", action="store_true", help="do not append the JSON line")
     args = parser.parse_args()
-    if args.quick:
-        args.trials = 3
+    args.trials = args.trials or (3 if args.quick else 20)
     torch.set_num_threads(args.threads)
     result = {"machine": {**machine_facts(), "device": "cpu"},
               "command": " ".join([Path(sys.executable).name, *sys.argv]), "settings": vars(args)}

@@ -238,18 +238,19 @@ def main() -> None:
                                      epilog="\n".join(__doc__.split("\n")[1:]))
     parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
     parser.add_argument("--archs", nargs="+", default=None, help=f"default: all ({', '.join(archs.names())})")
-    parser.add_argument("--inputs", nargs="+", default=list(INPUTS), choices=list(INPUTS),
-                        help="input sizes: mnist = 1x28x28, cifar10 = 3x32x32 (their synthetic twins)")
+    parser.add_argument("--inputs", nargs="+", default=None, choices=list(INPUTS),
+                        help="input sizes: mnist = 1x28x28, cifar10 = 3x32x32 (their synthetic twins; default both)")
     parser.add_argument("--images", type=int, default=None,
                         help="training images per measured pass (default: the whole split, one real epoch)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed pairs of each cell (median and spread)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed pairs of each cell (default 3)")
     parser.add_argument("--batch-size", type=int, default=None, help="default: each recipe's (128)")
-    parser.add_argument("--test-limit", type=int, default=256, help="test images of train()'s evaluation (untimed)")
+    parser.add_argument("--test-limit", type=int, default=None,
+                        help="test images of train()'s evaluation (untimed; default 256)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads on CPU (default: 1 on CPU)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model in both")
     parser.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA (both)")
     parser.add_argument("--no-channels-last", action="store_true", help="contiguous layout on CUDA (both)")
-    parser.add_argument("--explain", choices=("auto", "always", "never"), default="auto",
+    parser.add_argument("--explain", choices=("auto", "always", "never"), default=None,
                         help="time the steps between bare and archbench: auto = where the ratio < 0.95")
     parser.add_argument("--max-seconds", type=float, default=None, help="skip the cells that would end after this")
     parser.add_argument("--quick", action="store_true",
@@ -259,8 +260,11 @@ def main() -> None:
     parser.add_argument("--no-save", action="store_true", help="do not append the JSON line")
     args = parser.parse_args()
     if args.quick:
-        args.archs, args.inputs = args.archs or ["lenet5"], ["mnist"]
-        args.images, args.repeats, args.explain, args.test_limit = args.images or 256, 1, "never", 128
+        args.archs, args.inputs = args.archs or ["lenet5"], args.inputs or ["mnist"]
+        args.images, args.repeats = args.images or 256, args.repeats or 1
+        args.explain, args.test_limit = args.explain or "never", args.test_limit or 128
+    args.inputs, args.repeats = args.inputs or list(INPUTS), args.repeats or 3
+    args.explain, args.test_limit = args.explain or "auto", args.test_limit or 256
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cpu":
         args.threads = args.threads or 1
