@@ -22,9 +22,14 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 GRACE = 30        # seconds an interrupted command has to store what it finished and stop Ray
 
 try:
-    import orchestrator  # noqa: F401
+    import orchestrator
 except ModuleNotFoundError:    # run from a checkout where archbench is not installed
     sys.path.insert(0, str(REPO))
+    import orchestrator
+
+# `python -c` puts its working directory first on sys.path: the CLI runs from the folder that holds the
+# orchestrator this process imported, so that both use the same code (the GPU kit's, or this checkout's).
+SOURCE_ROOT = Path(orchestrator.__file__).resolve().parents[1]
 
 import torch  # noqa: E402
 
@@ -68,13 +73,14 @@ def archbench_command(*args: str) -> list[str]:
 
 
 def run_cli(args: list[str], *, timeout: float | None = None, log=print) -> dict:
-    """Run ``archbench ARGS``; returns its exit code, wall seconds, output, and whether it was cut at ``timeout``.
+    """Run ``archbench ARGS`` (absolute paths only: it runs in SOURCE_ROOT); returns its exit code, wall
+    seconds, output, and whether it was cut at ``timeout``.
 
     At the timeout the command gets SIGINT (as Ctrl-C: the rows it stored stay) and GRACE seconds to exit.
     """
     start = time.perf_counter()
     process = subprocess.Popen(archbench_command(*args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True)
+                               text=True, start_new_session=True, cwd=SOURCE_ROOT)
     cut = False
     try:
         output, _ = process.communicate(timeout=timeout)

@@ -460,7 +460,9 @@ def main() -> None:
     args = parser.parse_args()
     args.started = args.started or time.time()
     args.budget = args.budget or (600.0 if args.dry else 530.0)
-    args.mnist = args.mnist or args.kit / "data" / "mnist"
+    # Absolute: the CLI runs in another directory (common.run_cli).
+    args.out, args.kit = args.out.resolve(), args.kit.resolve()
+    args.mnist = (args.mnist or args.kit / "data" / "mnist").resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     run = Run(args)
     found = facts(run)
