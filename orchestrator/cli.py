@@ -311,12 +311,14 @@ def summarize(
     out: Annotated[Optional[Path], typer.Option(
         "--out", help="Directory for report.md, a self-contained report.html and the plots (PNG, SVG).")] = None,
     vs_study: Annotated[bool, typer.Option("--vs-study", help="Show the study's figure beside each cell.")] = False,
+    plugin: PluginOpt = None,
 ) -> None:
     """Turn the results into the study's three tables, answers to its questions, and plots."""
     from orchestrator import report
 
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
+    load_plugins(plugin)   # a plugin dataset's title and traits come from its spec
     store = ResultStore(results)
     if not store.trials_path.exists():
         fail(f"no results in {results}: {store.trials_path} does not exist (run `archbench sweep` first)")
