@@ -32,6 +32,7 @@ main() {
   if [ $install = 1 ]; then
     # Outside $OUT: only a few files may come back from there.
     site=$(mktemp -d /tmp/archbench-site-XXXXXX)
+    trap 'rm -rf "$site"' EXIT
     "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$site" \
       "$kit"/wheels/*.whl || { echo "error: the kit in $kit did not install"; return 1; }
     export PYTHONPATH=$site${PYTHONPATH:+:$PYTHONPATH}
