@@ -128,3 +128,11 @@ def test_gpu_dry_run_installs_the_slim_kit_and_runs_every_step(tmp_path):
     assert lines["compile"]["skipped"].startswith("not in a dry run")
     log = (out / "archbench-gpu.log").read_text()
     assert "kit installed into" in log and "recommended default --gpus-per-trial" in log
+
+
+@pytest.mark.ray
+def test_heartbeat_quick_measures_its_share_of_an_epoch(tmp_path):
+    done = run([sys.executable, BENCHMARKS / "heartbeat.py", "--quick"], timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("LeNet-5, 4,096 images: epoch ") and last.endswith("% of the epoch"), last
