@@ -20,3 +20,16 @@ def archbench(*args: str, env: dict | None = None, timeout: float = 300, **kwarg
 
 def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+def run_in_process(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """Run `archbench ARGS` through the CLI's entry point in this process: (exit code, stdout, stderr)."""
+    import pytest
+
+    from orchestrator import cli
+
+    monkeypatch.setattr(sys, "argv", ["archbench", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err

@@ -1,21 +1,10 @@
 """The CLI's commands and its handling of bad input: one line on stderr, exit code 2, nothing written."""
 
-import sys
-
 import pytest
 
 import archs
 
-from helpers import archbench
-from orchestrator import cli
-
-
-def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["archbench", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main()
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
+from helpers import archbench, run_in_process as run
 
 
 def assert_one_line_error(code: int, err: str, *needles: str) -> None:

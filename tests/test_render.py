@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import sys
 
 import pandas as pd
 import pytest
 
-from orchestrator import cli, report
+from helpers import run_in_process as run
+from orchestrator import report
 from orchestrator.render import render
 from report_frames import frames, sweep_rows, write_results
 
@@ -41,14 +41,6 @@ def _table_numbers(summary: report.Summary) -> set[str]:
 @pytest.fixture(scope="module")
 def summary():
     return report.summarize(*frames(sweep_rows("wide", WIDE)), vs_study=True)
-
-
-def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["archbench", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main()
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
 
 
 @pytest.mark.parametrize("width", [60, 80, 100, 140])
