@@ -9,7 +9,8 @@ says where its numbers come from; the README's recipe table gathers them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Mapping
 
 OPTIMIZERS = ("sgd", "adamw")
 
@@ -27,12 +28,18 @@ class Recipe:
     epochs: int
     batch_size: int
     warmup_epochs: float = 1.0
+    # Datasets that need fewer (or more) epochs than ``epochs``, where a measurement showed it.
+    dataset_epochs: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
         if not (self.epochs >= 1 and self.batch_size >= 1 and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"a recipe needs epochs >= 1, batch_size >= 1 and a finite lr > 0, got {self}")
+
+    def for_dataset(self, dataset: str) -> Recipe:
+        """The recipe on ``dataset``: its own epoch count where it has one."""
+        return replace(self, epochs=self.dataset_epochs.get(dataset, self.epochs))
 
     def with_overrides(self, *, epochs: int | None = None, batch_size: int | None = None,
                        lr: float | None = None) -> Recipe:

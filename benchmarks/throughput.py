@@ -65,7 +65,7 @@ class Setup:
         on_cuda = device.type == "cuda"
         self.budget = Budget(epochs=2, batch_size=args.batch_size, train_limit=None, test_limit=args.test_limit,
                              amp=not args.no_amp, channels_last=not args.no_channels_last, compile=args.compile)
-        self.recipe = self.budget.recipe_for(arch)
+        self.recipe = self.budget.recipe_for(arch, dataset)
         self.amp = on_cuda and self.budget.amp
         self.channels_last = on_cuda and self.budget.channels_last
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format

@@ -240,7 +240,7 @@ def sweep(
     limits.update({k: v for k, v in overrides.items() if v is not None})
     budget = Budget(lr=lr, val_split=val_split, compile=compile_model, **limits)
     if budget.train_limit is not None:
-        largest_batch = max(budget.recipe_for(a).batch_size for a in chosen_archs)
+        largest_batch = max(budget.recipe_for(a, d).batch_size for a in chosen_archs for d in chosen_datasets)
         trained_on = budget.train_limit - round(budget.train_limit * val_split)
         if trained_on < largest_batch:
             fail(f"--train-limit {budget.train_limit} leaves {trained_on} training images after the validation "

@@ -195,7 +195,7 @@ def check_same_budget(plan: SweepPlan, store: ResultStore) -> None:
                 & trials["arch"].isin(plan.archs) & trials["dataset"].isin(plan.datasets)]
     budget = plan.budget
     for row in ok.itertuples():
-        recipe = budget.recipe_for(row.arch)
+        recipe = budget.recipe_for(row.arch, row.dataset)
         spec = data.spec(row.dataset)
         asked = (recipe.epochs, recipe.batch_size, round(recipe.lr, 12),
                  min(budget.train_limit or spec.train_size, spec.train_size),

@@ -51,9 +51,10 @@ class Budget:
         if not 0.0 <= self.val_split < 1.0:
             raise ValueError(f"val_split must be in [0, 1), got {self.val_split}")
 
-    def recipe_for(self, arch: str) -> Recipe:
-        """The recipe ``arch`` trains with under this budget: the only place a recipe is resolved."""
-        return archs.recipe(arch).with_overrides(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr)
+    def recipe_for(self, arch: str, dataset: str) -> Recipe:
+        """The recipe ``arch`` trains with on ``dataset`` under this budget: the only place a recipe is resolved."""
+        return archs.recipe(arch).for_dataset(dataset).with_overrides(epochs=self.epochs, batch_size=self.batch_size,
+                                                                      lr=self.lr)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class TrialSpec:
 
     @property
     def recipe(self) -> Recipe:
-        return self.budget.recipe_for(self.cell.arch)
+        return self.budget.recipe_for(self.cell.arch, self.cell.dataset)
 
 
 @dataclass(frozen=True)

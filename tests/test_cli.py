@@ -199,7 +199,7 @@ def test_a_finished_or_refused_sweep_fetches_no_data(monkeypatch, capsys, tmp_pa
     from orchestrator.results import ResultStore
     from orchestrator.trial import TrialRow
 
-    recipe = archs.recipe("lenet5")
+    recipe = archs.recipe("lenet5").for_dataset("mnist")
     ResultStore(tmp_path / "r").put_trial(TrialRow(
         sweep="study", arch="lenet5", dataset="mnist", synthetic=False, seed=0, status="ok", test_acc=0.99,
         epochs=recipe.epochs, batch_size=recipe.batch_size, lr=recipe.lr, train_images=54_000, val_images=6_000,

@@ -27,8 +27,8 @@ def test_a_bad_recipe_is_refused_where_it_is_written(bad):
 def test_the_budget_resolves_the_recipe():
     from orchestrator.trial import Budget
 
-    assert Budget().recipe_for("lenet5") == archs.recipe("lenet5")
-    resolved = Budget(epochs=3, batch_size=256).recipe_for("resnet20v1")
+    assert Budget().recipe_for("vgg", "mnist") == archs.recipe("vgg")
+    resolved = Budget(epochs=3, batch_size=256).recipe_for("resnet20v1", "cifar10")
     assert (resolved.epochs, resolved.batch_size, resolved.lr) == (3, 256, pytest.approx(0.2))
 
 
@@ -65,3 +65,13 @@ def test_weight_decay_spares_biases():
     optimizer = recipes.make_optimizer(archs.recipe("resnet20v1"), torch.nn.Linear(2, 2))
     decays = {p.ndim: g["weight_decay"] for g in optimizer.param_groups for p in g["params"]}
     assert decays == {2: 5e-4, 1: 0.0}
+
+
+def test_a_dataset_can_have_its_own_epochs_and_the_budget_still_wins():
+    # LeNet-5 on MNIST: 10 epochs matched 20 on the validation split (ACCURACY.md); Fashion-MNIST needs 20.
+    from orchestrator.trial import Budget
+
+    assert Budget().recipe_for("lenet5", "mnist").epochs == 10
+    assert Budget().recipe_for("lenet5", "synthetic_mnist").epochs == 20
+    assert Budget().recipe_for("lenet5", "fashion_mnist").epochs == 20
+    assert Budget(epochs=3).recipe_for("lenet5", "mnist").epochs == 3

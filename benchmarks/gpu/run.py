@@ -332,7 +332,8 @@ def full_recipe_seconds(speed: dict | None, level: dict | None, default: float) 
     out = {}
     for arch in archs.names():
         if arch in rates:
-            images = archs.recipe(arch).epochs * spec.train_size * 0.9     # the sweep's default validation split
+            epochs = archs.recipe(arch).for_dataset("mnist").epochs
+            images = epochs * spec.train_size * 0.9     # the sweep's default validation split
             out[arch] = round(1.1 * images / rates[arch] * max(slowdown, 1.0) + 10, 1)
     fallback = max(out.values(), default=default)
     return {arch: out.get(arch, fallback) for arch in archs.names()}
