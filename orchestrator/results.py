@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 
 from orchestrator.atomic import Writer, atomic_write_all
-from orchestrator.trial import STATUSES, TrialRow
+from orchestrator.trial import TrialRow
 
 SCHEMA_VERSION = 3
 TRIALS_FILE = "trials.parquet"

@@ -38,7 +38,7 @@ from scipy import stats
 import archs
 from orchestrator import data, study
 from orchestrator.data.specs import SYNTHETIC_PREFIX, DatasetSpec
-from orchestrator.results import STATUSES
+from orchestrator.trial import STATUSES
 
 OK = "ok"
 DIFFICULTY_ARCH = "lenet5"       # its accuracy on a dataset is the difficulty proxy
