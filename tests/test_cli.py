@@ -244,3 +244,15 @@ def test_a_plugin_architecture_is_listed():
     assert proc.returncode == 0, proc.stderr
     listed = " ".join(proc.stdout.split()).split("datasets:")[0]
     assert listed.startswith("architectures: lenet5, vgg,") and "tiny_cnn" in listed
+
+
+def test_an_installed_package_plugin_loads_through_its_entry_point(tmp_path):
+    # A package installed with `[project.entry-points."archbench.plugins"]`, as importlib.metadata sees it.
+    dist = tmp_path / "mymodels-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mymodels\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[archbench.plugins]\nmine = mymodels_plugin\n")
+    (tmp_path / "mymodels_plugin.py").write_text((PLUGINS / "faults.py").read_text())
+    proc = archbench("archs", env={"PYTHONPATH": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert "tiny_cnn" in " ".join(proc.stdout.split()).split("datasets:")[0]
