@@ -69,6 +69,14 @@ def load_plugins(names: list[str] | None) -> tuple[str, ...]:
     return resolved
 
 
+def check_plugins(arch_names: list[str], dataset_names: list[str]) -> None:
+    """Build and try the plugin architectures among ``arch_names`` on each dataset; exit 2 on a bad one."""
+    try:
+        plugins.check(arch_names, dataset_names)
+    except plugins.PluginError as exc:
+        fail(str(exc))
+
+
 @app.command("archs")
 def list_archs(plugin: PluginOpt = None) -> None:
     """List the registered architectures and the datasets."""
@@ -91,10 +99,7 @@ def params(
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
     load_plugins(plugin)
-    try:
-        plugins.check(archs.names(), data.names())
-    except plugins.PluginError as exc:
-        fail(str(exc))
+    check_plugins(archs.names(), data.names())
     table = params_table(parameter_counts(), vs_study=True)
     text = render(table, fmt, title="Table 3: parameters (ours vs the study's Table 4.3)")
     typer.echo(text)
@@ -226,10 +231,7 @@ def sweep(
     chosen_datasets = parse_names(dataset_list, real + synthetic, "datasets", default_datasets)
     if local and gpus_per_trial and not torch.cuda.is_available():
         fail(f"--gpus-per-trial {gpus_per_trial:g} asks for GPUs, but this machine has none; use 0")
-    try:
-        plugins.check(chosen_archs, chosen_datasets)
-    except plugins.PluginError as exc:
-        fail(str(exc))
+    check_plugins(chosen_archs, chosen_datasets)
     store = ResultStore(results)
     try:
         store.check_writable()

@@ -89,7 +89,7 @@ class LineView:
 
     def epoch(self, name: str, row: EpochRow, epochs: int, best: float | None) -> None:
         trial = self.running.setdefault(name, _Running(started=time.monotonic()))
-        trial.epoch, trial.epochs, trial.step, trial.steps = row.epoch + 1, epochs, 0, trial.steps
+        trial.epoch, trial.epochs, trial.step = row.epoch + 1, epochs, 0
         trial.images_per_sec = row.images_per_sec or trial.images_per_sec
         trial.accuracy = _accuracy(row)
         self._epoch_line(name, row, epochs, best)

@@ -27,8 +27,8 @@ from orchestrator import data, recipes
 from orchestrator.trial import EpochRow, Progress, TrialRow, TrialSpec
 
 _DIVERGENCE_CHECK_STEPS = 50
-# The test subset (--test-limit) and the validation hold-out do not depend on the trial's seed, so
-# that every cell and seed of a sweep is measured on the same images.
+# Like the --test-limit sample (data.load_split), the validation hold-out does not depend on the
+# trial's seed: every cell and seed of a sweep is validated on the same images.
 SPLIT_SEED = 0
 # Collapse: the most predicted class takes at least this share of the test predictions and at least
 # twice its true share, or the final training loss is still within 1% of ln(classes) (chance level).
