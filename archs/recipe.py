@@ -28,6 +28,8 @@ class Recipe:
     epochs: int
     batch_size: int
     warmup_epochs: float = 1.0
+    # Cross-entropy against targets mixed with the uniform distribution by this weight (Szegedy et al. 2016).
+    label_smoothing: float = 0.0
     # Datasets that need fewer (or more) epochs than ``epochs``, where a measurement showed it.
     dataset_epochs: Mapping[str, int] = field(default_factory=dict)
 
@@ -36,6 +38,8 @@ class Recipe:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
         if not (self.epochs >= 1 and self.batch_size >= 1 and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"a recipe needs epochs >= 1, batch_size >= 1 and a finite lr > 0, got {self}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
 
     def for_dataset(self, dataset: str) -> Recipe:
         """The recipe on ``dataset``: its own epoch count where it has one."""

@@ -94,8 +94,20 @@ def _init_he_normal(model: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
+def _zero_init_residual(model: nn.Module) -> None:
+    """Zero the scale of each residual branch's last BatchNorm, so every block starts as its shortcut.
+
+    Goyal et al. 2017, "Accurate, large minibatch SGD", section 5.1; torchvision's ``zero_init_residual``.
+    With the biases at zero the branch then outputs exactly zero, in v1 (BN last) and v2 (BN-ReLU-conv last).
+    """
+    for module in model.modules():
+        if isinstance(module, (BasicBlock, PreActBottleneck)):
+            last_norm = [m for m in module.residual.modules() if isinstance(m, nn.BatchNorm2d)][-1]
+            nn.init.zeros_(last_norm.weight)
+
+
 class ResNetV1(nn.Module):
-    def __init__(self, depth: int, in_channels: int, num_classes: int) -> None:
+    def __init__(self, depth: int, in_channels: int, num_classes: int, zero_init_residual: bool = False) -> None:
         super().__init__()
         blocks_per_stage = _blocks_per_stage(depth, 6, version=1)
         self.stem = resnet_layer(in_channels, 16)
@@ -109,13 +121,15 @@ class ResNetV1(nn.Module):
         self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.fc = nn.Linear(channels, num_classes)
         _init_he_normal(self)
+        if zero_init_residual:
+            _zero_init_residual(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.pool(self.stages(self.stem(x))))
 
 
 class ResNetV2(nn.Module):
-    def __init__(self, depth: int, in_channels: int, num_classes: int) -> None:
+    def __init__(self, depth: int, in_channels: int, num_classes: int, zero_init_residual: bool = False) -> None:
         super().__init__()
         blocks_per_stage = _blocks_per_stage(depth, 9, version=2)
         self.stem = resnet_layer(in_channels, 16)
@@ -131,6 +145,8 @@ class ResNetV2(nn.Module):
         self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.fc = nn.Linear(channels, num_classes)
         _init_he_normal(self)
+        if zero_init_residual:
+            _zero_init_residual(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.pool(self.post_activation(self.stages(self.stem(x)))))

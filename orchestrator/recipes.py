@@ -1,4 +1,4 @@
-"""A recipe (``archs.Recipe``, registered beside each architecture) made into an optimizer and a schedule."""
+"""A recipe (``archs.Recipe``, registered beside each architecture) made into a loss, an optimizer and a schedule."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import torch
 from torch import nn
 
 from archs import Recipe
+
+
+def make_loss(recipe: Recipe) -> nn.Module:
+    return nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
 
 
 def make_optimizer(recipe: Recipe, model: nn.Module) -> torch.optim.Optimizer:

@@ -19,7 +19,6 @@ from datetime import datetime, timezone
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 import archs
@@ -82,6 +81,7 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
     counts = archs.count_params(model)
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     step_model = torch.compile(model) if budget.compile else model
+    loss_fn = recipes.make_loss(recipe)
     optimizer = recipes.make_optimizer(recipe, model)
     schedule = recipes.make_schedule(recipe, optimizer, recipe.epochs * len(train_loader))
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_cuda and budget.amp)
@@ -94,8 +94,8 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
     for epoch in range(1, recipe.epochs + 1):
         epoch_start = time.perf_counter()
         heartbeat.start_epoch(epoch, train_seconds)
-        loss_sum, epoch_steps, finite = _train_epoch(step_model, train_loader, optimizer, schedule, autocast,
-                                                     heartbeat)
+        loss_sum, epoch_steps, finite = _train_epoch(step_model, train_loader, loss_fn, optimizer, schedule,
+                                                     autocast, heartbeat)
         _synchronize(device)
         epoch_seconds = time.perf_counter() - epoch_start
         train_seconds += epoch_seconds
@@ -184,7 +184,7 @@ class _Heartbeat:
                                       self.seconds_before + elapsed))
 
 
-def _train_epoch(model: nn.Module, loader: data.DeviceLoader, optimizer: torch.optim.Optimizer,
+def _train_epoch(model: nn.Module, loader: data.DeviceLoader, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,
                  schedule: torch.optim.lr_scheduler.LRScheduler, autocast: torch.autocast,
                  heartbeat: _Heartbeat) -> tuple[float, int, bool]:
     """One pass over ``loader``; returns (summed loss, steps, loss stayed finite)."""
@@ -193,7 +193,7 @@ def _train_epoch(model: nn.Module, loader: data.DeviceLoader, optimizer: torch.o
     steps = 0
     for images, labels in loader:
         with autocast:
-            loss = F.cross_entropy(model(images), labels)
+            loss = loss_fn(model(images), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -93,6 +93,18 @@ def test_resnet_depth_sets_the_number_of_blocks():
     assert len(ResNetV2(29, 3, 10).stages) == 9
 
 
+@pytest.mark.parametrize("resnet,block_count", [(ResNetV1, 9), (ResNetV2, 6)])
+def test_zero_init_residual_starts_every_block_as_its_shortcut(resnet, block_count):
+    blocks = {zero: [m for m in resnet(20, 3, 10, zero_init_residual=zero).modules() if hasattr(m, "residual")]
+              for zero in (False, True)}
+    assert len(blocks[True]) == len(blocks[False]) == block_count
+    for zero, expected_zero in ((True, True), (False, False)):
+        for block in blocks[zero]:
+            first_conv = next(m for m in block.residual.modules() if isinstance(m, nn.Conv2d))
+            x = torch.randn(2, first_conv.in_channels, 8, 8)
+            assert bool(torch.all(block.residual.eval()(x) == 0)) == expected_zero
+
+
 @pytest.mark.parametrize("name", archs.names())
 @pytest.mark.parametrize("shape", [GRAY, COLOR], ids=["1x28x28", "3x32x32"])
 def test_forward_gives_logits_per_class(name, shape):

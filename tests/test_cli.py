@@ -246,6 +246,16 @@ def test_a_plugin_architecture_is_listed():
     assert listed.startswith("architectures: lenet5, vgg,") and "tiny_cnn" in listed
 
 
+def test_the_example_plugins_load_and_register_what_they_say():
+    examples = PLUGINS.parents[1] / "examples" / "plugins"
+    proc = archbench("archs", "--plugin", str(examples / "resnet_tricks.py"),
+                     "--plugin", str(examples / "fashion_mnist_crop_flip.py"))
+    assert proc.returncode == 0, proc.stderr
+    architectures, datasets = " ".join(proc.stdout.split()).split("datasets:")
+    assert "resnet20v1_zero_init, resnet20v1_label_smoothing" in architectures
+    assert "fashion_mnist_crop_flip" in datasets
+
+
 def test_an_installed_package_plugin_loads_through_its_entry_point(tmp_path):
     # A package installed with `[project.entry-points."archbench.plugins"]`, as importlib.metadata sees it.
     dist = tmp_path / "mymodels-1.0.dist-info"

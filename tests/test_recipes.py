@@ -17,7 +17,8 @@ def test_unknown_architecture_has_no_recipe():
         archs.recipe("alexnet")
 
 
-@pytest.mark.parametrize("bad", [{"optimizer": "rmsprop"}, {"lr": float("nan")}, {"epochs": 0}])
+@pytest.mark.parametrize("bad", [{"optimizer": "rmsprop"}, {"lr": float("nan")}, {"epochs": 0},
+                                 {"label_smoothing": 1.0}, {"label_smoothing": -0.1}])
 def test_a_bad_recipe_is_refused_where_it_is_written(bad):
     fields = {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.0, "epochs": 1, "batch_size": 32, **bad}
     with pytest.raises(ValueError):
@@ -75,3 +76,14 @@ def test_a_dataset_can_have_its_own_epochs_and_the_budget_still_wins():
     assert Budget().recipe_for("lenet5", "synthetic_mnist").epochs == 20
     assert Budget().recipe_for("lenet5", "fashion_mnist").epochs == 20
     assert Budget(epochs=3).recipe_for("lenet5", "mnist").epochs == 3
+
+
+def test_the_loss_smooths_the_targets_as_the_recipe_says():
+    logits = torch.tensor([[20.0, 0.0, 0.0]])
+    target = torch.tensor([0])
+    plain = recipes.make_loss(archs.recipe("resnet20v1"))(logits, target)
+    smoothed = recipes.make_loss(archs.Recipe("sgd", 0.1, 0.0, 1, 32, label_smoothing=0.3))(logits, target)
+    # A confident right answer costs almost nothing against one-hot targets; against targets that put
+    # 0.1 on each wrong class it costs 0.1 x 20 nats for each of the two.
+    assert plain.item() < 1e-6
+    assert smoothed.item() == pytest.approx(2 * 0.1 * 20, rel=1e-3)
