@@ -28,7 +28,7 @@ from filelock import FileLock
 from orchestrator.atomic import Writer, atomic_write_all
 from orchestrator.trial import TrialRow
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TRIALS_FILE = "trials.parquet"
 HISTORY_FILE = "history.parquet"
 LOCK_FILE = ".lock"
@@ -70,6 +70,10 @@ TRIAL_SCHEMA = pa.schema([
     pa.field("batch_size", pa.int64()),
     pa.field("lr", pa.float64()),                        # peak learning rate
     pa.field("optimizer", pa.string()),
+    pa.field("weight_decay", pa.float64()),
+    pa.field("warmup_epochs", pa.float64()),
+    pa.field("label_smoothing", pa.float64()),
+    pa.field("augment", pa.string()),                    # the dataset's training augmentation: crop_flip, crop, none
     pa.field("gpu_fraction", pa.float64()),              # GPUs the trial asked Ray for (0 on CPU)
     pa.field("trials_sharing_device", pa.int64()),       # most trials seen at once on its device, itself included
     pa.field("device", pa.string()),                     # e.g. "NVIDIA H200" or "cpu"
@@ -87,7 +91,8 @@ TRIAL_SCHEMA = pa.schema([
 # Columns added after schema 1, with the schema version that added each: older files read them as null.
 ADDED_COLUMNS = {"test_images": 2, **dict.fromkeys(
     ("val_acc", "best_val_acc", "best_epoch", "pred_histogram", "val_images", "val_split", "arch_module",
-     "trials_sharing_device"), 3)}
+     "trials_sharing_device"), 3),
+    **dict.fromkeys(("weight_decay", "warmup_epochs", "label_smoothing", "augment"), 4)}
 
 HISTORY_SCHEMA = pa.schema([
     pa.field("sweep", pa.string(), nullable=False),

@@ -23,7 +23,7 @@ from torch import nn
 
 import archs
 from orchestrator import data, recipes
-from orchestrator.trial import EpochRow, Progress, TrialRow, TrialSpec
+from orchestrator.trial import EpochRow, Progress, TrialRow, TrialSpec, training_columns
 
 _DIVERGENCE_CHECK_STEPS = 50
 # Like the --test-limit sample (data.load_split), the validation hold-out does not depend on the
@@ -132,17 +132,16 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
         test_acc=history[-1].test_acc if status == "ok" else None,
         val_acc=history[-1].val_acc, best_val_acc=best.val_acc if best else None,
         best_epoch=best.epoch if best else None, pred_histogram=histogram,
-        epochs=recipe.epochs, epochs_run=len(history), steps=steps,
+        epochs_run=len(history), steps=steps,
         train_images=len(train_x), val_images=len(val_x) if val_x is not None else 0, test_images=len(test_x),
         val_split=budget.val_split, train_seconds=train_seconds, wall_seconds=time.perf_counter() - wall_start,
         images_per_sec=steps * recipe.batch_size / train_seconds if train_seconds else None,
         params_total=counts.total, params_trainable=counts.trainable, params_non_trainable=counts.non_trainable,
-        arch_module=archs.entry(cell.arch).module, batch_size=recipe.batch_size, lr=recipe.lr,
-        optimizer=recipe.optimizer, device=torch.cuda.get_device_name(device) if on_cuda else "cpu",
+        device=torch.cuda.get_device_name(device) if on_cuda else "cpu",
         # Reserved, not allocated: what the caching allocator holds is what a GPU share must fit.
         peak_mem_bytes=torch.cuda.max_memory_reserved(device) if on_cuda else None,
         torch_version=torch.__version__, started_at=started_at, ended_at=datetime.now(timezone.utc),
-        history=history,
+        history=history, **training_columns(spec),
     )
 
 

@@ -132,6 +132,10 @@ class TrialRow:
     batch_size: int | None = None
     lr: float | None = None
     optimizer: str | None = None
+    weight_decay: float | None = None
+    warmup_epochs: float | None = None
+    label_smoothing: float | None = None
+    augment: str | None = None         # the dataset's training augmentation (data.AUGMENTATIONS)
     device: str | None = None
     peak_mem_bytes: int | None = None
     torch_version: str | None = None
@@ -159,13 +163,11 @@ class TrialRow:
     @classmethod
     def failed(cls, spec: TrialSpec, error: str, *, epochs_run: int = 0) -> TrialRow:
         """The row of a trial that ended without one of its own: it raised, or its worker died."""
-        recipe = spec.recipe
         return cls(
             arch=spec.cell.arch, dataset=spec.cell.dataset, seed=spec.cell.seed,
             synthetic=data.spec(spec.cell.dataset).synthetic, status="failed", error=error,
-            epochs=recipe.epochs, epochs_run=epochs_run, batch_size=recipe.batch_size, lr=recipe.lr,
-            optimizer=recipe.optimizer, val_split=spec.budget.val_split,
-            arch_module=archs.entry(spec.cell.arch).module, ended_at=datetime.now(timezone.utc))
+            epochs_run=epochs_run, val_split=spec.budget.val_split, ended_at=datetime.now(timezone.utc),
+            **training_columns(spec))
 
     def with_(self, **changes: object) -> TrialRow:
         """A copy with ``changes``: the adapter and the driver add their fields this way."""
@@ -177,3 +179,12 @@ class TrialRow:
 
     def history_records(self) -> list[dict[str, object]]:
         return [asdict(epoch) for epoch in self.history]
+
+
+def training_columns(spec: TrialSpec) -> dict[str, object]:
+    """The row's columns that say how ``spec`` trains: its resolved recipe, augmentation and architecture's module."""
+    recipe = spec.recipe
+    return {"epochs": recipe.epochs, "batch_size": recipe.batch_size, "lr": recipe.lr, "optimizer": recipe.optimizer,
+            "weight_decay": recipe.weight_decay, "warmup_epochs": recipe.warmup_epochs,
+            "label_smoothing": recipe.label_smoothing, "augment": data.spec(spec.cell.dataset).augment,
+            "arch_module": archs.entry(spec.cell.arch).module}

@@ -115,19 +115,23 @@ def test_only_ok_rows_count_as_done(tmp_path, status):
     assert store.done_cells("s") == set()
 
 
-def test_a_schema_2_file_reads_and_keeps_its_rows(tmp_path):
-    # Schema 2 had no validation or collapse columns, and its history no val_acc: they read as unknown.
+@pytest.mark.parametrize("version", [2, 3])
+def test_an_older_schema_file_reads_and_keeps_its_rows(tmp_path, version):
+    # Schema 2 had no validation or collapse columns, and its history no val_acc; schema 3 did not
+    # record the recipe's weight decay, warm-up, label smoothing or augmentation: they read as unknown.
     store = ResultStore(tmp_path)
     store.put_trial(_row(seed=0, epochs=2))
-    added = [name for name, version in results.ADDED_COLUMNS.items() if version == 3]
+    added = [name for name, added_in in results.ADDED_COLUMNS.items() if added_in > version]
     table = pq.read_table(store.trials_path).drop_columns(added)
-    pq.write_table(table.set_column(0, "schema_version", pa.array([2], pa.int32())), store.trials_path)
-    pq.write_table(pq.read_table(store.history_path).drop_columns(["val_acc"]), store.history_path)
+    pq.write_table(table.set_column(0, "schema_version", pa.array([version], pa.int32())), store.trials_path)
+    if version < 3:
+        pq.write_table(pq.read_table(store.history_path).drop_columns(["val_acc"]), store.history_path)
     assert store.trials()[added].isna().all().all() and store.history()["val_acc"].isna().all()
-    store.put_trial(_row(seed=1, val_acc=0.8, pred_histogram=[1, 2, 3], epochs=1))
+    store.put_trial(_row(seed=1, val_acc=0.8, pred_histogram=[1, 2, 3], label_smoothing=0.1, epochs=1))
     trials = store.trials().set_index("seed")
-    assert trials.loc[0, "schema_version"] == 2 and pd.isna(trials.loc[0, "val_acc"])
+    assert trials.loc[0, "schema_version"] == version and pd.isna(trials.loc[0, "label_smoothing"])
     assert trials.loc[1, "val_acc"] == pytest.approx(0.8) and list(trials.loc[1, "pred_histogram"]) == [1, 2, 3]
+    assert trials.loc[1, "label_smoothing"] == pytest.approx(0.1)
     assert len(store.history()) == 3
 
 

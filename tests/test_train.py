@@ -124,3 +124,14 @@ def test_a_failed_row_carries_the_resolved_recipe_and_no_model():
                                                                                     3, 1, 64)
     assert row.lr == pytest.approx(spec.recipe.lr) and row.optimizer == "adamw" and row.synthetic
     assert row.params_total is None and row.test_acc is None and row.arch_module == "archs.lenet"
+    assert (row.weight_decay, row.warmup_epochs, row.label_smoothing, row.augment) == (
+        spec.recipe.weight_decay, spec.recipe.warmup_epochs, 0.0, "none")
+
+
+def test_the_row_says_how_it_was_trained():
+    plugins.load([FAULTS])
+    row = train(_spec("tiny_cnn", "synthetic_cifar10", epochs=1))
+    recipe = Budget(epochs=1, batch_size=32).recipe_for("tiny_cnn", "synthetic_cifar10")
+    assert (row.weight_decay, row.warmup_epochs, row.label_smoothing) == (
+        recipe.weight_decay, recipe.warmup_epochs, recipe.label_smoothing)
+    assert row.augment == "crop_flip" and row.arch_module.startswith("archbench_plugin_faults")
