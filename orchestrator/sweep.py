@@ -185,10 +185,11 @@ def _storage_uri(storage: str) -> str:
 
 
 def check_same_budget(plan: SweepPlan, store: ResultStore) -> None:
-    """SweepError if the sweep's ok rows were trained on another budget than this run asks for.
+    """SweepError if the sweep's ok rows were trained on another budget or recipe than this run asks for.
 
     Skipping them would mix budgets in one table; a new --name or --force is the user's call. The
     images compared are those drawn from each split (a training sample includes its validation part).
+    A column an older schema did not record is taken as asked.
     """
     trials = store.trials()
     ok = trials[(trials["sweep"] == plan.name) & (trials["status"] == "ok")
@@ -197,20 +198,24 @@ def check_same_budget(plan: SweepPlan, store: ResultStore) -> None:
     for row in ok.itertuples():
         recipe = budget.recipe_for(row.arch, row.dataset)
         spec = data.spec(row.dataset)
-        asked = (recipe.epochs, recipe.batch_size, round(recipe.lr, 12),
-                 min(budget.train_limit or spec.train_size, spec.train_size),
-                 min(budget.test_limit or spec.test_size, spec.test_size), budget.val_split)
-        # Rows of schema 1 did not record their test images, rows before 3 no validation split: as asked.
-        test_images = asked[4] if pd.isna(row.test_images) else int(row.test_images)
-        val_images = 0 if pd.isna(row.val_images) else int(row.val_images)
-        val_split = budget.val_split if pd.isna(row.val_split) else float(row.val_split)
-        held = (row.epochs, row.batch_size, round(row.lr, 12), int(row.train_images) + val_images, test_images,
-                val_split)
-        if asked != held:
+        asked = {"epochs": recipe.epochs, "batch size": recipe.batch_size, "lr": round(recipe.lr, 12),
+                 "train images": min(budget.train_limit or spec.train_size, spec.train_size),
+                 "test images": min(budget.test_limit or spec.test_size, spec.test_size),
+                 "val split": budget.val_split, "weight decay": recipe.weight_decay,
+                 "warm-up epochs": recipe.warmup_epochs, "label smoothing": recipe.label_smoothing,
+                 "augment": spec.augment}
+        recorded = {"epochs": row.epochs, "batch size": row.batch_size, "lr": round(row.lr, 12),
+                    "train images": row.train_images + (0 if pd.isna(row.val_images) else row.val_images),
+                    "test images": row.test_images, "val split": row.val_split,
+                    "weight decay": row.weight_decay, "warm-up epochs": row.warmup_epochs,
+                    "label smoothing": row.label_smoothing, "augment": row.augment}
+        differ = [name for name, value in recorded.items() if not pd.isna(value) and value != asked[name]]
+        if differ:
+            held = ", ".join(f"{name} {recorded[name]}" for name in differ)
+            wanted = ", ".join(f"{name} {asked[name]}" for name in differ)
             raise SweepError(
-                f"sweep {plan.name!r} already has {row.arch}/{row.dataset}/seed{row.seed} trained with "
-                f"(epochs, batch, lr, train images, test images, val split) = {held}, and this run asks for "
-                f"{asked}: use another --name, or --force to train those cells again")
+                f"sweep {plan.name!r} already has {row.arch}/{row.dataset}/seed{row.seed} trained with {held}, "
+                f"and this run asks for {wanted}: use another --name, or --force to train those cells again")
 
 
 def _quiet_tune() -> None:
