@@ -454,6 +454,26 @@ def test_a_sole_winner_with_ties_says_where_it_tied():
                                          "architecture on 1). lenet5 has the best mean rank (1.25")
 
 
+# --- validation accuracy -------------------------------------------------------------------------
+
+def test_the_validation_table_gives_the_ok_seeds_validation_accuracy_and_best_epochs():
+    rows = [trial_row("s", "lenet5", "mnist", 0, 0.98, val_acc=0.97, best_epoch=3),
+            trial_row("s", "lenet5", "mnist", 1, 0.99, val_acc=0.95, best_epoch=2),
+            trial_row("s", "lenet5", "mnist", 2, "diverged", val_acc=0.10, best_epoch=1),
+            trial_row("s", "vgg", "mnist", 0, 0.97, val_acc=0.96, best_epoch=3),
+            trial_row("s", "vgg", "mnist", 1, 0.96, val_acc=0.94, best_epoch=3),
+            trial_row("s", "lenet5", "svhn", 0, 0.80),                        # trained without a split
+            trial_row("s", "vgg", "svhn", 0, "failed")]
+    summary = summarize(*frames(rows))
+    table = summary.validation
+    assert table.loc["lenet5", "MNIST"] == f"0.9600 ± {np.std([0.97, 0.95], ddof=1):.4f} (n=2; best epochs 2-3; diverged 1/3)"
+    assert table.loc["vgg", "MNIST"] == f"0.9500 ± {np.std([0.96, 0.94], ddof=1):.4f} (n=2; best epoch 3)"
+    assert table.loc["lenet5", "SVHN"] == "no validation split" and table.loc["vgg", "SVHN"] == "failed"
+    # Table 1 is the test set's, whatever validation says.
+    assert summary.accuracy.loc["lenet5", "MNIST"].startswith("0.9850 ± ")
+    assert "Validation accuracy" in report.render_summary(summary, "markdown")
+
+
 # --- collapse, other statuses, cells the study lacks ---------------------------------------------
 
 def _collapsed(arch, dataset, seed, histogram, **extra):

@@ -211,7 +211,9 @@ def cell_stats(trials: pd.DataFrame, history: pd.DataFrame,
 
     ``n`` seeds and ``n_<status>`` per status; of the ok seeds ``acc_mean``, ``acc_std`` (NaN for one
     seed), ``seconds`` (training), ``seconds_per_epoch``, ``images_per_sec``; the parameter counts;
-    ``synthetic``, ``label``, ``rank``; the study's figures (``study_acc``, ``study_seconds``,
+    ``val_mean``, ``val_std`` and ``val_n`` (the ok seeds' validation accuracy after the last epoch, and
+    how many had a validation split), ``best_epoch_min`` and ``best_epoch_max`` (their epochs of best
+    validation accuracy); ``synthetic``, ``label``, ``rank``; the study's figures (``study_acc``, ``study_seconds``,
     ``study_params_*``) and ``study_collapse_class`` (the class whose constant prediction scores the
     study's accuracy, else NaN); ``seconds_to_study`` (mean over the ok seeds that reached the study's
     accuracy), ``seeds_reached`` of ``seeds_timed`` (ok seeds with a history).
@@ -225,6 +227,11 @@ def cell_stats(trials: pd.DataFrame, history: pd.DataFrame,
     ok = ok_trials.groupby(keys)
     cells["acc_mean"] = ok["test_acc"].mean()
     cells["acc_std"] = ok["test_acc"].std()  # sample std (ddof=1); NaN for one seed
+    cells["val_mean"] = ok["val_acc"].mean()
+    cells["val_std"] = ok["val_acc"].std()
+    cells["val_n"] = ok["val_acc"].count()
+    cells["best_epoch_min"] = ok["best_epoch"].min()
+    cells["best_epoch_max"] = ok["best_epoch"].max()
     cells["seconds"] = ok["train_seconds"].mean()
     per_epoch = ok_trials["train_seconds"] / ok_trials["epochs_run"].where(ok_trials["epochs_run"] > 0)
     cells["seconds_per_epoch"] = per_epoch.groupby([ok_trials["arch"], ok_trials["dataset"]]).mean()

@@ -13,7 +13,7 @@ IMAGE_TITLES = {
 # The table each image follows (None: after the answers).
 IMAGE_PLACES = {"accuracy_heatmap": "accuracy", "training_time": "time", "accuracy_vs_time": "time",
                 "accuracy_curves": None}
-RESULT_TABLES = ("accuracy", "time", "params")
+RESULT_TABLES = ("accuracy", "validation", "time", "params")
 ANSWER_TABLES = (("best",), ("traits", "trait_ranks"), ("overall",))   # per question
 STUDY_NOTE = ("Beside each figure of ours: the study's (its Tables 4.1-4.3, one Keras run per cell on one GPU) "
               "and the difference, ours minus the study's.")

@@ -20,6 +20,7 @@ class Summary:
     vs_study: bool
     notes: tuple[str, ...]            # lines to show above the tables
     accuracy: pd.DataFrame
+    validation: pd.DataFrame
     time: pd.DataFrame
     params: pd.DataFrame
     best: pd.DataFrame
@@ -47,7 +48,8 @@ def summarize(trials: pd.DataFrame, history: pd.DataFrame, *, sweep: str | None 
     analysis = analyze(trials, history, sweep=sweep)
     return Summary(
         analysis=analysis, vs_study=vs_study, notes=answers.notes(analysis, vs_study),
-        accuracy=tables.accuracy_table(analysis, vs_study), time=tables.time_table(analysis, vs_study),
+        accuracy=tables.accuracy_table(analysis, vs_study), validation=tables.validation_table(analysis),
+        time=tables.time_table(analysis, vs_study),
         params=tables.params_table(analysis.cells, vs_study), best=tables.best_table(analysis),
         traits=tables.traits_table(analysis), trait_ranks=tables.trait_ranks_table(analysis),
         overall=tables.overall_table(analysis), answers=answers.answers(analysis),

@@ -1,7 +1,7 @@
 """The study's tables and the answers' tables as text, made from ``report.analysis`` numbers.
 
-Tables 1-3 follow the study's layout: architectures down, datasets across. Table 1 has one row per
-architecture; Tables 2 and 3 one row per architecture and measure. With ``vs_study`` the study's
+Tables 1-3 follow the study's layout: architectures down, datasets across. Table 1 and the validation
+table have one row per architecture; Tables 2 and 3 one row per architecture and measure. With ``vs_study`` the study's
 figures sit beside ours ("MNIST", "MNIST study", "MNIST Δ", ...), or below them in Table 2, where only
 the training seconds have a study figure. Each cell is a string ready for ``render``; a missing
 number is NO_VALUE, a cell the study has no figure for says NO_STUDY_FIGURE.
@@ -19,10 +19,12 @@ from orchestrator.report.analysis import (DIFFICULTY_ARCH, OK, PARAM_COLUMNS, An
 NO_VALUE = "—"
 NOT_RUN = "not run"
 NO_STUDY_FIGURE = "no study figure"
+NO_VALIDATION = "no validation split"
 NOT_REACHED = "not reached"
 STUDY_COLLAPSED = "study collapsed"
 TITLES = {
     "accuracy": "Table 1: test accuracy",
+    "validation": "Validation accuracy: what recipe choices are made on (Table 1 is not)",
     "time": "Table 2: training time",
     "params": "Table 3: parameters",
     "best": "Q1: best architecture per dataset",
@@ -72,14 +74,26 @@ def _accuracy_text(row: pd.Series, outcome: str) -> str:
     """E.g. '0.9183', '0.9183 ± 0.0021 (n=3)', '0.9500 ± 0.0071 (n=2; failed 1/3)', 'diverged 3/3'."""
     if row["n_ok"] == 0:
         return outcome
-    text = fmt(row["acc_mean"], ".4f")
-    if row["n_ok"] >= 2:
-        text += f" ± {row['acc_std']:.4f}"
-    notes = []
-    if row["n"] > 1:
-        notes.append(f"n={row['n_ok']}")
-    if outcome:
-        notes.append(outcome)
+    return _seeds_text(row["acc_mean"], row["acc_std"], row["n_ok"], row["n"], [outcome])
+
+
+def _validation_text(row: pd.Series, outcome: str) -> str:
+    """E.g. '0.9143 ± 0.0061 (n=2; best epochs 11-12)': the ok seeds' last-epoch validation accuracy."""
+    if row["n_ok"] == 0:
+        return outcome
+    if row["val_n"] == 0:
+        return NO_VALIDATION
+    first, last = int(row["best_epoch_min"]), int(row["best_epoch_max"])
+    best = f"best epoch {first}" if first == last else f"best epochs {first}-{last}"
+    return _seeds_text(row["val_mean"], row["val_std"], row["val_n"], row["n"], [best, outcome])
+
+
+def _seeds_text(mean: float, std: float, count: int, seeds: int, notes: list[str]) -> str:
+    """The mean over ``count`` seeds of ``seeds``, ± their std from two on, then 'n=<count>' and the notes."""
+    text = fmt(mean, ".4f")
+    if count >= 2:
+        text += f" ± {std:.4f}"
+    notes = [*([f"n={int(count)}"] if seeds > 1 else []), *filter(None, notes)]
     return f"{text} ({'; '.join(notes)})" if notes else text
 
 
@@ -119,6 +133,14 @@ def accuracy_table(analysis: Analysis, vs_study: bool = False) -> pd.DataFrame:
         parts[" study"] = grid(cells, study)
         parts[" Δ"] = grid(cells, cells["acc_mean"] - cells["study_acc"]).map(formatter("+.4f"))
     return _side_by_side(parts)
+
+
+def validation_table(analysis: Analysis) -> pd.DataFrame:
+    """Arch x dataset validation accuracy after the last epoch, with the epochs of best validation accuracy."""
+    cells = analysis.cells
+    outcomes = outcome_texts(analysis)
+    texts = pd.Series([_validation_text(row, outcomes[cell]) for cell, row in cells.iterrows()], index=cells.index)
+    return grid(cells, texts).fillna(NOT_RUN)
 
 
 def _time_to_study_text(row: pd.Series) -> str:
