@@ -7,7 +7,7 @@ synthetic twins of those datasets), on N training images at the recipe's batch s
     figure is the second epoch's ``EpochRow.images_per_sec`` (its training steps only: no data
     generation, model build or evaluation; the first epoch pays cuDNN's autotuning and, with
     ``--compile``, the compilation); peak memory is the row's ``peak_mem_bytes`` (peak reserved);
-  - bare: the same model (``archs.build``), optimizer (``recipes.make_optimizer``) and precision
+  - bare: the same model (``archs.build``), loss and optimizer (``recipes``) and precision
     (bf16 autocast + channels_last on CUDA, as ``Budget`` sets them), on random tensors made on the
     device beforehand: one untimed pass over N images, then a timed one. No augmentation, no
     learning-rate schedule, no loss bookkeeping.
@@ -39,7 +39,6 @@ from pathlib import Path
 from common import append_result, close_run, machine_facts, results_path
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 import archs  # noqa: E402
 from orchestrator import data, recipes  # noqa: E402
@@ -96,11 +95,12 @@ def archbench_rate(s: Setup, images: int) -> tuple[float, int | None]:
 
 def _bare_pass(s: Setup, step_model, optimizer, xs, ys, steps: int, autocast) -> float:
     """Seconds of ``steps`` plain steps: forward, loss, zero_grad, backward, optimizer step."""
+    loss_fn = recipes.make_loss(s.recipe)
     _sync(s.device)
     start = time.perf_counter()
     for i in range(steps):
         with autocast:
-            loss = F.cross_entropy(step_model(xs[i % len(xs)]), ys[i % len(xs)])
+            loss = loss_fn(step_model(xs[i % len(xs)]), ys[i % len(xs)])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -145,6 +145,7 @@ def ladder_rates(s: Setup, images: int, reverse: bool) -> dict[str, float]:
             loader = data.DeviceLoader(x, y, s.spec, s.batch_size, device=s.device, train=True,
                                        channels_last=s.channels_last)
             schedule = recipes.make_schedule(s.recipe, optimizer, 2 * len(loader))
+            loss_fn = recipes.make_loss(s.recipe)
             autocast = s.autocast()
             model.train()
             seconds = 0.0
@@ -153,7 +154,7 @@ def ladder_rates(s: Setup, images: int, reverse: bool) -> dict[str, float]:
                 start = time.perf_counter()
                 for batch, labels in loader:
                     with autocast:
-                        loss = F.cross_entropy(step_model(batch), labels)
+                        loss = loss_fn(step_model(batch), labels)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
