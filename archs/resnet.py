@@ -95,15 +95,21 @@ def _init_he_normal(model: nn.Module) -> None:
 
 
 def _zero_init_residual(model: nn.Module) -> None:
-    """Zero the scale of each residual branch's last BatchNorm, so every block starts as its shortcut.
+    """Zero each residual branch's last scale, so that every block starts as its shortcut.
 
     Goyal et al. 2017, "Accurate, large minibatch SGD", section 5.1; torchvision's ``zero_init_residual``.
-    With the biases at zero the branch then outputs exactly zero, in v1 (BN last) and v2 (BN-ReLU-conv last).
+    In v1 the branch ends in BatchNorm, whose scale is zeroed. A v2 branch ends BN-ReLU-conv: zeroing
+    that BN's scale would feed zeros into the ReLU, which passes no gradient at zero, and the branch
+    would never learn; the conv's weights are zeroed instead. The biases start at zero either way.
     """
     for module in model.modules():
-        if isinstance(module, (BasicBlock, PreActBottleneck)):
-            last_norm = [m for m in module.residual.modules() if isinstance(m, nn.BatchNorm2d)][-1]
-            nn.init.zeros_(last_norm.weight)
+        if isinstance(module, BasicBlock):
+            last = [m for m in module.residual.modules() if isinstance(m, nn.BatchNorm2d)][-1]
+        elif isinstance(module, PreActBottleneck):
+            last = [m for m in module.residual.modules() if isinstance(m, nn.Conv2d)][-1]
+        else:
+            continue
+        nn.init.zeros_(last.weight)
 
 
 class ResNetV1(nn.Module):

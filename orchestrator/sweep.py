@@ -184,6 +184,9 @@ def _storage_uri(storage: str) -> str:
     return storage if "://" in storage else str(Path(storage).expanduser().resolve())
 
 
+_COUNTS = ("epochs", "batch size", "train images", "test images")
+
+
 def check_same_budget(plan: SweepPlan, store: ResultStore) -> None:
     """SweepError if the sweep's ok rows were trained on another budget or recipe than this run asks for.
 
@@ -199,16 +202,20 @@ def check_same_budget(plan: SweepPlan, store: ResultStore) -> None:
         recipe = budget.recipe_for(row.arch, row.dataset)
         spec = data.spec(row.dataset)
         asked = {"epochs": recipe.epochs, "batch size": recipe.batch_size, "lr": round(recipe.lr, 12),
+                 "optimizer": recipe.optimizer,
                  "train images": min(budget.train_limit or spec.train_size, spec.train_size),
                  "test images": min(budget.test_limit or spec.test_size, spec.test_size),
                  "val split": budget.val_split, "weight decay": recipe.weight_decay,
                  "warm-up epochs": recipe.warmup_epochs, "label smoothing": recipe.label_smoothing,
                  "augment": spec.augment}
         recorded = {"epochs": row.epochs, "batch size": row.batch_size, "lr": round(row.lr, 12),
+                    "optimizer": row.optimizer,
                     "train images": row.train_images + (0 if pd.isna(row.val_images) else row.val_images),
                     "test images": row.test_images, "val split": row.val_split,
                     "weight decay": row.weight_decay, "warm-up epochs": row.warmup_epochs,
                     "label smoothing": row.label_smoothing, "augment": row.augment}
+        # Counts read back as floats where a failed row left its column null: show them as counts.
+        recorded |= {name: int(recorded[name]) for name in _COUNTS if not pd.isna(recorded[name])}
         differ = [name for name, value in recorded.items() if not pd.isna(value) and value != asked[name]]
         if differ:
             held = ", ".join(f"{name} {recorded[name]}" for name in differ)

@@ -94,15 +94,21 @@ def test_resnet_depth_sets_the_number_of_blocks():
 
 
 @pytest.mark.parametrize("resnet,block_count", [(ResNetV1, 9), (ResNetV2, 6)])
-def test_zero_init_residual_starts_every_block_as_its_shortcut(resnet, block_count):
+def test_zero_init_residual_starts_every_block_as_its_shortcut_and_lets_it_learn(resnet, block_count):
     blocks = {zero: [m for m in resnet(20, 3, 10, zero_init_residual=zero).modules() if hasattr(m, "residual")]
               for zero in (False, True)}
     assert len(blocks[True]) == len(blocks[False]) == block_count
-    for zero, expected_zero in ((True, True), (False, False)):
+    for zero in (True, False):
         for block in blocks[zero]:
             first_conv = next(m for m in block.residual.modules() if isinstance(m, nn.Conv2d))
-            x = torch.randn(2, first_conv.in_channels, 8, 8)
-            assert bool(torch.all(block.residual.eval()(x) == 0)) == expected_zero
+            x = torch.randn(4, first_conv.in_channels, 8, 8)
+            out = block.residual.train()(x)
+            assert bool(torch.all(out == 0)) == zero
+            (out * torch.randn_like(out)).sum().backward()
+            weights = [m.weight for m in block.residual.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))]
+            zeroed = [w for w in weights if not w.any()]
+            # Only the zeroed scale, and it gets a gradient: the branch is not stuck at its zero start.
+            assert len(zeroed) == zero and all(w.grad is not None and w.grad.abs().sum() > 0 for w in zeroed)
 
 
 @pytest.mark.parametrize("name", archs.names())

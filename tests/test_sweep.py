@@ -8,10 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from helpers import TINY, archbench
-from orchestrator import data
 from orchestrator.results import HISTORY_SCHEMA, TRIAL_SCHEMA, ResultStore
-from orchestrator.sweep import SweepError, SweepPlan, check_same_budget
-from orchestrator.trial import Budget, Cell, TrialRow, training_columns
 
 pytestmark = pytest.mark.ray
 
@@ -91,25 +88,6 @@ def test_rerun_with_another_budget_is_refused(first_sweep, change, asked):
     assert proc.stderr.strip().startswith("error: sweep 't' already has") and "--force" in proc.stderr
     assert asked in proc.stderr.split("this run asks for")[-1], proc.stderr
     assert (results / "trials.parquet").read_bytes() == before
-
-
-def test_rows_of_another_recipe_are_not_resumed(tmp_path):
-    # A recipe changed since the sweep's first run (here: label smoothing) must not mix into its tables.
-    store = ResultStore(tmp_path)
-    plan = SweepPlan("t", ["lenet5"], ["synthetic_mnist"], budget=Budget(epochs=2, batch_size=32))
-    columns = training_columns(plan.trial(Cell("lenet5", "synthetic_mnist")))
-    spec = data.spec("synthetic_mnist")
-    row = TrialRow(arch="lenet5", dataset="synthetic_mnist", seed=0, synthetic=True, status="ok", sweep="t",
-                   test_acc=0.9, train_images=spec.train_size, val_images=0, test_images=spec.test_size,
-                   val_split=plan.budget.val_split, **columns)
-    store.put_trial(row)
-    check_same_budget(plan, store)
-    store.put_trial(row.with_(weight_decay=None, warmup_epochs=None, label_smoothing=None, augment=None))
-    check_same_budget(plan, store)      # as a row of schema 3, which did not record them
-    store.put_trial(row.with_(label_smoothing=0.1))
-    with pytest.raises(SweepError, match=r"trained with label smoothing 0.1, and this run asks for label smoothing "
-                                         r"0.0: use another --name"):
-        check_same_budget(plan, store)
 
 
 FAULTS = str(Path(__file__).parent / "plugins" / "faults.py")
