@@ -30,7 +30,7 @@ from orchestrator import data
 from orchestrator.progress import LineView
 from orchestrator.results import ResultsError, ResultStore
 from orchestrator.trainable import run_trial
-from orchestrator.trial import Budget, Cell, EpochRow, TrialRow, TrialSpec
+from orchestrator.trial import Budget, Cell, EpochRow, TrialRow, TrialSpec, training_columns
 
 DEFAULT_GPU_FRACTION = 0.25
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -184,7 +184,12 @@ def _storage_uri(storage: str) -> str:
     return storage if "://" in storage else str(Path(storage).expanduser().resolve())
 
 
-_COUNTS = ("epochs", "batch size", "train images", "test images")
+# What a resumed row must share with this run, by column, and how the refusal names each.
+_COMPARED = {"epochs": "epochs", "batch_size": "batch size", "lr": "lr", "optimizer": "optimizer",
+             "train_images": "train images", "test_images": "test images", "val_split": "val split",
+             "weight_decay": "weight decay", "warmup_epochs": "warm-up epochs",
+             "label_smoothing": "label smoothing", "augment": "augment"}
+_COUNTS = ("epochs", "batch_size", "train_images", "test_images")
 
 
 def check_same_budget(plan: SweepPlan, store: ResultStore) -> None:
@@ -199,27 +204,20 @@ def check_same_budget(plan: SweepPlan, store: ResultStore) -> None:
                 & trials["arch"].isin(plan.archs) & trials["dataset"].isin(plan.datasets)]
     budget = plan.budget
     for row in ok.itertuples():
-        recipe = budget.recipe_for(row.arch, row.dataset)
         spec = data.spec(row.dataset)
-        asked = {"epochs": recipe.epochs, "batch size": recipe.batch_size, "lr": round(recipe.lr, 12),
-                 "optimizer": recipe.optimizer,
-                 "train images": min(budget.train_limit or spec.train_size, spec.train_size),
-                 "test images": min(budget.test_limit or spec.test_size, spec.test_size),
-                 "val split": budget.val_split, "weight decay": recipe.weight_decay,
-                 "warm-up epochs": recipe.warmup_epochs, "label smoothing": recipe.label_smoothing,
-                 "augment": spec.augment}
-        recorded = {"epochs": row.epochs, "batch size": row.batch_size, "lr": round(row.lr, 12),
-                    "optimizer": row.optimizer,
-                    "train images": row.train_images + (0 if pd.isna(row.val_images) else row.val_images),
-                    "test images": row.test_images, "val split": row.val_split,
-                    "weight decay": row.weight_decay, "warm-up epochs": row.warmup_epochs,
-                    "label smoothing": row.label_smoothing, "augment": row.augment}
+        asked = {**training_columns(plan.trial(Cell(row.arch, row.dataset, row.seed))),
+                 "train_images": min(budget.train_limit or spec.train_size, spec.train_size),
+                 "test_images": min(budget.test_limit or spec.test_size, spec.test_size),
+                 "val_split": budget.val_split}
+        recorded = {column: getattr(row, column) for column in _COMPARED}
+        recorded["train_images"] += 0 if pd.isna(row.val_images) else row.val_images
         # Counts read back as floats where a failed row left its column null: show them as counts.
         recorded |= {name: int(recorded[name]) for name in _COUNTS if not pd.isna(recorded[name])}
+        asked["lr"], recorded["lr"] = round(asked["lr"], 12), round(recorded["lr"], 12)
         differ = [name for name, value in recorded.items() if not pd.isna(value) and value != asked[name]]
         if differ:
-            held = ", ".join(f"{name} {recorded[name]}" for name in differ)
-            wanted = ", ".join(f"{name} {asked[name]}" for name in differ)
+            held = ", ".join(f"{_COMPARED[name]} {recorded[name]}" for name in differ)
+            wanted = ", ".join(f"{_COMPARED[name]} {asked[name]}" for name in differ)
             raise SweepError(
                 f"sweep {plan.name!r} already has {row.arch}/{row.dataset}/seed{row.seed} trained with {held}, "
                 f"and this run asks for {wanted}: use another --name, or --force to train those cells again")
