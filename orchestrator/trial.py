@@ -19,6 +19,8 @@ from archs import Recipe
 from orchestrator import data
 
 STATUSES = ("ok", "diverged", "collapsed", "failed")
+# Share of the training images held out for validation, unless a sweep asks for another.
+DEFAULT_VAL_SPLIT = 0.1
 
 
 @dataclass(frozen=True)
