@@ -9,13 +9,13 @@ the data root; ``stratified_sample``/``stratified_split`` take seeded class-bala
 
 from orchestrator.data.imports import import_dataset
 from orchestrator.data.loader import DeviceLoader
-from orchestrator.data.sampling import stratified_sample, stratified_split
+from orchestrator.data.sampling import held_out_count, stratified_sample, stratified_split
 from orchestrator.data.sources import Importable, ImportRefusedError, OfficialFile, Reader
 from orchestrator.data.specs import DatasetSpec, UnknownDatasetError, names, register, spec
 from orchestrator.data.store import DataUnavailableError, default_root, fetch, info, load_split
 
 __all__ = [
     "DataUnavailableError", "DatasetSpec", "DeviceLoader", "ImportRefusedError", "Importable", "OfficialFile",
-    "Reader", "UnknownDatasetError", "default_root", "fetch", "import_dataset", "info", "load_split", "names",
+    "Reader", "UnknownDatasetError", "default_root", "fetch", "held_out_count", "import_dataset", "info", "load_split", "names",
     "register", "spec", "stratified_sample", "stratified_split",
 ]

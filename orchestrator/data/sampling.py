@@ -35,13 +35,18 @@ def stratified_split(labels: torch.Tensor, fraction: float, seed: int) -> tuple[
     """(kept, held out): sorted, disjoint indices covering ``labels``; ``fraction`` of each class held out."""
     if not 0 < fraction < 1:
         raise ValueError(f"the held-out fraction must be between 0 and 1 (exclusive), got {fraction}")
-    held_count = round(fraction * len(labels))
+    held_count = held_out_count(len(labels), fraction)
     if not 0 < held_count < len(labels):
         raise ValueError(f"holding out {fraction} of {len(labels)} items leaves one side empty")
     held = stratified_sample(labels, held_count, seed)
     keep = torch.ones(len(labels), dtype=torch.bool)
     keep[held] = False
     return torch.nonzero(keep).flatten(), held
+
+
+def held_out_count(total: int, fraction: float) -> int:
+    """How many of ``total`` items ``stratified_split`` holds out for ``fraction``: the sizes are known before any data is."""
+    return round(fraction * total) if fraction else 0
 
 
 def _largest_remainder(sizes: torch.Tensor, count: int) -> torch.Tensor:
