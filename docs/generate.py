@@ -1,0 +1,175 @@
+"""Rewrite the generated tables of the docs pages from the code; with ``--check``, name the stale pages.
+
+A page marks each generated part with the name of the table that fills it::
+
+    <!-- generated: recipes -->
+    (the table, as this script writes it)
+    <!-- end generated -->
+
+Everything outside the markers is written by hand. ``python docs/generate.py`` rewrites every
+generated part of ``docs/*.md``; ``python docs/generate.py --check`` writes nothing, prints each page
+whose generated parts differ from what the code gives now, and exits 1 if there is one.
+
+The tables show the built-in architectures only (those registered by the ``archs`` package), so a
+plugin registered in the same process does not change them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Callable, Collection, Iterable, Sequence
+
+import archs
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+
+PARAMS_TITLE = "Table 3: parameters (ours vs the study's Table 4.3)"   # the title `archbench params` prints
+
+_PART = re.compile(r"(?P<open><!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(?P<close><!-- end generated -->)",
+                   re.DOTALL)
+
+
+def builtin_archs() -> list[str]:
+    """The architectures the ``archs`` package registers, in registry order."""
+    return [name for name in archs.names() if archs.entry(name).module.startswith("archs.")]
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A Markdown pipe table of ``rows``, cells unpadded so that a change shows as a one-line diff."""
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+    return "\n".join([line(headers), line(["---"] * len(headers)), *map(line, rows)]) + "\n"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def recipes_table() -> str:
+    """One row per built-in architecture: the recipe it registers (``archs.recipe``)."""
+    def epochs(recipe: archs.Recipe) -> str:
+        per_dataset = ", ".join(f"{dataset}: {count}" for dataset, count in recipe.dataset_epochs.items())
+        return f"{recipe.epochs} ({per_dataset})" if per_dataset else str(recipe.epochs)
+
+    rows = []
+    for name in builtin_archs():
+        recipe = archs.recipe(name)
+        rows.append([f"`{name}`", recipe.optimizer, _number(recipe.lr), str(recipe.batch_size),
+                     _number(recipe.weight_decay), epochs(recipe), _number(recipe.warmup_epochs),
+                     _number(recipe.label_smoothing)])
+    return markdown_table(["arch", "optimizer", "peak lr", "at batch", "weight decay", "epochs",
+                           "warm-up epochs", "label smoothing"], rows)
+
+
+def parameters_table() -> str:
+    """Table 3 of the built-in architectures on the study's datasets, as ``archbench params --format markdown``."""
+    from orchestrator import study
+    from orchestrator.render import render
+    from orchestrator.report import parameter_counts, params_table
+
+    counts = parameter_counts(builtin_archs(), study.DATASETS)
+    return render(params_table(counts, vs_study=True), "markdown", title=PARAMS_TITLE)
+
+
+def _columns_table(columns: Iterable) -> str:
+    rows = [[f"`{column.name}`", str(column.type), column.group, str(column.since), column.meaning]
+            for column in columns]
+    return markdown_table(["column", "Arrow type", "group", "since schema", "meaning"], rows)
+
+
+def trial_columns_table() -> str:
+    """One row per column of ``trials.parquet`` (``orchestrator.results.TRIAL_COLUMNS``)."""
+    from orchestrator.results import TRIAL_COLUMNS
+
+    return _columns_table(TRIAL_COLUMNS)
+
+
+def history_columns_table() -> str:
+    """One row per column of ``history.parquet`` (``orchestrator.results.HISTORY_COLUMNS``)."""
+    from orchestrator.results import HISTORY_COLUMNS
+
+    return _columns_table(HISTORY_COLUMNS)
+
+
+TABLES: dict[str, Callable[[], str]] = {
+    "recipes": recipes_table,
+    "parameters": parameters_table,
+    "trial-columns": trial_columns_table,
+    "history-columns": history_columns_table,
+}
+
+
+def pages(docs: Path = DOCS) -> list[Path]:
+    """The Markdown pages of ``docs``, sorted."""
+    return sorted(docs.glob("*.md"))
+
+
+def table_names(text: str) -> list[str]:
+    """The names of the generated parts of a page, in order."""
+    return [match["name"] for match in _PART.finditer(text)]
+
+
+def rewrite(text: str, only: Collection[str] | None = None) -> str:
+    """``text`` with each generated part (of the tables in ``only``, default all) as the code gives it now.
+
+    ValueError for a part that names no table in TABLES.
+    """
+    def fill(match: re.Match) -> str:
+        name = match["name"]
+        if name not in TABLES:
+            raise ValueError(f"unknown generated table {name!r}; valid: {', '.join(TABLES)}")
+        if only is not None and name not in only:
+            return match[0]
+        return match["open"] + TABLES[name]() + match["close"]
+
+    return _PART.sub(fill, text)
+
+
+def stale_pages(docs: Path = DOCS, only: Collection[str] | None = None) -> list[Path]:
+    """The pages of ``docs`` whose generated parts (of the tables in ``only``, default all) are out of date."""
+    stale = []
+    for page in pages(docs):
+        text = page.read_text()
+        if rewrite(text, only) != text:
+            stale.append(page)
+    return stale
+
+
+def write_pages(docs: Path = DOCS) -> list[Path]:
+    """Rewrite the generated parts of every page of ``docs``; the pages that changed."""
+    changed = []
+    for page in pages(docs):
+        text = page.read_text()
+        new = rewrite(text)
+        if new != text:
+            page.write_text(new)
+            changed.append(page)
+    return changed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 naming each page whose generated tables are stale")
+    args = parser.parse_args(argv)
+    try:
+        if args.check:
+            stale = stale_pages()
+            for page in stale:
+                print(f"stale: {page.relative_to(ROOT)} (run: python docs/generate.py)")
+            return 1 if stale else 0
+        for page in write_pages():
+            print(f"rewrote {page.relative_to(ROOT)}")
+        return 0
+    except ImportError as exc:   # the code a table is generated from is missing
+        print(f"cannot generate the tables: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
