@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import matplotlib
 import numpy as np
@@ -108,14 +108,14 @@ def accuracy_vs_time(accuracy: pd.DataFrame, spread: pd.DataFrame, seconds: pd.D
     return figure
 
 
-def accuracy_curves(curves: pd.DataFrame, archs: Sequence[str], labels: Sequence[str]) -> Figure:
-    """Per dataset: test accuracy per epoch, mean over ok seeds with a ± std band (columns of ``curves``:
-    arch, label, epoch, mean, std)."""
+def accuracy_curves(curves: pd.DataFrame, archs: Sequence[str], datasets: Mapping[str, str]) -> Figure:
+    """Per dataset (``datasets`` maps its name to its label, in panel order): test accuracy per epoch, mean over
+    ok seeds with a ± std band (columns of ``curves``: arch, dataset, epoch, mean, std)."""
     figure = Figure(layout="constrained")
     colors, markers = _colors(archs), _markers(archs)
-    for axes, label in zip(_panels(figure, len(labels)), labels):
+    for axes, (dataset, label) in zip(_panels(figure, len(datasets)), datasets.items()):
         for arch in archs:
-            curve = curves[(curves["label"] == label) & (curves["arch"] == arch)].sort_values("epoch")
+            curve = curves[(curves["dataset"] == dataset) & (curves["arch"] == arch)].sort_values("epoch")
             spread = curve["std"].fillna(0)
             axes.plot(curve["epoch"], curve["mean"], marker=markers[arch], markersize=4, color=colors[arch])
             axes.fill_between(curve["epoch"], curve["mean"] - spread, curve["mean"] + spread,

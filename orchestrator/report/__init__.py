@@ -6,14 +6,18 @@ How the CLI uses it (every error is a ReportError with a one-line message)::
     print(render_summary(summary, fmt))
     write_report(summary, out_dir)       # out_dir/report.md, report.html, PNG and SVG plots
 
-Numbers and words are apart: ``analysis`` computes numeric frames (``summary.analysis``), ``tables``
-and ``answers`` put them into words, ``summary`` renders them as text, ``pages`` and ``webpage`` write
-the report files, ``orchestrator.plots`` draws the figures from the numbers. ``parameter_counts``
-and ``params_table`` make Table 3 for ``archbench params`` the way the summary makes it.
+Numbers and words are apart. Numbers: ``analysis`` gathers one sweep's ``Analysis`` from ``cells``
+(per-cell statistics), ``study_figures`` (the study's figures beside them), ``questions`` (the numbers
+behind the three questions) and ``significance`` (the test of a lead against the seed spread). Words:
+``labels`` names datasets and groups of datasets, ``tables`` and ``answers`` put the numbers into
+words, ``summary`` renders them as text, ``layout``, ``pages`` and ``webpage`` write the report files;
+``orchestrator.plots`` draws the figures from the numbers. ``model_params.parameter_counts`` and
+``params_table`` make Table 3 for ``archbench params`` the way the summary makes it.
 """
 
-from orchestrator.report.analysis import Analysis, ReportError, analyze, parameter_counts
+from orchestrator.report.analysis import Analysis, ReportError, analyze
 from orchestrator.report.answers import QUESTIONS, SYNTHETIC_NOTE
+from orchestrator.report.model_params import parameter_counts
 from orchestrator.report.pages import ReportPaths, write_report
 from orchestrator.report.summary import Summary, render_summary, summarize
 from orchestrator.report.tables import (NO_STUDY_FIGURE, NO_VALUE, NOT_REACHED, NOT_RUN, TITLES, params_table,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from orchestrator import data
-from orchestrator.report.analysis import Analysis, same_partitions
+from orchestrator.report.analysis import Analysis
+from orchestrator.report.labels import dataset_labels, in_label_order, study_dataset_title, trait_group_label
+from orchestrator.report.questions import same_partitions
 from orchestrator.report.tables import common_text, verdict_text
 
 QUESTIONS = (
@@ -33,14 +34,6 @@ def notes(analysis: Analysis, vs_study: bool = False) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def data_title(dataset: str) -> str:
-    """The study dataset's title ("SVHN"), or its name where this archbench does not know it."""
-    try:
-        return data.spec(dataset).title
-    except ValueError:
-        return dataset
-
-
 def _sweep_note(analysis: Analysis) -> str:
     if analysis.chosen_by == "name":
         return f"Sweep {analysis.sweep!r}"
@@ -51,7 +44,7 @@ def _sweep_note(analysis: Analysis) -> str:
 
 
 def _study_collapse_note(analysis: Analysis, arch: str, dataset: str, row) -> str:
-    label = data_title(dataset)
+    label = study_dataset_title(dataset)
     return (f"The study's {arch} on {label} scored {row.study_acc:g}, what always answering class "
             f"{row.top_class} scores ({row.class_images:,} of {row.test_images:,} test images): "
             "a collapse of the study's run, not an accuracy to compare with.")
@@ -59,9 +52,10 @@ def _study_collapse_note(analysis: Analysis, arch: str, dataset: str, row) -> st
 
 def answer_best(analysis: Analysis) -> str:
     """Q1: the best architecture per dataset, its lead and whether the lead exceeds the seed spread."""
+    labels = dataset_labels(analysis.cells)
     parts = []
     for dataset, row in analysis.best.iterrows():
-        label = analysis.datasets[dataset]
+        label = labels[dataset]
         if not row["winners"]:
             continue
         if pd.notna(row["runner_up"]) and row["test"].kind == "tie":
@@ -79,15 +73,16 @@ def answer_traits(analysis: Analysis) -> str:
     splits = analysis.splits
     if not splits:
         return "The datasets share every measured trait: nothing to compare across datasets."
+    ordered = in_label_order(analysis.trait_ranks.columns)
     lines = []
     for arch, ranks in analysis.trait_ranks.iterrows():
-        by_split = [ranks[sorted(groups.dropna().unique())] for groups in splits.values()]
+        by_split = [ranks[[group for group in ordered if group.trait == trait]] for trait in splits]
         groups = max(by_split, key=lambda group_ranks: group_ranks.max() - group_ranks.min())
         if groups.max() - groups.min() < 1:
             lines.append(f"{arch}: no trait moves its mean rank by a full place")
         else:
-            lines.append(f"{arch} ranks better on {groups.idxmin()} (mean rank {groups.min():.2f}) "
-                         f"than on {groups.idxmax()} ({groups.max():.2f})")
+            lines.append(f"{arch} ranks better on {trait_group_label(groups.idxmin())} (mean rank {groups.min():.2f}) "
+                         f"than on {trait_group_label(groups.idxmax())} ({groups.max():.2f})")
     confounded = [" and ".join(names) for names in same_partitions(splits)]
     caveat = (" In these datasets " + "; ".join(confounded) + " split the datasets the same way, "
               "so their effects cannot be told apart.") if confounded else ""

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Mapping, NamedTuple
 from orchestrator.atomic import atomic_write_text
 from orchestrator.render import render
 from orchestrator.report import webpage
-from orchestrator.report.analysis import ReportError, grid
+from orchestrator.report.analysis import ReportError
 from orchestrator.report.answers import QUESTIONS, SYNTHETIC_NOTE
+from orchestrator.report.labels import dataset_labels, grid
 from orchestrator.report.layout import ANSWER_TABLES, IMAGE_TITLES, RESULT_TABLES, STUDY_NOTE, images_after
 from orchestrator.report.summary import Summary
 from orchestrator.report.tables import TITLES, heatmap_notes
@@ -60,7 +61,7 @@ def _figures(summary: Summary, plots: ModuleType) -> dict[str, Figure]:
         "accuracy_vs_time": plots.accuracy_vs_time(accuracy, grid(cells, "acc_std"), grid(cells, "seconds")),
     }
     if not analysis.curves.empty:
-        figures["accuracy_curves"] = plots.accuracy_curves(analysis.curves, analysis.archs, list(analysis.datasets))
+        figures["accuracy_curves"] = plots.accuracy_curves(analysis.curves, analysis.archs, dataset_labels(cells))
     return figures
 
 

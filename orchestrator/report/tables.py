@@ -1,4 +1,4 @@
-"""The study's tables and the answers' tables as text, made from ``report.analysis`` numbers.
+"""The study's tables and the answers' tables as text, made from an ``Analysis``'s numbers.
 
 Tables 1-3 follow the study's layout: architectures down, datasets across. Table 1 and the validation
 table have one row per architecture; Tables 2 and 3 one row per architecture and measure. With ``vs_study`` the study's
@@ -13,8 +13,11 @@ from typing import Callable, Mapping
 
 import pandas as pd
 
-from orchestrator.report.analysis import (DIFFICULTY_ARCH, OK, PARAM_COLUMNS, Analysis, LeadTest, grid, lead_test,
-                                          ranks)
+from orchestrator.report.analysis import Analysis
+from orchestrator.report.cells import OK, PARAM_COLUMNS
+from orchestrator.report.labels import dataset_labels, grid, in_label_order, trait_group_label
+from orchestrator.report.questions import DIFFICULTY_ARCH, ranks
+from orchestrator.report.significance import LeadTest, lead_test
 
 NO_VALUE = "—"
 NOT_RUN = "not run"
@@ -179,7 +182,7 @@ def params_table(counts: pd.DataFrame, vs_study: bool = False) -> pd.DataFrame:
     figures and the differences.
 
     ``counts`` is indexed (arch, dataset) in display order, with the columns ``params_*``, ``study_params_*``
-    and ``label``: ``Analysis.cells`` (the counts the trials recorded) or ``analysis.parameter_counts()``
+    and ``synthetic``: ``Analysis.cells`` (the counts the trials recorded) or ``model_params.parameter_counts()``
     (the models built now, for ``archbench params``).
     """
     measures = {}
@@ -223,7 +226,7 @@ def best_table(analysis: Analysis) -> pd.DataFrame:
         "runner-up accuracy": best["runner_up_acc"].map(formatter(".4f")),
         "lead": best["lead"].map(formatter(".4f")),
         "lead vs spread": verdicts,
-    }, index=best.index).rename(index=analysis.datasets).rename_axis("dataset")
+    }, index=best.index).rename(index=dataset_labels(analysis.cells)).rename_axis("dataset")
 
 
 # --- question 2 ----------------------------------------------------------------------------------
@@ -241,19 +244,22 @@ def traits_table(analysis: Analysis) -> pd.DataFrame:
         f"{DIFFICULTY_ARCH} acc": traits["difficulty"].map(formatter(".4f")),
     })
     by_dataset = ranks(analysis.cells, analysis.datasets).map(formatter("g")).add_prefix("rank ")
-    return table.join(by_dataset).rename(index=analysis.datasets).rename_axis("dataset")
+    return table.join(by_dataset).rename(index=dataset_labels(analysis.cells)).rename_axis("dataset")
 
 
 def trait_ranks_table(analysis: Analysis) -> pd.DataFrame:
-    """Q2: each architecture's mean rank per group of datasets that share a trait."""
-    return analysis.trait_ranks.map(formatter(".2f"))
+    """Q2: each architecture's mean rank per group of datasets that share a trait, each trait's groups by label."""
+    groups = in_label_order(analysis.trait_ranks.columns)
+    by_label = analysis.trait_ranks[groups].set_axis([trait_group_label(group) for group in groups], axis=1)
+    return by_label.map(formatter(".2f"))
 
 
 # --- question 3 ----------------------------------------------------------------------------------
 
 def common_text(analysis: Analysis) -> str:
     """The common datasets' labels, e.g. 'MNIST, SVHN'; NO_VALUE when there are none."""
-    return ", ".join(analysis.datasets[dataset] for dataset in analysis.common) or NO_VALUE
+    labels = dataset_labels(analysis.cells)
+    return ", ".join(labels[dataset] for dataset in analysis.common) or NO_VALUE
 
 
 def overall_table(analysis: Analysis) -> pd.DataFrame:

@@ -1,0 +1,138 @@
+"""Per-cell statistics: a cell is one (arch, dataset), its seeds are its trials.
+
+Accuracy is the final ``test_acc`` of the ok seeds: the mean, with the sample standard deviation
+(ddof=1). A seed of any other status (diverged, collapsed, failed, or one a later archbench adds)
+contributes no number; the cell counts its seeds per status. Ranks order the architectures on each
+dataset by mean accuracy (1 = best, ties share the average rank); an architecture with no ok seed on
+a dataset ranks last there, and a dataset where no architecture has an ok seed ranks none.
+
+Display order: architectures as registered (then others by name), datasets as registered, each
+synthetic twin after its real dataset, then datasets this archbench does not know, by name.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+import archs
+from orchestrator import data
+from orchestrator.data.specs import SYNTHETIC_PREFIX, DatasetSpec
+from orchestrator.trial import STATUSES
+
+OK = "ok"
+PARAM_COLUMNS = {  # trials column -> field of study.StudyParams (and archs.ParamCounts)
+    "params_total": "total",
+    "params_trainable": "trainable",
+    "params_non_trainable": "non_trainable",
+}
+HISTOGRAM_COLUMN = "pred_histogram"        # predicted-class counts on the test set; absent in older schemas
+
+
+def dataset_spec(name: str) -> DatasetSpec | None:
+    """The spec of ``name``; None for a dataset this version of archbench does not know (results may name one)."""
+    try:
+        return data.spec(name)
+    except ValueError:
+        return None
+
+
+def real_dataset(dataset: str) -> str:
+    """The real dataset a synthetic twin stands in for; any other dataset is its own."""
+    return dataset.removeprefix(SYNTHETIC_PREFIX)
+
+
+def ordered_statuses(present: Iterable[str]) -> list[str]:
+    """The known STATUSES present (in their order), then any other status by name."""
+    present = set(present)
+    return [s for s in STATUSES if s in present] + sorted(present - set(STATUSES))
+
+
+def dataset_key(dataset: str) -> tuple[int, bool, str]:
+    """Sort key of a dataset in display order."""
+    registered = data.names()
+    base = real_dataset(dataset)
+    position = registered.index(base) if base in registered else len(registered)
+    return position, dataset != base, dataset
+
+
+def display_order(cells: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(arch, dataset) pairs in display order."""
+    registered = archs.names()
+
+    def key(cell: tuple[str, str]) -> tuple:
+        arch, dataset = cell
+        return registered.index(arch) if arch in registered else len(registered), arch, dataset_key(dataset)
+
+    return sorted(cells, key=key)
+
+
+def datasets_in_order(cells: pd.DataFrame) -> list[str]:
+    """The datasets of ``cells`` (indexed by arch, dataset) in display order."""
+    return sorted(cells.index.unique("dataset"), key=dataset_key)
+
+
+def cell_stats(trials: pd.DataFrame, specs: Mapping[str, DatasetSpec | None]) -> pd.DataFrame:
+    """Per (arch, dataset), in display order:
+
+    ``n`` seeds and ``n_<status>`` per status; of the ok seeds ``acc_mean``, ``acc_std`` (NaN for one
+    seed), ``seconds`` (training), ``seconds_per_epoch``, ``images_per_sec``; the parameter counts;
+    ``val_mean``, ``val_std`` and ``val_n`` (the ok seeds' validation accuracy after the last epoch, and
+    how many had a validation split), ``best_epoch_min`` and ``best_epoch_max`` (their epochs of best
+    validation accuracy); ``synthetic`` (a trial says so, or the dataset is a synthetic one) and ``rank``.
+    ``specs`` maps each dataset of ``trials`` to its spec (None where unknown).
+    """
+    keys = ["arch", "dataset"]
+    counts = pd.crosstab([trials["arch"], trials["dataset"]], trials["status"])
+    statuses = list(dict.fromkeys([*STATUSES, *ordered_statuses(counts.columns)]))
+    cells = counts.reindex(columns=statuses, fill_value=0).add_prefix("n_").rename_axis(columns=None)
+    cells["n"] = cells.sum(axis=1)
+    ok_trials = trials[trials["status"] == OK]
+    ok = ok_trials.groupby(keys)
+    cells["acc_mean"] = ok["test_acc"].mean()
+    cells["acc_std"] = ok["test_acc"].std()  # sample std (ddof=1); NaN for one seed
+    cells["val_mean"] = ok["val_acc"].mean()
+    cells["val_std"] = ok["val_acc"].std()
+    cells["val_n"] = ok["val_acc"].count()
+    cells["best_epoch_min"] = ok["best_epoch"].min()
+    cells["best_epoch_max"] = ok["best_epoch"].max()
+    cells["seconds"] = ok["train_seconds"].mean()
+    per_epoch = ok_trials["train_seconds"] / ok_trials["epochs_run"].where(ok_trials["epochs_run"] > 0)
+    cells["seconds_per_epoch"] = per_epoch.groupby([ok_trials["arch"], ok_trials["dataset"]]).mean()
+    cells["images_per_sec"] = ok["images_per_sec"].mean()
+    # Every seed builds the same model, so any row that has the counts will do (failed rows may not).
+    for column in PARAM_COLUMNS:
+        cells[column] = trials.groupby(keys)[column].first()
+    datasets = cells.index.get_level_values("dataset")
+    named_synthetic = [name.startswith(SYNTHETIC_PREFIX) or bool(specs[name] and specs[name].synthetic)
+                       for name in datasets]
+    cells["synthetic"] = trials.groupby(keys)["synthetic"].any() | pd.Series(named_synthetic, index=cells.index)
+    accuracy = cells.groupby(level="dataset")["acc_mean"]
+    ranks = accuracy.rank(ascending=False, na_option="bottom")
+    cells["rank"] = ranks.where(accuracy.transform("count") > 0)  # a dataset where nothing ran ok ranks nobody
+    return cells.reindex(display_order(cells.index))
+
+
+def collapses(trials: pd.DataFrame) -> pd.DataFrame:
+    """Per trial that is not ok and has a predicted-class histogram: its status, ``top_class`` (the class it
+    predicted most) and that class's ``share`` of its test predictions."""
+    columns = ["arch", "dataset", "seed", "status", "top_class", "share"]
+    if HISTOGRAM_COLUMN not in trials:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for row in trials[trials["status"] != OK].itertuples(index=False):
+        histogram = getattr(row, HISTOGRAM_COLUMN)
+        if np.ndim(histogram) == 0 or not np.sum(histogram):   # null, or no prediction counted
+            continue
+        counts = np.asarray(histogram, dtype=float)
+        rows.append((row.arch, row.dataset, row.seed, row.status, int(counts.argmax()), counts.max() / counts.sum()))
+    return pd.DataFrame(rows, columns=columns)
+
+
+def accuracy_curves(history: pd.DataFrame, ok: pd.DataFrame) -> pd.DataFrame:
+    """Per (arch, dataset, epoch): ``mean`` and ``std`` of the test accuracy of the cell's ok seeds."""
+    keys = ["sweep", "arch", "dataset", "seed"]
+    ok_history = history.merge(ok[keys], on=keys)
+    return ok_history.groupby(["arch", "dataset", "epoch"])["test_acc"].agg(["mean", "std"]).reset_index()

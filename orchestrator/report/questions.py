@@ -1,0 +1,167 @@
+"""The numbers behind the study's three questions: the best architecture per dataset, how the ranks
+move with the datasets' traits, and the architectures compared across datasets.
+
+Question 3's mean accuracy, mean training seconds and accuracy per training second are taken over
+the common datasets only, those where every architecture has an ok seed, so that one failing on a
+hard dataset is not flattered by its easy ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from orchestrator.data.specs import DatasetSpec
+from orchestrator.report.significance import lead_test
+
+DIFFICULTY_ARCH = "lenet5"       # its accuracy on a dataset is the difficulty proxy
+IMAGE_FORMAT, CLASSES, TRAIN_SIZE, DIFFICULTY = "image format", "classes", "train size", "difficulty"
+MEDIAN_SPLITS = {TRAIN_SIZE: "train_size", DIFFICULTY: "difficulty"}   # trait -> column of dataset_traits
+
+
+# --- question 1: the best architecture per dataset -----------------------------------------------
+
+def best_per_dataset(cells: pd.DataFrame, datasets: Sequence[str], ok: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset: ``winners`` (every arch with the highest mean accuracy; none without an ok seed),
+    ``best`` and ``runner_up`` (the two best archs, ties in display order; NaN where missing), their
+    accuracies ``best_acc`` / ``runner_up_acc``, ``lead``, and ``test`` (a LeadTest; None without a runner-up)."""
+    seeds = dict(list(ok.groupby(["arch", "dataset"])["test_acc"]))
+    rows = {}
+    for dataset in datasets:
+        accuracy = cells["acc_mean"].xs(dataset, level="dataset").dropna()
+        top = list(accuracy.sort_values(ascending=False, kind="stable").index[:2]) + [None, None]
+        best, runner_up = top[:2]
+        rows[dataset] = {
+            "winners": tuple(accuracy.index[accuracy == accuracy.max()]),
+            "best": best,
+            "runner_up": runner_up,
+            "best_acc": accuracy.get(best, np.nan),
+            "runner_up_acc": accuracy.get(runner_up, np.nan),
+            "lead": accuracy.get(best, np.nan) - accuracy.get(runner_up, np.nan),
+            "test": lead_test(seeds[(best, dataset)], seeds[(runner_up, dataset)]) if runner_up else None,
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("dataset")
+
+
+# --- question 2: dataset traits ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TraitGroup:
+    """One group of datasets in a split by ``trait``.
+
+    ``values`` is what its datasets share: channels and image size (IMAGE_FORMAT), the number of
+    classes (CLASSES); in a median split (MEDIAN_SPLITS) the median, with ``above`` saying whether the
+    group's datasets are at or above it.
+    """
+
+    trait: str
+    values: tuple[float, ...]
+    above: bool | None = None
+
+
+def dataset_traits(cells: pd.DataFrame, datasets: Sequence[str], specs: Mapping[str, DatasetSpec | None],
+                   train_images: pd.Series) -> pd.DataFrame:
+    """Per dataset (display order): the spec's traits, the images trained on, the difficulty proxy.
+
+    The train size is what the ok trials trained on (median), not the dataset's full size: under
+    --train-limit or --smoke every dataset may have trained on the same number of images.
+    """
+    has_proxy = DIFFICULTY_ARCH in cells.index.unique("arch")
+    difficulty = cells["acc_mean"].xs(DIFFICULTY_ARCH, level="arch") if has_proxy else pd.Series(dtype=float)
+    rows = {}
+    for dataset in datasets:
+        spec = specs[dataset]
+        rows[dataset] = {
+            "channels": spec.channels if spec else np.nan,
+            "image_size": spec.image_size if spec else np.nan,
+            "classes": spec.num_classes if spec else np.nan,
+            "train_size": train_images.get(dataset, np.nan),
+            "pixel_mean": float(np.mean(spec.mean)) if spec else np.nan,  # averaged over channels
+            "pixel_std": float(np.mean(spec.std)) if spec else np.nan,
+            "difficulty": difficulty.get(dataset, np.nan),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("dataset")
+
+
+def ranks(cells: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
+    """Dataset name x arch ranks, in display order."""
+    return cells["rank"].unstack("arch").reindex(index=list(datasets), columns=list(cells.index.unique("arch")))
+
+
+def _groups(traits: pd.DataFrame, trait: str, columns: Sequence[str]) -> pd.Series:
+    """Per dataset: the TraitGroup of the datasets that share its ``columns``; NaN where one is unknown."""
+    rows = traits[list(columns)]
+    return pd.Series([np.nan if row.isna().any() else TraitGroup(trait, tuple(row)) for _, row in rows.iterrows()],
+                     index=traits.index, dtype=object)
+
+
+def _median_split(traits: pd.DataFrame, trait: str) -> pd.Series:
+    """Per dataset: the TraitGroup at or above the median of the trait's column, or the one below; NaN stays NaN."""
+    values = traits[MEDIAN_SPLITS[trait]]
+    median = values.median()
+    return pd.Series([np.nan if pd.isna(v) else TraitGroup(trait, (median,), v >= median) for v in values],
+                     index=traits.index, dtype=object)
+
+
+def trait_splits(traits: pd.DataFrame) -> dict[str, pd.Series]:
+    """Ways to split the datasets by one trait: trait -> TraitGroup per dataset; one-group splits are dropped."""
+    splits = {
+        IMAGE_FORMAT: _groups(traits, IMAGE_FORMAT, ["channels", "image_size"]),
+        CLASSES: _groups(traits, CLASSES, ["classes"]),
+        **{trait: _median_split(traits, trait) for trait in MEDIAN_SPLITS},
+    }
+    return {name: groups for name, groups in splits.items() if groups.dropna().nunique() > 1}
+
+
+def mean_rank_by_group(cells: pd.DataFrame, datasets: Sequence[str],
+                       splits: Mapping[str, pd.Series]) -> pd.DataFrame:
+    """Arch x TraitGroup: each architecture's mean rank over the datasets in the group."""
+    by_dataset = ranks(cells, datasets)
+    columns = {group: by_dataset.loc[members.index].mean()
+               for groups in splits.values() for group, members in groups.groupby(groups, sort=False)}
+    return pd.DataFrame(columns, index=list(cells.index.unique("arch"))).rename_axis("arch")
+
+
+def same_partitions(splits: Mapping[str, pd.Series]) -> list[list[str]]:
+    """Groups of traits that divide the datasets identically (so their effects cannot be told apart)."""
+    by_partition: dict[frozenset, list[str]] = {}
+    for name, groups in splits.items():
+        partition = frozenset(frozenset(members.index) for _, members in groups.groupby(groups, sort=False))
+        by_partition.setdefault(partition, []).append(name)
+    return [names for names in by_partition.values() if len(names) > 1]
+
+
+# --- question 3: across datasets -----------------------------------------------------------------
+
+def common_datasets(cells: pd.DataFrame, datasets: Sequence[str]) -> list[str]:
+    """The datasets (display order) on which every architecture has an ok seed."""
+    accuracy = cells["acc_mean"].unstack("dataset").reindex(index=list(cells.index.unique("arch")),
+                                                            columns=list(datasets))
+    return list(accuracy.columns[accuracy.notna().all()])
+
+
+def overall_stats(cells: pd.DataFrame, winners: Iterable[Sequence[str]], common: Sequence[str]) -> pd.DataFrame:
+    """Per arch, best mean rank first: ``mean_rank`` (over every dataset), ``wins`` (a tie counts for each
+    of the tied, ``winners`` being each dataset's) and of those ``shared_wins``, ``ok_datasets`` of
+    ``datasets``, and ``mean_acc``, ``mean_seconds`` and ``acc_per_second`` over the ``common``
+    datasets (NaN when there are none)."""
+    by_arch = cells.groupby(level="arch", sort=False)
+    winners = [tuple(group) for group in winners]
+    wins = pd.Series([arch for tied in winners for arch in tied], dtype=object)
+    shared = pd.Series([arch for tied in winners if len(tied) > 1 for arch in tied], dtype=object)
+    on_common = cells[cells.index.get_level_values("dataset").isin(common)].groupby(level="arch", sort=False)
+    names = list(cells.index.unique("arch"))
+    frame = pd.DataFrame({
+        "mean_rank": by_arch["rank"].mean(),
+        "wins": wins.value_counts().reindex(names, fill_value=0),
+        "shared_wins": shared.value_counts().reindex(names, fill_value=0),
+        "ok_datasets": by_arch["n_ok"].agg(lambda n: (n > 0).sum()),
+        "datasets": by_arch.size(),
+        "mean_acc": on_common["acc_mean"].mean().reindex(names),
+        "mean_seconds": on_common["seconds"].mean().reindex(names),
+    })
+    frame["acc_per_second"] = frame["mean_acc"] / frame["mean_seconds"]
+    return frame.sort_values("mean_rank", kind="stable").rename_axis("arch")
