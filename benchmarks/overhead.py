@@ -35,7 +35,7 @@ import torch  # noqa: E402
 
 from orchestrator.results import ResultStore  # noqa: E402
 from orchestrator.train import train  # noqa: E402
-from orchestrator.trial import Budget, Cell, TrialRow, TrialSpec  # noqa: E402
+from orchestrator.trial import Budget, Cell, Placement, TrialRow, TrialSpec  # noqa: E402
 
 
 def spec(args: argparse.Namespace, seed: int) -> TrialSpec:
@@ -46,7 +46,8 @@ def spec(args: argparse.Namespace, seed: int) -> TrialSpec:
 
 def in_process(args: argparse.Namespace) -> list[TrialRow]:
     train(spec(args, 0))                       # warm-up, untimed
-    return [train(spec(args, seed)) for seed in range(args.trials)]
+    specs = [spec(args, seed) for seed in range(args.trials)]
+    return [TrialRow("bench", s.setup, train(s), Placement(gpu_fraction=0.0, attempts=1)) for s in specs]
 
 
 def put_trials(rows: list[TrialRow]) -> list[float]:
@@ -55,9 +56,8 @@ def put_trials(rows: list[TrialRow]) -> list[float]:
     with tempfile.TemporaryDirectory(prefix="archbench-bench-") as tmp:
         store = ResultStore(tmp)
         for row in rows:
-            stored = row.with_(sweep="bench", gpu_fraction=0.0, attempts=1)
             start = time.perf_counter()
-            store.put_trial(stored)
+            store.put_trial(row)
             times.append(time.perf_counter() - start)
     return times
 
@@ -87,12 +87,12 @@ def _median(values: list[float]) -> float | None:
 
 
 def summarize(args: argparse.Namespace, rows: list[TrialRow], sweep: dict, puts: list[float]) -> dict:
-    local_sum = sum(r.wall_seconds for r in rows)
+    local_sum = sum(r.outcome.wall_seconds for r in rows)
     overhead = sweep["wall_s"] - local_sum
     return {
         "trials": args.trials,
         "in_process_trial_wall_sum_s": round(local_sum, 3),
-        "in_process_trial_wall_median_s": _median([r.wall_seconds for r in rows]),
+        "in_process_trial_wall_median_s": _median([r.outcome.wall_seconds for r in rows]),
         "sweep_wall_s": round(sweep["wall_s"], 3),
         "sweep_trial_wall_sum_s": round(sweep["trial_wall_sum_s"], 3),
         "overhead_s": round(overhead, 3),

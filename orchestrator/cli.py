@@ -6,7 +6,6 @@ Exit codes: 0 success; 1 the sweep ran but some trials failed or their rows coul
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from pathlib import Path
@@ -22,6 +21,8 @@ from orchestrator.auth import local_token_auth
 from orchestrator.render import FORMATS, render
 from orchestrator.atomic import atomic_write_text
 from orchestrator.results import ResultsError, ResultStore
+from orchestrator.plan import DEFAULT_GPU_FRACTION
+from orchestrator.trial import DEFAULT_VAL_SPLIT, Budget, PlanError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Which image-classification architecture works best on which dataset: "
@@ -161,22 +162,23 @@ def sweep(
     arch_list: Annotated[Optional[str], typer.Option("--archs", help="Comma list of architectures (default: all).")] = None,
     dataset_list: Annotated[Optional[str], typer.Option(
         "--datasets", help="Comma list of datasets (default: the four real ones; synthetic_* for offline runs).")] = None,
-    seeds: Annotated[int, typer.Option(help="Seeds per (architecture, dataset) cell.", min=1)] = 1,
-    epochs: Annotated[Optional[int], typer.Option(help="Epochs per trial (default: each recipe's).", min=1)] = None,
+    seeds: Annotated[int, typer.Option(help="Seeds per (architecture, dataset) cell.")] = 1,
+    epochs: Annotated[Optional[int], typer.Option(help="Epochs per trial (default: each recipe's).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(
-        help="Batch size (default: each recipe's; the learning rate scales with it).", min=1)] = None,
+        help="Batch size (default: each recipe's; the learning rate scales with it).")] = None,
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate (default: each recipe's).")] = None,
     val_split: Annotated[float, typer.Option(
-        help="Share of the training images held out (class-stratified, the same in every cell) and scored "
-             "every epoch; the best epoch is chosen on it, never on the test set. 0 trains on all of them.")] = 0.1,
+        help="Share of the training images held out (class-stratified, the same in every cell) and scored every "
+             "epoch; the best epoch is chosen on it, never on the test set. 0 trains on all of them.",
+    )] = DEFAULT_VAL_SPLIT,
     gpus_per_trial: Annotated[Optional[float], typer.Option(
         help="GPU share per trial, e.g. 0.25 packs four trials on a GPU; 0 = CPU only "
-             "(default: 0.25 when the cluster has GPUs, else 0).", min=0, max=1)] = None,
+             f"(default: {DEFAULT_GPU_FRACTION} when the cluster has GPUs, else 0).")] = None,
     cpus_per_trial: Annotated[float, typer.Option(help="CPUs per trial (more than 0).")] = 1.0,
     max_concurrent: Annotated[Optional[int], typer.Option(
-        help="At most this many trials at once (default: as many as resources allow).", min=1)] = None,
+        help="At most this many trials at once (default: as many as resources allow).")] = None,
     max_failures: Annotated[int, typer.Option(
-        help="Retries of a failed trial before it is recorded as failed.", min=0)] = 1,
+        help="Retries of a failed trial before it is recorded as failed.")] = 1,
     results: ResultsOpt = Path("results"),
     name: Annotated[Optional[str], typer.Option(
         help="Sweep name; a re-run of the same name skips cells that are already ok (default: 'study', "
@@ -186,9 +188,9 @@ def sweep(
     data_dir: DataDirOpt = None,
     download: Annotated[bool, typer.Option(help="Download missing datasets.")] = True,
     train_limit: Annotated[Optional[int], typer.Option(
-        help="Train on a class-stratified sample of N images (the validation split is taken from it).", min=1)] = None,
+        help="Train on a class-stratified sample of N images (the validation split is taken from it).")] = None,
     test_limit: Annotated[Optional[int], typer.Option(
-        help="Test on a class-stratified sample of N images, the same sample in every cell.", min=1)] = None,
+        help="Test on a class-stratified sample of N images, the same sample in every cell.")] = None,
     compile_model: Annotated[bool, typer.Option("--compile", help="torch.compile each model.")] = False,
     smoke: Annotated[bool, typer.Option(
         "--smoke", help="Smoke run: a tiny budget (2,048 train / 512 test images, 2 epochs, batch 32); the "
@@ -197,72 +199,52 @@ def sweep(
     plugin: PluginOpt = None,
 ) -> None:
     """Train every (architecture, dataset, seed) cell as one Ray Tune grid; results go to Parquet."""
-    if local and address is not None:
-        fail("give at most one of --local (start Ray here) or --address ADDR (join a cluster)")
-    # Ray's own convention (ray.init()): join RAY_ADDRESS when it is set, else start locally.
-    if local:
-        where = "Ray: starting a local instance on this machine (--local)"
-    elif address is not None:
-        where = f"Ray: joining the cluster at {address} (--address)"
-    elif os.environ.get("RAY_ADDRESS"):
-        address = os.environ["RAY_ADDRESS"]
-        where = f"Ray: joining the cluster at {address} (RAY_ADDRESS)"
-    else:
-        local = True
-        where = "Ray: starting a local instance on this machine (no --address, and RAY_ADDRESS is not set)"
-    if local:
-        local_token_auth()
+    from orchestrator.connection import choose_site
+    from orchestrator.errors import SweepError
+
+    try:
+        site = choose_site(local, address, os.environ)
+    except SweepError as exc:
+        fail(str(exc))
+    if site.local:
+        local_token_auth()   # before Ray is first imported
     from orchestrator import sweep as sweeps
     from orchestrator.progress import make_view
-    from orchestrator.trial import Budget
 
-    if lr is not None and not (math.isfinite(lr) and lr > 0):
-        fail(f"--lr must be a finite number more than 0, got {lr}")
-    if not (math.isfinite(val_split) and 0 <= val_split < 1):
-        fail(f"--val-split must be a number from 0 up to (not including) 1, got {val_split}")
-    if not (math.isfinite(cpus_per_trial) and cpus_per_trial > 0):
-        fail(f"--cpus-per-trial must be a finite number more than 0, got {cpus_per_trial}")
-    if gpus_per_trial is not None and math.isnan(gpus_per_trial):
-        fail(f"--gpus-per-trial must be a number from 0 to 1, got {gpus_per_trial}")
     loaded = load_plugins(plugin)
-    chosen_archs = parse_names(arch_list, archs.names(), "archs", archs.names())
-    real, synthetic = data.names(), data.names(synthetic=True)
-    default_datasets = synthetic if smoke else real
-    chosen_datasets = parse_names(dataset_list, real + synthetic, "datasets", default_datasets)
-    if local and gpus_per_trial and not torch.cuda.is_available():
-        fail(f"--gpus-per-trial {gpus_per_trial:g} asks for GPUs, but this machine has none; use 0")
-    check_plugins(chosen_archs, chosen_datasets)
+    limits = dict(SMOKE) if smoke else {}
+    overrides = {"epochs": epochs, "batch_size": batch_size, "train_limit": train_limit, "test_limit": test_limit}
+    limits.update({k: v for k, v in overrides.items() if v is not None})
+    if data_dir is not None:
+        # Absolute: Ray Tune runs each trial in its own working directory.
+        data_dir = data_dir.expanduser().resolve()
+    try:
+        plan = sweeps.SweepPlan(
+            name=name or ("smoke" if smoke else "study"),
+            archs=_names(arch_list, archs.names()),
+            datasets=_names(dataset_list, data.names(synthetic=True) if smoke else data.names()),
+            seeds=seeds, budget=Budget(lr=lr, val_split=val_split, compile=compile_model, **limits),
+            data_dir=str(data_dir) if data_dir else None, download=download, plugins=loaded,
+            gpus_per_trial=gpus_per_trial, cpus_per_trial=cpus_per_trial, max_concurrent=max_concurrent,
+            max_failures=max_failures, storage=storage, force=force)
+    except PlanError as exc:
+        fail(f"--{exc.field_name.replace('_', '-')} {exc.problem}")
+    if site.local and plan.gpus_per_trial and not torch.cuda.is_available():
+        fail(f"--gpus-per-trial {plan.gpus_per_trial:g} asks for GPUs, but this machine has none; use 0")
+    check_plugins(list(plan.archs), list(plan.datasets))
     store = ResultStore(results)
     try:
         store.check_writable()
     except ResultsError as exc:
         fail(str(exc))
-    limits = dict(SMOKE) if smoke else {}
-    overrides = {"epochs": epochs, "batch_size": batch_size, "train_limit": train_limit, "test_limit": test_limit}
-    limits.update({k: v for k, v in overrides.items() if v is not None})
-    budget = Budget(lr=lr, val_split=val_split, compile=compile_model, **limits)
-    if budget.train_limit is not None:
-        largest_batch = max(budget.recipe_for(a, d).batch_size for a in chosen_archs for d in chosen_datasets)
-        trained_on = budget.train_limit - round(budget.train_limit * val_split)
-        if trained_on < largest_batch:
-            fail(f"--train-limit {budget.train_limit} leaves {trained_on} training images after the validation "
-                 f"split, fewer than the batch size {largest_batch}; raise it or lower --batch-size or --val-split")
-    if data_dir is not None:
-        # Absolute: Ray Tune runs each trial in its own working directory.
-        data_dir = data_dir.expanduser().resolve()
-    plan = sweeps.SweepPlan(
-        name=name or ("smoke" if smoke else "study"), archs=chosen_archs, datasets=chosen_datasets, seeds=seeds,
-        budget=budget, data_dir=str(data_dir) if data_dir else None, download=download, plugins=loaded,
-        gpus_per_trial=gpus_per_trial, cpus_per_trial=cpus_per_trial, max_concurrent=max_concurrent,
-        max_failures=max_failures, storage=storage, force=force)
     view = make_view()
-    view.note(where)
+    view.note(site.why)
     # Where the trials run on this machine, their datasets are fetched once here, before any trial starts.
     prepare = (lambda cells: _ensure_data(list(dict.fromkeys(c.dataset for c in cells)), data_dir, download)
-               if local else None)
+               if site.local else None)
     try:
-        outcome = sweeps.run_sweep(plan, store, local=local, address=address, view=view, prepare=prepare)
-    except sweeps.SweepError as exc:
+        outcome = sweeps.run_sweep(plan, store, site, view=view, prepare=prepare)
+    except SweepError as exc:
         fail(str(exc))
     _print_summary(store, plan.name)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items())) or "nothing to run"
@@ -278,6 +260,13 @@ def sweep(
     if outcome.failures:
         typer.echo(f"error: {len(outcome.failures)} trial(s) failed: " + "; ".join(outcome.failures), err=True)
         raise typer.Exit(1)
+
+
+def _names(value: str | None, default: list[str]) -> tuple[str, ...]:
+    """A comma list as names (the plan checks them), or ``default`` when the option was not given."""
+    if value is None:
+        return tuple(default)
+    return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 def _ensure_data(names: list[str], root: Path | None, download: bool) -> None:

@@ -15,3 +15,7 @@ def last_line(text: str) -> str:
     """The last non-blank line of ``text`` (Ray puts the cause of a connection failure there)."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else ""
+
+
+class SweepError(Exception):
+    """The sweep cannot start, or cannot go on: a one-line message for the user."""

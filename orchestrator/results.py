@@ -26,87 +26,26 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 
 from orchestrator.atomic import Writer, atomic_write_all
-from orchestrator.trial import TrialRow
+from orchestrator.columns import Column, arrow_schema, columns_of
+from orchestrator.errors import first_line
+from orchestrator.trial import EpochRow, TrialRow
 
-SCHEMA_VERSION = 4
 TRIALS_FILE = "trials.parquet"
 HISTORY_FILE = "history.parquet"
 LOCK_FILE = ".lock"
 
-CELL_KEY = ("sweep", "arch", "dataset", "seed")
-EPOCH_KEY = (*CELL_KEY, "epoch")
-
-_ts = pa.timestamp("us", tz="UTC")
-
-TRIAL_SCHEMA = pa.schema([
-    pa.field("schema_version", pa.int32(), nullable=False),
-    pa.field("sweep", pa.string(), nullable=False),
-    pa.field("arch", pa.string(), nullable=False),
-    pa.field("dataset", pa.string(), nullable=False),
-    pa.field("synthetic", pa.bool_(), nullable=False),   # trained on generated data, not the real set
-    pa.field("seed", pa.int64(), nullable=False),
-    pa.field("status", pa.string(), nullable=False),     # one of trial.STATUSES
-    pa.field("error", pa.string()),                      # first line of the error; null when ok
-    pa.field("test_acc", pa.float64()),                  # after the last epoch run; null unless ok
-    pa.field("best_test_acc", pa.float64()),             # schemas 1-2 only (chosen on the test set); null since 3
-    pa.field("val_acc", pa.float64()),                   # after the last epoch run; null without a validation split
-    pa.field("best_val_acc", pa.float64()),
-    pa.field("best_epoch", pa.int64()),                  # the epoch of best_val_acc
-    pa.field("pred_histogram", pa.list_(pa.int64())),    # test predictions per class after the last epoch
-    pa.field("epochs", pa.int64()),                      # epochs asked for
-    pa.field("epochs_run", pa.int64()),
-    pa.field("steps", pa.int64()),                       # optimizer steps taken
-    pa.field("train_images", pa.int64()),                # trained on per epoch (after --train-limit and --val-split)
-    pa.field("val_images", pa.int64()),                  # held out for validation
-    pa.field("test_images", pa.int64()),                 # images test_acc is measured on (after --test-limit)
-    pa.field("val_split", pa.float64()),                 # share of the training images held out
-    pa.field("train_seconds", pa.float64()),             # training loop only (no data load, no eval)
-    pa.field("wall_seconds", pa.float64()),              # whole trial: data load, build, train, eval
-    pa.field("images_per_sec", pa.float64()),            # training images / train_seconds
-    pa.field("params_total", pa.int64()),
-    pa.field("params_trainable", pa.int64()),
-    pa.field("params_non_trainable", pa.int64()),
-    pa.field("arch_module", pa.string()),                # the module that registered the architecture
-    pa.field("batch_size", pa.int64()),
-    pa.field("lr", pa.float64()),                        # peak learning rate
-    pa.field("optimizer", pa.string()),
-    pa.field("weight_decay", pa.float64()),
-    pa.field("warmup_epochs", pa.float64()),
-    pa.field("label_smoothing", pa.float64()),
-    pa.field("augment", pa.string()),                    # the dataset's training augmentation: crop_flip, crop, none
-    pa.field("gpu_fraction", pa.float64()),              # GPUs the trial asked Ray for (0 on CPU)
-    pa.field("trials_sharing_device", pa.int64()),       # most trials seen at once on its device, itself included
-    pa.field("device", pa.string()),                     # e.g. "NVIDIA H200" or "cpu"
-    pa.field("peak_mem_bytes", pa.int64()),              # peak device memory; null on CPU
-    pa.field("node_id", pa.string()),
-    pa.field("hostname", pa.string()),
-    pa.field("node_ip", pa.string()),
-    pa.field("attempts", pa.int64()),                    # 1 + retries Ray made for this trial
-    pa.field("torch_version", pa.string()),
-    pa.field("ray_version", pa.string()),
-    pa.field("started_at", _ts),
-    pa.field("ended_at", _ts),
-])
-
-# Columns added after schema 1, with the schema version that added each: older files read them as null.
-ADDED_COLUMNS = {"test_images": 2, **dict.fromkeys(
-    ("val_acc", "best_val_acc", "best_epoch", "pred_histogram", "val_images", "val_split", "arch_module",
-     "trials_sharing_device"), 3),
-    **dict.fromkeys(("weight_decay", "warmup_epochs", "label_smoothing", "augment"), 4)}
-
-HISTORY_SCHEMA = pa.schema([
-    pa.field("sweep", pa.string(), nullable=False),
-    pa.field("arch", pa.string(), nullable=False),
-    pa.field("dataset", pa.string(), nullable=False),
-    pa.field("seed", pa.int64(), nullable=False),
-    pa.field("epoch", pa.int64(), nullable=False),       # 1-based
-    pa.field("train_loss", pa.float64()),
-    pa.field("val_acc", pa.float64()),                   # null without a validation split (and before schema 3)
-    pa.field("test_acc", pa.float64()),
-    pa.field("epoch_seconds", pa.float64()),
-    pa.field("images_per_sec", pa.float64()),
-    pa.field("lr", pa.float64()),                        # after the epoch's last step: the next step's rate
-])
+# Every column is declared once, beside the field it stores (orchestrator.trial); the schemas, the
+# filling of older files and the documentation's column table all come from these two tuples.
+_ROW_COLUMNS = TrialRow.columns()
+# The schema version is that of the newest column: declaring a column with a new ``since`` raises it.
+SCHEMA_VERSION = max(c.since for c in _ROW_COLUMNS)
+TRIAL_COLUMNS = (Column("schema_version", pa.int32(), "the schema the row was written in", 1, "file",
+                        nullable=False), *_ROW_COLUMNS)
+HISTORY_COLUMNS = (*(c for c in _ROW_COLUMNS if c.group == "key"), *columns_of(EpochRow, "epoch"))
+TRIAL_SCHEMA = arrow_schema(TRIAL_COLUMNS)
+HISTORY_SCHEMA = arrow_schema(HISTORY_COLUMNS)
+CELL_KEY = tuple(c.name for c in TRIAL_COLUMNS if c.group == "key")
+EPOCH_KEY = tuple(c.name for c in HISTORY_COLUMNS if c.group == "key")
 
 
 class ResultsError(Exception):
@@ -139,10 +78,18 @@ class ResultStore:
         self.history()
 
     def trials(self) -> pd.DataFrame:
-        return _read(self.trials_path, TRIAL_SCHEMA)
+        return _read(self.trials_path, TRIAL_COLUMNS).to_pandas()
 
     def history(self) -> pd.DataFrame:
-        return _read(self.history_path, HISTORY_SCHEMA)
+        return _read(self.history_path, HISTORY_COLUMNS).to_pandas()
+
+    def trial_records(self, sweep: str, status: str | None = None) -> list[dict[str, object]]:
+        """The rows of ``sweep`` (of one ``status`` if given) as dicts of Python values, typed as their columns."""
+        table = _read(self.trials_path, TRIAL_COLUMNS)
+        mask = pc.equal(table["sweep"], sweep)
+        if status is not None:
+            mask = pc.and_(mask, pc.equal(table["status"], status))
+        return table.filter(mask).to_pylist()
 
     def done_cells(self, sweep: str) -> set[tuple[str, str, int]]:
         """(arch, dataset, seed) of the cells of ``sweep`` that already have an ok row."""
@@ -167,9 +114,8 @@ class ResultStore:
         with self._lock:
             if row["status"] != "ok" and self._has_ok_row(cell):
                 return False
-            epochs = _merged(self.history_path, HISTORY_SCHEMA, [{**cell, **h} for h in history], EPOCH_KEY,
-                             drop=cell)
-            trials = _merged(self.trials_path, TRIAL_SCHEMA, [row], CELL_KEY)
+            epochs = _merged(self.history_path, HISTORY_COLUMNS, history, EPOCH_KEY, drop=cell)
+            trials = _merged(self.trials_path, TRIAL_COLUMNS, [row], CELL_KEY)
             atomic_write_all([(self.history_path, _parquet(epochs)), (self.trials_path, _parquet(trials))])
         return True
 
@@ -181,42 +127,45 @@ class ResultStore:
         return bool(mask.any())
 
 
-def _read(path: Path, schema: pa.Schema) -> pd.DataFrame:
-    """The table at ``path`` in ``schema``'s columns; columns added since the file's schema read as null.
+def _read(path: Path, columns: tuple[Column, ...]) -> pa.Table:
+    """The table at ``path`` in ``columns``; a column added after the file was written is derived, or null.
 
     The trials table says its schema in ``schema_version``; the history, which has no such column,
     fills whichever added column it lacks.
     """
-    versioned = "schema_version" in schema.names
+    schema = arrow_schema(columns)
     if not path.exists():
-        return schema.empty_table().to_pandas()
+        return schema.empty_table()
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
-        raise ResultsError(f"{path} is not a readable Parquet file ({_first_line(exc)}); "
+        raise ResultsError(f"{path} is not a readable Parquet file ({first_line(exc)}); "
                            "move it away or fix it, archbench leaves it as it is") from None
+    versioned = "schema_version" in schema.names
     newest = (pc.max(table["schema_version"]).as_py()
               if "schema_version" in table.column_names and len(table) else None)
     if newest is not None and newest > SCHEMA_VERSION:
         raise ResultsError(f"{path} was written by a newer archbench (schema {newest}, this one reads "
                            f"{SCHEMA_VERSION}); upgrade archbench, it leaves the file as it is")
-    for name in schema.names:
-        older = newest is not None and newest < ADDED_COLUMNS.get(name, 0)
-        if name not in table.column_names and (older or (not versioned and name in ADDED_COLUMNS)):
-            table = table.append_column(schema.field(name), pa.nulls(len(table), schema.field(name).type))
+    for c in columns:
+        added_since = newest < c.since if newest is not None else not versioned and c.since > 1
+        if c.name not in table.column_names and added_since:
+            values = c.derive(table) if c.derive else pa.nulls(len(table), c.type)
+            table = table.append_column(c.arrow_field(), values)
     missing = [name for name in schema.names if name not in table.column_names]
     if missing:
         raise ResultsError(f"{path} is not an archbench table: missing columns {', '.join(missing)}")
     try:
-        return table.select(schema.names).cast(schema).to_pandas()
+        return table.select(schema.names).cast(schema)
     except (pa.ArrowException, ValueError) as exc:
-        raise ResultsError(f"{path} has columns of the wrong type ({_first_line(exc)})") from None
+        raise ResultsError(f"{path} has columns of the wrong type ({first_line(exc)})") from None
 
 
-def _merged(path: Path, schema: pa.Schema, rows: list[Mapping[str, object]], key: tuple[str, ...],
+def _merged(path: Path, columns: tuple[Column, ...], rows: list[Mapping[str, object]], key: tuple[str, ...],
             drop: Mapping[str, object] | None = None) -> pa.Table:
     """The table at ``path`` without the rows matching ``drop``, with ``rows`` replacing those of the same ``key``."""
-    old = _read(path, schema)
+    schema = arrow_schema(columns)
+    old = _read(path, columns).to_pandas()
     if drop is not None and len(old):
         mask = pd.Series(True, index=old.index)
         for name, value in drop.items():
@@ -231,8 +180,3 @@ def _merged(path: Path, schema: pa.Schema, rows: list[Mapping[str, object]], key
 
 def _parquet(table: pa.Table) -> Writer:
     return lambda tmp: pq.write_table(table, tmp)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -3,7 +3,7 @@
 ``train(spec)`` loads the data, holds out the validation split, builds the model from the registry,
 trains with the recipe the spec resolves, evaluates validation and test accuracy after every epoch,
 calls ``on_epoch`` with each epoch's row (and ``on_progress`` every few seconds within an epoch) and
-returns the trial's ``TrialRow``. The sweep's trainable, the tests and the benchmarks all call it.
+returns the trial's ``TrialOutcome``. The sweep's trainable, the tests and the benchmarks all call it.
 
 A trial ends in one of three statuses: ``ok``; ``diverged`` when the training loss or the weights
 became NaN/inf (training stops there); ``collapsed`` when, after training, its test predictions
@@ -23,7 +23,7 @@ from torch import nn
 
 import archs
 from orchestrator import data, recipes
-from orchestrator.trial import EpochRow, Progress, TrialRow, TrialSpec, training_columns
+from orchestrator.trial import EpochRow, Progress, TrialOutcome, TrialSpec
 
 _DIVERGENCE_CHECK_STEPS = 50
 # Like the --test-limit sample (data.load_split), the validation hold-out does not depend on the
@@ -40,8 +40,8 @@ ProgressHook = Callable[[Progress], None]
 
 
 def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: ProgressHook | None = None,
-          progress_every: float = PROGRESS_SECONDS) -> TrialRow:
-    """Train ``spec.cell`` within ``spec.budget`` and return its row (``row.history`` holds the epochs)."""
+          progress_every: float = PROGRESS_SECONDS) -> TrialOutcome:
+    """Train ``spec.cell`` within ``spec.budget`` and return its outcome (``outcome.history`` holds the epochs)."""
     started_at = datetime.now(timezone.utc)
     wall_start = time.perf_counter()
     cell, budget, recipe = spec.cell, spec.budget, spec.recipe
@@ -74,6 +74,7 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
 
     train_loader, test_loader = loader(train_x, train_y, True), loader(test_x, test_y, False)
     val_loader = loader(val_x, val_y, False) if val_x is not None and len(val_x) else None
+    _check_counts(spec, len(train_x), len(val_x) if val_x is not None else 0, len(test_x))
     if len(train_loader) == 0:
         raise ValueError(f"batch size {recipe.batch_size} is larger than the {len(train_x)} training images")
 
@@ -126,23 +127,31 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
         if collapse:
             status, error = "collapsed", collapse
     best = max((h for h in history if h.val_acc is not None), key=lambda h: h.val_acc, default=None)
-    return TrialRow(
-        arch=cell.arch, dataset=cell.dataset, seed=cell.seed, synthetic=dataset.synthetic,
+    return TrialOutcome(
         status=status, error=error,
         test_acc=history[-1].test_acc if status == "ok" else None,
         val_acc=history[-1].val_acc, best_val_acc=best.val_acc if best else None,
         best_epoch=best.epoch if best else None, pred_histogram=histogram,
-        epochs_run=len(history), steps=steps,
-        train_images=len(train_x), val_images=len(val_x) if val_x is not None else 0, test_images=len(test_x),
-        val_split=budget.val_split, train_seconds=train_seconds, wall_seconds=time.perf_counter() - wall_start,
+        epochs_run=len(history), steps=steps, train_seconds=train_seconds,
+        wall_seconds=time.perf_counter() - wall_start,
         images_per_sec=steps * recipe.batch_size / train_seconds if train_seconds else None,
         params_total=counts.total, params_trainable=counts.trainable, params_non_trainable=counts.non_trainable,
-        device=torch.cuda.get_device_name(device) if on_cuda else "cpu",
         # Reserved, not allocated: what the caching allocator holds is what a GPU share must fit.
         peak_mem_bytes=torch.cuda.max_memory_reserved(device) if on_cuda else None,
         torch_version=torch.__version__, started_at=started_at, ended_at=datetime.now(timezone.utc),
-        history=history, **training_columns(spec),
+        history=tuple(history),
     )
+
+
+def _check_counts(spec: TrialSpec, train_images: int, val_images: int, test_images: int) -> None:
+    """ValueError unless the data loaded has the sizes its dataset's spec promised (the row records those)."""
+    setup = spec.setup
+    loaded = (train_images, val_images, test_images)
+    promised = (setup.train_images, setup.val_images, setup.test_images)
+    if loaded != promised:
+        raise ValueError(f"{spec.cell.dataset} gave {loaded[0]} training, {loaded[1]} validation and {loaded[2]} test "
+                         f"images; its spec promises {promised[0]}, {promised[1]} and {promised[2]}: fix the "
+                         "dataset's train_size and test_size")
 
 
 def collapse_reason(histogram: list[int] | None, labels: torch.Tensor, final_loss: float,

@@ -1,26 +1,58 @@
 """The trial contract: what goes into one trial and the row that comes out, as named types.
 
-A ``TrialSpec`` (a ``Cell`` and a ``Budget``, plus where the data is) is built once per cell by the
-sweep, travels through Ray Tune unchanged and is what ``train.train`` takes; the recipe it trains
-with is resolved in one place, ``Budget.recipe_for``. ``train`` returns a ``TrialRow`` holding its
-``EpochRow``s; the Ray adapter adds where it ran, the driver adds the sweep's fields, and the
-results store writes it. A trial that never returned a row (it raised, or its worker died) gets
-its row from ``TrialRow.failed``. Follow one trial: ``cli.sweep`` → ``SweepPlan.trials()`` →
-``trainable.run_trial`` → ``train.train`` → ``sweep.ResultsCallback`` → ``ResultStore.put_trial``.
+A ``TrialSpec`` (a ``Cell`` and a ``Budget``, plus where the data is) is built once per cell by
+``SweepPlan.trial``, travels through Ray Tune unchanged and is what ``train.train`` takes.
+
+The row a trial leaves in ``trials.parquet`` has three parts, each declared once, field by field,
+as columns (``orchestrator.columns``):
+
+- ``TrialSetup``, how the cell is set up to train: its cell, the resolved recipe, augmentation and
+  image counts. ``spec.setup`` builds it from the plan alone, so a resumed sweep compares setups.
+- ``TrialOutcome``, what training returned: ``train.train`` builds it (``TrialOutcome.failed`` when
+  the trial never returned one), with its ``EpochRow``s.
+- ``Placement``, where it ran: the Ray adapter names the node and device, the driver adds the
+  share, the sharing and the attempts.
+
+``TrialRow`` joins them under the sweep's name; the driver assembles it, the results store writes
+it. Follow one trial: ``cli.sweep`` → ``SweepPlan.trial`` → ``trainable.run_trial`` →
+``train.train`` → ``sweep.ResultsCallback`` → ``ResultStore.put_trial``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+import math
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
+import pyarrow as pa
+
 import archs
-from archs import Recipe
 from orchestrator import data
+from orchestrator.columns import Column, column, columns_of, values_of
 
 STATUSES = ("ok", "diverged", "collapsed", "failed")
 # Share of the training images held out for validation, unless a sweep asks for another.
 DEFAULT_VAL_SPLIT = 0.1
+
+_TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+
+class PlanError(ValueError):
+    """A value of the plan is out of range: names the field (the CLI's option of the same name) and the value."""
+
+    def __init__(self, field_name: str, problem: str) -> None:
+        super().__init__(f"{field_name} {problem}")
+        self.field_name, self.problem = field_name, problem
+
+
+def _at_least_one(name: str, value: int | None) -> None:
+    if value is not None and value < 1:
+        raise PlanError(name, f"must be at least 1, got {value}")
+
+
+def _finite_positive(name: str, value: float | None) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise PlanError(name, f"must be a finite number more than 0, got {value}")
 
 
 @dataclass(frozen=True)
@@ -44,19 +76,69 @@ class Budget:
     lr: float | None = None            # peak learning rate
     train_limit: int | None = None     # a class-stratified sample of this many training images
     test_limit: int | None = None      # a class-stratified sample of this many test images (the same in every cell)
-    val_split: float = 0.0             # share of the training images held out, stratified, for validation
+    val_split: float = DEFAULT_VAL_SPLIT   # share of the training images held out, stratified, for validation
     amp: bool = True                   # bf16 autocast on CUDA
     channels_last: bool = True         # on CUDA
     compile: bool = False              # torch.compile the model
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.val_split < 1.0:
-            raise ValueError(f"val_split must be in [0, 1), got {self.val_split}")
+        for name in ("epochs", "batch_size", "train_limit", "test_limit"):
+            _at_least_one(name, getattr(self, name))
+        _finite_positive("lr", self.lr)
+        if not (math.isfinite(self.val_split) and 0.0 <= self.val_split < 1.0):
+            raise PlanError("val_split", f"must be a number from 0 up to (not including) 1, got {self.val_split}")
 
-    def recipe_for(self, arch: str, dataset: str) -> Recipe:
+    def recipe_for(self, arch: str, dataset: str) -> archs.Recipe:
         """The recipe ``arch`` trains with on ``dataset`` under this budget: the only place a recipe is resolved."""
         return archs.recipe(arch).for_dataset(dataset).with_overrides(epochs=self.epochs, batch_size=self.batch_size,
                                                                       lr=self.lr)
+
+
+@dataclass(frozen=True)
+class TrialSetup:
+    """How a cell is set up to train: everything here follows from the plan, before any data is loaded."""
+
+    arch: str = column(pa.string(), "architecture", key=True, nullable=False)
+    dataset: str = column(pa.string(), "dataset", key=True, nullable=False)
+    seed: int = column(pa.int64(), "seed of the weights and the batch order", key=True, nullable=False)
+    synthetic: bool = column(pa.bool_(), "trained on generated data, not the real set", nullable=False)
+    epochs: int = column(pa.int64(), "epochs asked for")
+    batch_size: int = column(pa.int64(), "batch size")
+    lr: float = column(pa.float64(), "peak learning rate")
+    optimizer: str = column(pa.string(), "sgd or adamw")
+    weight_decay: float = column(pa.float64(), "weight decay, on weights only", since=4)
+    warmup_epochs: float = column(pa.float64(), "epochs of linear learning-rate warm-up", since=4)
+    label_smoothing: float = column(pa.float64(), "label smoothing of the loss", since=4)
+    augment: str = column(pa.string(), "the dataset's training augmentation: crop_flip, crop, none", since=4)
+    arch_module: str = column(pa.string(), "the module that registered the architecture", since=3)
+    val_split: float = column(pa.float64(), "share of the drawn training images held out for validation", since=3)
+    train_images: int = column(pa.int64(), "images trained on per epoch (after --train-limit and the validation split)")
+    val_images: int = column(pa.int64(), "images held out for validation", since=3)
+    test_images: int = column(pa.int64(), "images test_acc is measured on (after --test-limit)", since=2)
+
+    @classmethod
+    def of(cls, spec: TrialSpec) -> TrialSetup:
+        """The setup of ``spec``: the one place a spec becomes its recorded recipe and image counts."""
+        cell, budget, recipe = spec.cell, spec.budget, spec.recipe
+        dataset = data.spec(cell.dataset)
+        drawn = min(budget.train_limit or dataset.train_size, dataset.train_size)
+        held_out = data.held_out_count(drawn, budget.val_split)
+        return cls(arch=cell.arch, dataset=cell.dataset, seed=cell.seed, synthetic=dataset.synthetic,
+                   epochs=recipe.epochs, batch_size=recipe.batch_size, lr=recipe.lr, optimizer=recipe.optimizer,
+                   weight_decay=recipe.weight_decay, warmup_epochs=recipe.warmup_epochs,
+                   label_smoothing=recipe.label_smoothing, augment=dataset.augment,
+                   arch_module=archs.entry(cell.arch).module, val_split=budget.val_split,
+                   train_images=drawn - held_out, val_images=held_out,
+                   test_images=min(budget.test_limit or dataset.test_size, dataset.test_size))
+
+    @property
+    def cell(self) -> Cell:
+        return Cell(self.arch, self.dataset, self.seed)
+
+    def differences(self, recorded: dict[str, object]) -> dict[str, tuple[object, object]]:
+        """{column: (recorded, this)} where a stored row's setup differs; a column it did not record counts as equal."""
+        return {name: (recorded[name], value) for name, value in values_of(self).items()
+                if recorded.get(name) is not None and recorded[name] != value}
 
 
 @dataclass(frozen=True)
@@ -72,21 +154,26 @@ class TrialSpec:
     plugins: tuple[str, ...] = ()      # plugin modules (names or .py paths) the trial's process imports first
 
     @property
-    def recipe(self) -> Recipe:
+    def recipe(self) -> archs.Recipe:
         return self.budget.recipe_for(self.cell.arch, self.cell.dataset)
+
+    @property
+    def setup(self) -> TrialSetup:
+        return TrialSetup.of(self)
 
 
 @dataclass(frozen=True)
 class EpochRow:
-    """One epoch of a trial (a row of history.parquet)."""
+    """One epoch of a trial: a row of history.parquet."""
 
-    epoch: int                         # 1-based
-    train_loss: float
-    val_acc: float | None              # None without a validation split, or once diverged
-    test_acc: float | None             # None once diverged
-    epoch_seconds: float               # the training steps of the epoch, not its evaluation
-    images_per_sec: float | None
-    lr: float                          # after the epoch's last step: the next step's rate
+    epoch: int = column(pa.int64(), "1-based", key=True, nullable=False)
+    train_loss: float = column(pa.float64(), "mean training loss over the epoch's steps")
+    val_acc: float | None = column(pa.float64(), "validation accuracy; null without a validation split, or once "
+                                                 "diverged", since=3)
+    test_acc: float | None = column(pa.float64(), "test accuracy; null once diverged")
+    epoch_seconds: float = column(pa.float64(), "the training steps of the epoch, not its evaluation")
+    images_per_sec: float | None = column(pa.float64(), "training images per second of the epoch")
+    lr: float = column(pa.float64(), "after the epoch's last step: the next step's rate")
 
 
 @dataclass(frozen=True)
@@ -101,92 +188,93 @@ class Progress:
     seconds: float                     # training seconds so far
 
 
-@dataclass
-class TrialRow:
-    """One trial's result: a row of trials.parquet (``results.TRIAL_SCHEMA``), and its epochs."""
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What training returned (``train.train``), or why there is nothing (``failed``), with the epochs run."""
 
-    arch: str
-    dataset: str
-    seed: int
-    synthetic: bool
-    status: str                        # one of STATUSES
-    error: str | None = None           # failed/diverged/collapsed: why, in one line
-    test_acc: float | None = None      # after the last epoch; None unless ok
-    best_test_acc: float | None = None  # schema 1-2 only: choosing on the test set is not done any more
-    val_acc: float | None = None       # after the last epoch
-    best_val_acc: float | None = None
-    best_epoch: int | None = None      # the epoch of best_val_acc: the only choice made from a run
-    pred_histogram: list[int] | None = None   # predicted classes over the test images, after the last epoch
-    epochs: int | None = None          # asked for
-    epochs_run: int | None = None
-    steps: int | None = None
-    train_images: int | None = None    # trained on per epoch (after --train-limit and the validation split)
-    val_images: int | None = None
-    test_images: int | None = None
-    val_split: float | None = None
-    train_seconds: float | None = None
-    wall_seconds: float | None = None
-    images_per_sec: float | None = None
-    params_total: int | None = None
-    params_trainable: int | None = None
-    params_non_trainable: int | None = None
-    arch_module: str | None = None     # the module that registered the architecture (a plugin's, or archs.*)
-    batch_size: int | None = None
-    lr: float | None = None
-    optimizer: str | None = None
-    weight_decay: float | None = None
-    warmup_epochs: float | None = None
-    label_smoothing: float | None = None
-    augment: str | None = None         # the dataset's training augmentation (data.AUGMENTATIONS)
-    device: str | None = None
-    peak_mem_bytes: int | None = None
-    torch_version: str | None = None
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-    # Filled in by the Ray adapter and the driver:
-    sweep: str | None = None
-    gpu_fraction: float | None = None
-    trials_sharing_device: int | None = None   # most trials seen at once on this trial's device, itself included
-    node_id: str | None = None
-    hostname: str | None = None
-    node_ip: str | None = None
-    attempts: int | None = None
-    ray_version: str | None = None
-    history: list[EpochRow] = field(default_factory=list, repr=False)
+    status: str = column(pa.string(), "ok, diverged, collapsed or failed", nullable=False)
+    error: str | None = column(pa.string(), "why, in one line, unless ok", default=None)
+    test_acc: float | None = column(pa.float64(), "after the last epoch run; null unless ok", default=None)
+    best_test_acc: float | None = column(pa.float64(), "schemas 1-2 only (chosen on the test set); null since 3",
+                                         default=None)
+    val_acc: float | None = column(pa.float64(), "after the last epoch run; null without a validation split", since=3,
+                                   default=None)
+    best_val_acc: float | None = column(pa.float64(), "the best epoch's validation accuracy", since=3, default=None)
+    best_epoch: int | None = column(pa.int64(), "the epoch of best_val_acc: the only choice made from a run", since=3,
+                                    default=None)
+    pred_histogram: list[int] | None = column(pa.list_(pa.int64()), "test predictions per class after the last epoch",
+                                              since=3, default=None)
+    epochs_run: int | None = column(pa.int64(), "epochs trained (fewer than asked once diverged)", default=None)
+    steps: int | None = column(pa.int64(), "optimizer steps taken", default=None)
+    train_seconds: float | None = column(pa.float64(), "training loop only (no data load, no evaluation)", default=None)
+    wall_seconds: float | None = column(pa.float64(), "whole trial: data load, build, train, evaluation", default=None)
+    images_per_sec: float | None = column(pa.float64(), "training images / train_seconds", default=None)
+    params_total: int | None = column(pa.int64(), "parameters, counted as Keras does", default=None)
+    params_trainable: int | None = column(pa.int64(), "parameters that take gradients", default=None)
+    params_non_trainable: int | None = column(pa.int64(), "frozen parameters and BatchNorm statistics", default=None)
+    peak_mem_bytes: int | None = column(pa.int64(), "peak device memory reserved; null on CPU", default=None)
+    torch_version: str | None = column(pa.string(), "PyTorch that trained it", default=None)
+    started_at: datetime | None = column(_TIMESTAMP, "when training started", default=None)
+    ended_at: datetime | None = column(_TIMESTAMP, "when the trial ended", default=None)
+    history: tuple[EpochRow, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"status {self.status!r} is not one of {', '.join(STATUSES)}")
 
+    @classmethod
+    def failed(cls, error: str, *, epochs_run: int = 0) -> TrialOutcome:
+        """The outcome of a trial that ended without one of its own: it raised, or its worker died."""
+        return cls(status="failed", error=error, epochs_run=epochs_run, ended_at=datetime.now(timezone.utc))
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a trial ran: the Ray adapter fills the node and device, the driver the rest."""
+
+    device: str | None = column(pa.string(), 'e.g. "NVIDIA H200" or "cpu"', default=None)
+    gpu_fraction: float | None = column(pa.float64(), "GPUs the trial asked Ray for (0 on CPU)", default=None)
+    trials_sharing_device: int | None = column(pa.int64(), "most trials seen at once on its device, itself included",
+                                               since=3, default=None)
+    node_id: str | None = column(pa.string(), "Ray node", default=None)
+    hostname: str | None = column(pa.string(), "host of the node", default=None)
+    node_ip: str | None = column(pa.string(), "IP address of the node", default=None)
+    attempts: int | None = column(pa.int64(), "1 + retries Ray made for this trial", default=None)
+    ray_version: str | None = column(pa.string(), "Ray that ran it", default=None)
+
+    def with_(self, **changes: object) -> Placement:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """One trial's result: a row of trials.parquet, and its epochs in ``outcome.history``."""
+
+    sweep: str = column(pa.string(), "the sweep's name", key=True, nullable=False)
+    setup: TrialSetup
+    outcome: TrialOutcome
+    placement: Placement = field(default_factory=Placement)
+
+    @staticmethod
+    def columns() -> tuple[Column, ...]:
+        """The row's columns in order: the sweep, then the setup's, the outcome's and the placement's."""
+        return (*columns_of(TrialRow, "key"), *columns_of(TrialSetup, "setup"),
+                *columns_of(TrialOutcome, "outcome"), *columns_of(Placement, "placement"))
+
     @property
     def cell(self) -> Cell:
-        return Cell(self.arch, self.dataset, self.seed)
+        return self.setup.cell
 
-    @classmethod
-    def failed(cls, spec: TrialSpec, error: str, *, epochs_run: int = 0) -> TrialRow:
-        """The row of a trial that ended without one of its own: it raised, or its worker died."""
-        return cls(
-            arch=spec.cell.arch, dataset=spec.cell.dataset, seed=spec.cell.seed,
-            synthetic=data.spec(spec.cell.dataset).synthetic, status="failed", error=error,
-            epochs_run=epochs_run, val_split=spec.budget.val_split, ended_at=datetime.now(timezone.utc),
-            **training_columns(spec))
-
-    def with_(self, **changes: object) -> TrialRow:
-        """A copy with ``changes``: the adapter and the driver add their fields this way."""
-        return replace(self, **changes)
+    @property
+    def status(self) -> str:
+        return self.outcome.status
 
     def record(self) -> dict[str, object]:
         """The row's columns (without the history), as the results store writes them."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "history"}
+        return {**values_of(self), **values_of(self.setup), **values_of(self.outcome), **values_of(self.placement)}
 
     def history_records(self) -> list[dict[str, object]]:
-        return [asdict(epoch) for epoch in self.history]
-
-
-def training_columns(spec: TrialSpec) -> dict[str, object]:
-    """The row's columns that say how ``spec`` trains: its resolved recipe, augmentation and architecture's module."""
-    recipe = spec.recipe
-    return {"epochs": recipe.epochs, "batch_size": recipe.batch_size, "lr": recipe.lr, "optimizer": recipe.optimizer,
-            "weight_decay": recipe.weight_decay, "warmup_epochs": recipe.warmup_epochs,
-            "label_smoothing": recipe.label_smoothing, "augment": data.spec(spec.cell.dataset).augment,
-            "arch_module": archs.entry(spec.cell.arch).module}
+        """The epochs as rows of history.parquet, each with the row's key."""
+        record = self.record()
+        key = {c.name: record[c.name] for c in self.columns() if c.group == "key"}
+        return [{**key, **values_of(epoch)} for epoch in self.outcome.history]

@@ -33,3 +33,20 @@ def run_in_process(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
         cli.main()
     out, err = capsys.readouterr()
     return exit_info.value.code, out, err
+
+
+def make_row(arch: str = "lenet5", dataset: str = "mnist", seed: int = 0, status: str = "ok", acc: float = 0.9,
+             sweep: str | None = "s", epochs: int = 0, budget=None, setup: dict | None = None, placement=None,
+             **outcome):
+    """A stored-looking row of ``arch`` on ``dataset`` (the setup as a sweep builds it), with ``epochs`` epochs."""
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
+    from orchestrator.trial import Budget, Cell, EpochRow, Placement, TrialOutcome, TrialRow, TrialSpec
+
+    built = TrialSpec(Cell(arch, dataset, seed), budget or Budget(epochs=2)).setup
+    history = tuple(EpochRow(e, 1.0 / e, None, 0.5 + e / 10, 1.0, 100.0, 0.1) for e in range(1, epochs + 1))
+    fields = {"test_acc": acc if status == "ok" else None, "error": None if status == "ok" else "boom",
+              "epochs_run": 2, "started_at": datetime(2026, 1, 1, tzinfo=timezone.utc), **outcome}
+    return TrialRow(sweep, replace(built, **(setup or {})), TrialOutcome(status=status, history=history, **fields),
+                    placement or Placement())

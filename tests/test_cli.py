@@ -4,7 +4,7 @@ import pytest
 
 import archs
 
-from helpers import archbench, run_in_process as run
+from helpers import archbench, make_row, run_in_process as run
 
 
 def assert_one_line_error(code: int, err: str, *needles: str) -> None:
@@ -38,8 +38,10 @@ def test_params_markdown(monkeypatch, capsys):
 
 
 BAD_SWEEPS = [
-    (["--archs", "lenet5,alexnet"], ["'alexnet'", "lenet5, vgg, resnet20v1, resnet20v2, squeezenet"]),
-    (["--datasets", "imagenet"], ["'imagenet'", "cifar10"]),
+    (["--archs", "lenet5,alexnet"], ["--archs has unknown 'alexnet'", "lenet5, vgg, resnet20v1, resnet20v2, squeezenet"]),
+    (["--datasets", "imagenet"], ["--datasets has unknown 'imagenet'", "cifar10"]),
+    (["--train-limit", "40", "--batch-size", "64"], ["--train-limit 40 leaves 36 training images", "batch size 64"]),
+    (["--max-failures", "-1"], ["--max-failures", "-1"]),
     (["--archs", ","], ["--archs is empty"]),
     (["--epochs", "-1"], ["--epochs", "-1"]),
     (["--epochs", "abc"], ["--epochs", "abc"]),
@@ -77,7 +79,7 @@ def test_where_the_sweep_runs(monkeypatch, capsys, tmp_path, args, ray_address, 
     from orchestrator import sweep as sweeps
 
     calls = []
-    monkeypatch.setattr(sweeps, "run_sweep", lambda plan, store, **k: calls.append(k) or sweeps.SweepOutcome(
+    monkeypatch.setattr(sweeps, "run_sweep", lambda plan, store, site, **k: calls.append(site) or sweeps.SweepOutcome(
         planned=0, skipped=0, statuses=sweeps.Counter(), failures=[]))
     if ray_address:
         monkeypatch.setenv("RAY_ADDRESS", ray_address)
@@ -86,7 +88,7 @@ def test_where_the_sweep_runs(monkeypatch, capsys, tmp_path, args, ray_address, 
     code, out, err = run(monkeypatch, capsys, "sweep", *args, "--datasets", "synthetic_mnist",
                          "--results", str(tmp_path / "r"))
     assert code == 0, err
-    assert (calls[0]["local"], calls[0]["address"]) == (joins is None, joins)
+    assert (calls[0].local, calls[0].address) == (joins is None, joins)
     first = out.splitlines()[0]
     assert first.startswith("Ray: starting a local instance" if joins is None else f"Ray: joining the cluster at {joins}")
 
@@ -197,13 +199,9 @@ def test_summarize_without_results(monkeypatch, capsys, tmp_path):
 @pytest.mark.parametrize("extra,code_expected", [([], 0), (["--epochs", "1"], 2)])
 def test_a_finished_or_refused_sweep_fetches_no_data(monkeypatch, capsys, tmp_path, extra, code_expected):
     from orchestrator.results import ResultStore
-    from orchestrator.trial import TrialRow
+    from orchestrator.trial import Budget
 
-    recipe = archs.recipe("lenet5").for_dataset("mnist")
-    ResultStore(tmp_path / "r").put_trial(TrialRow(
-        sweep="study", arch="lenet5", dataset="mnist", synthetic=False, seed=0, status="ok", test_acc=0.99,
-        epochs=recipe.epochs, batch_size=recipe.batch_size, lr=recipe.lr, train_images=54_000, val_images=6_000,
-        test_images=10_000, val_split=0.1))
+    ResultStore(tmp_path / "r").put_trial(make_row(sweep="study", budget=Budget()))
     code, out, err = run(monkeypatch, capsys, "sweep", "--local", "--archs", "lenet5", "--datasets", "mnist",
                          "--data-dir", str(tmp_path / "data"), "--results", str(tmp_path / "r"), *extra)
     assert code == code_expected, err

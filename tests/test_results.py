@@ -10,15 +10,12 @@ import pytest
 from orchestrator import results
 from orchestrator.atomic import atomic_write_text
 from orchestrator.results import HISTORY_SCHEMA, TRIAL_SCHEMA, ResultsError, ResultStore
-from orchestrator.trial import EpochRow, TrialRow
+
+from helpers import make_row
 
 
-def _row(arch="lenet5", dataset="mnist", seed=0, status="ok", acc=0.9, sweep="s", epochs=0, **more):
-    return TrialRow(sweep=sweep, arch=arch, dataset=dataset, synthetic=False, seed=seed, status=status,
-                    test_acc=acc if status == "ok" else None, error=None if status == "ok" else "boom",
-                    epochs=2, epochs_run=2, started_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
-                    history=[EpochRow(e, 1.0 / e, None, 0.5 + e / 10, 1.0, 100.0, 0.1) for e in range(1, epochs + 1)],
-                    **more)
+def _row(**kwargs):
+    return make_row(**kwargs)
 
 
 def test_put_trial_writes_both_tables_with_schema(tmp_path):
@@ -71,7 +68,7 @@ def test_a_schema_1_file_reads_and_keeps_its_rows(tmp_path):
     table = pq.read_table(store.trials_path).drop_columns(["test_images"])
     pq.write_table(table.set_column(0, "schema_version", pa.array([1], pa.int32())), store.trials_path)
     assert store.trials()["test_images"].isna().all()
-    store.put_trial(_row(seed=1, test_images=256))
+    store.put_trial(_row(seed=1, setup={"test_images": 256}))
     trials = store.trials().set_index("seed")
     assert trials.loc[0, "schema_version"] == 1 and pd.isna(trials.loc[0, "test_images"])
     assert trials.loc[1, "schema_version"] == results.SCHEMA_VERSION and trials.loc[1, "test_images"] == 256
@@ -102,12 +99,6 @@ def test_done_cells_counts_only_ok_rows(tmp_path):
     assert store.done_cells("s") == {("lenet5", "mnist", 2)}
 
 
-def test_bad_status_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="status 'great' is not one of ok, diverged, collapsed, failed"):
-        ResultStore(tmp_path).put_trial(_row(status="great"))
-    assert not (tmp_path / "trials.parquet").exists()
-
-
 @pytest.mark.parametrize("status", ["failed", "diverged", "collapsed"])
 def test_only_ok_rows_count_as_done(tmp_path, status):
     store = ResultStore(tmp_path)
@@ -121,13 +112,13 @@ def test_an_older_schema_file_reads_and_keeps_its_rows(tmp_path, version):
     # record the recipe's weight decay, warm-up, label smoothing or augmentation: they read as unknown.
     store = ResultStore(tmp_path)
     store.put_trial(_row(seed=0, epochs=2))
-    added = [name for name, added_in in results.ADDED_COLUMNS.items() if added_in > version]
+    added = [c.name for c in results.TRIAL_COLUMNS if c.since > version]
     table = pq.read_table(store.trials_path).drop_columns(added)
     pq.write_table(table.set_column(0, "schema_version", pa.array([version], pa.int32())), store.trials_path)
     if version < 3:
         pq.write_table(pq.read_table(store.history_path).drop_columns(["val_acc"]), store.history_path)
     assert store.trials()[added].isna().all().all() and store.history()["val_acc"].isna().all()
-    store.put_trial(_row(seed=1, val_acc=0.8, pred_histogram=[1, 2, 3], label_smoothing=0.1, epochs=1))
+    store.put_trial(_row(seed=1, val_acc=0.8, pred_histogram=[1, 2, 3], setup={"label_smoothing": 0.1}, epochs=1))
     trials = store.trials().set_index("seed")
     assert trials.loc[0, "schema_version"] == version and pd.isna(trials.loc[0, "label_smoothing"])
     assert trials.loc[1, "val_acc"] == pytest.approx(0.8) and list(trials.loc[1, "pred_histogram"]) == [1, 2, 3]

@@ -1,32 +1,36 @@
-"""Resuming a sweep: its ok rows are skipped only when they were trained as this run asks (no Ray here)."""
+"""Resuming a sweep: its ok rows are skipped only when they were set up as this run asks (no Ray here)."""
 
 import pytest
 
-from orchestrator import data
+from helpers import make_row
+from orchestrator import results
+from orchestrator.errors import SweepError
+from orchestrator.plan import SweepPlan
 from orchestrator.results import ResultStore
-from orchestrator.sweep import SweepError, SweepPlan, check_same_budget
-from orchestrator.trial import Budget, Cell, TrialRow, training_columns
+from orchestrator.resume import check_same_setup
+from orchestrator.trial import Budget, Cell
+
+PLAN = SweepPlan("t", ("lenet5",), ("synthetic_mnist",), budget=Budget(epochs=2, batch_size=32))
 
 
-def _row(plan: SweepPlan, **changes) -> TrialRow:
-    spec = data.spec("synthetic_mnist")
-    columns = training_columns(plan.trial(Cell("lenet5", "synthetic_mnist")))
-    fields = {"train_images": spec.train_size, "val_images": 0, "test_images": spec.test_size,
-              "val_split": plan.budget.val_split, **columns, **changes}
-    return TrialRow(arch="lenet5", dataset="synthetic_mnist", seed=0, synthetic=True, status="ok", sweep="t",
-                    test_acc=0.9, **fields)
+def _row(setup=None, seed=0, status="ok"):
+    return make_row(dataset="synthetic_mnist", seed=seed, sweep="t", status=status, budget=PLAN.budget, setup=setup)
 
 
-PLAN = SweepPlan("t", ["lenet5"], ["synthetic_mnist"], budget=Budget(epochs=2, batch_size=32))
-
-
-def test_rows_of_the_same_budget_and_recipe_are_resumed(tmp_path):
+def test_rows_of_the_same_setup_are_resumed(tmp_path):
     store = ResultStore(tmp_path)
-    store.put_trial(_row(PLAN))
-    check_same_budget(PLAN, store)
-    # A row of schema 3 did not record the recipe beyond its optimizer and lr: taken as asked.
-    store.put_trial(_row(PLAN, weight_decay=None, warmup_epochs=None, label_smoothing=None, augment=None))
-    check_same_budget(PLAN, store)
+    store.put_trial(_row())
+    check_same_setup(PLAN, store)
+
+
+def test_columns_an_older_schema_did_not_record_count_as_asked(tmp_path):
+    store = ResultStore(tmp_path)
+    store.put_trial(_row())
+    table = results.pq.read_table(store.trials_path)
+    added = [c.name for c in results.TRIAL_COLUMNS if c.since > 3]
+    results.pq.write_table(table.drop_columns(added).set_column(
+        0, "schema_version", results.pa.array([3], results.pa.int32())), store.trials_path)
+    check_same_setup(PLAN, store)
 
 
 @pytest.mark.parametrize("changes,held,asked", [
@@ -34,21 +38,31 @@ def test_rows_of_the_same_budget_and_recipe_are_resumed(tmp_path):
     ({"optimizer": "sgd"}, "optimizer sgd", "optimizer adamw"),
     ({"augment": "crop"}, "augment crop", "augment none"),
     ({"epochs": 3, "weight_decay": 0.5}, "epochs 3, weight decay 0.5", "epochs 2, weight decay 0.05"),
+    ({"train_images": 100}, "train images 100", "train images 54000"),
 ])
-def test_rows_of_another_recipe_are_not_resumed_and_the_error_names_what_differs(tmp_path, changes, held, asked):
+def test_rows_of_another_setup_are_not_resumed_and_the_error_names_what_differs(tmp_path, changes, held, asked):
     store = ResultStore(tmp_path)
-    store.put_trial(_row(PLAN, **changes))
+    store.put_trial(_row(changes))
     with pytest.raises(SweepError, match=rf"trained with {held}, and this run asks for {asked}: use another --name"):
-        check_same_budget(PLAN, store)
+        check_same_setup(PLAN, store)
 
 
-def test_counts_read_back_as_floats_are_shown_as_counts(tmp_path):
-    # A failed row has no image counts, so Parquet reads the column back as float64.
+def test_counts_are_compared_as_counts_beside_a_failed_row(tmp_path):
+    # A failed row stored beside an ok one: the comparison reads typed columns, so no count turns into a float.
     store = ResultStore(tmp_path)
-    store.put_trial(_row(PLAN, train_images=100))
-    store.put_trial(TrialRow.failed(PLAN.trial(Cell("lenet5", "synthetic_mnist", 1)), "RuntimeError: boom")
-                    .with_(sweep="t"))
-    assert store.trials()["train_images"].dtype == "float64"
-    with pytest.raises(SweepError, match=rf"trained with train images 100, and this run asks for train images "
-                                         rf"{data.spec('synthetic_mnist').train_size}:"):
-        check_same_budget(PLAN, store)
+    store.put_trial(_row({"test_images": 100}))
+    store.put_trial(_row(seed=1, status="failed"))
+    with pytest.raises(SweepError, match=r"trained with test images 100, and this run asks for test images 10000:"):
+        check_same_setup(PLAN, store)
+
+
+def test_cells_outside_the_plan_are_not_compared(tmp_path):
+    store = ResultStore(tmp_path)
+    store.put_trial(make_row(arch="vgg", dataset="synthetic_mnist", sweep="t", setup={"epochs": 9}))
+    check_same_setup(PLAN, store)
+
+
+def test_another_budget_is_refused_in_a_plan_built_from_it():
+    asked = SweepPlan("t", ("lenet5",), ("synthetic_mnist",), budget=Budget(train_limit=1000)).trial(
+        Cell("lenet5", "synthetic_mnist")).setup
+    assert (asked.train_images, asked.val_images) == (900, 100)

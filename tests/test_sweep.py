@@ -1,4 +1,4 @@
-"""`archbench sweep` end to end: the real CLI, a real local Ray, synthetic data, a tiny budget."""
+"""The sweep: end to end through the real CLI and a real local Ray (marked ``ray``), and its driver-side parts alone."""
 
 import io
 from pathlib import Path
@@ -10,7 +10,6 @@ import pytest
 from helpers import TINY, archbench
 from orchestrator.results import HISTORY_SCHEMA, TRIAL_SCHEMA, ResultStore
 
-pytestmark = pytest.mark.ray
 
 GRID = ["--archs", "lenet5,resnet20v1", "--datasets", "synthetic_mnist,synthetic_cifar10"]
 
@@ -24,6 +23,7 @@ def first_sweep(tmp_path_factory):
     return root / "results", home, proc
 
 
+@pytest.mark.ray
 def test_sweep_writes_one_ok_row_per_cell(first_sweep):
     results, _, proc = first_sweep
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -48,6 +48,7 @@ def test_sweep_writes_one_ok_row_per_cell(first_sweep):
                       ("resnet20v1", "synthetic_cifar10"): (274_442, 273_066, 1_376)}
 
 
+@pytest.mark.ray
 def test_sweep_accuracy_beats_chance(first_sweep):
     trials = ResultStore(first_sweep[0]).trials()
     assert (trials["test_acc"] > 0.3).all(), trials[["arch", "dataset", "test_acc"]]
@@ -55,6 +56,7 @@ def test_sweep_accuracy_beats_chance(first_sweep):
     assert (trials["val_acc"] > 0.3).all() and trials["best_epoch"].isin([1, 2]).all()
 
 
+@pytest.mark.ray
 def test_sweep_files_have_the_documented_schema(first_sweep):
     results = first_sweep[0]
     assert pq.read_schema(results / "trials.parquet").remove_metadata().equals(TRIAL_SCHEMA)
@@ -63,12 +65,14 @@ def test_sweep_files_have_the_documented_schema(first_sweep):
     assert len(history) == 8 and sorted(history["epoch"].unique()) == [1, 2]
 
 
+@pytest.mark.ray
 def test_sweep_prints_tables_and_keeps_home_clean(first_sweep):
     _, home, proc = first_sweep
     assert "Table 1" in proc.stdout and "synthetic" in proc.stdout
     assert list(home.iterdir()) == [], f"the sweep wrote into $HOME: {list(home.iterdir())}"
 
 
+@pytest.mark.ray
 def test_rerun_skips_finished_cells(first_sweep):
     results = first_sweep[0]
     before = (results / "trials.parquet").read_bytes()
@@ -78,8 +82,9 @@ def test_rerun_skips_finished_cells(first_sweep):
     assert (results / "trials.parquet").read_bytes() == before
 
 
+@pytest.mark.ray
 @pytest.mark.parametrize("change,asked", [(["--epochs", "3"], "epochs 3:"), (["--test-limit", "128"], "test images 128:"),
-                                          (["--val-split", "0.2"], "val split 0.2:")])
+                                          (["--val-split", "0.2"], "val split 0.2, train images 410, val images 102:")])
 def test_rerun_with_another_budget_is_refused(first_sweep, change, asked):
     results = first_sweep[0]
     before = (results / "trials.parquet").read_bytes()
@@ -93,6 +98,7 @@ def test_rerun_with_another_budget_is_refused(first_sweep, change, asked):
 FAULTS = str(Path(__file__).parent / "plugins" / "faults.py")
 
 
+@pytest.mark.ray
 def test_failed_diverged_collapsed_and_killed_trials_through_a_plugin(tmp_path):
     # The faulty architectures come from a plugin, loaded the way a user's is; a working one runs beside them.
     marker = tmp_path / "killed-once"
@@ -126,6 +132,7 @@ def test_failed_diverged_collapsed_and_killed_trials_through_a_plugin(tmp_path):
     assert "tiny_cnn" in summary.stdout and "collapsed" in summary.stdout
 
 
+@pytest.mark.ray
 def test_summarize_the_sweep(first_sweep, tmp_path):
     results = first_sweep[0]
     proc = archbench("summarize", "--results", str(results), "--format", "markdown", "--vs-study",
@@ -136,6 +143,7 @@ def test_summarize_the_sweep(first_sweep, tmp_path):
     assert "accuracy_heatmap.png" in report and (tmp_path / "report" / "accuracy_heatmap.png").stat().st_size > 1000
 
 
+@pytest.mark.ray
 def test_summarize_unknown_sweep(first_sweep):
     proc = archbench("summarize", "--results", str(first_sweep[0]), "--sweep", "nope")
     assert proc.returncode == 2
@@ -156,11 +164,11 @@ def test_a_row_that_cannot_be_stored_is_reported_and_the_sweep_goes_on(tmp_path)
 
     from orchestrator.progress import LineView
     from orchestrator.sweep import ResultsCallback
-    from orchestrator.trial import Cell, TrialRow, TrialSpec
+    from orchestrator.trial import Cell, Placement, TrialOutcome, TrialSpec
 
     class FullDisk(ResultStore):
         def put_trial(self, row):
-            if row.arch == "vgg":
+            if row.setup.arch == "vgg":
                 raise OSError(28, "No space left on device")
             return super().put_trial(row)
 
@@ -168,8 +176,8 @@ def test_a_row_that_cannot_be_stored_is_reported_and_the_sweep_goes_on(tmp_path)
     callback = ResultsCallback(FullDisk(tmp_path), "t", 0.0, LineView(out))
     for arch in ("vgg", "lenet5"):
         trial = SimpleNamespace(trial_id=arch, config={"trial": TrialSpec(Cell(arch, "mnist"))})
-        row = TrialRow(arch=arch, dataset="mnist", seed=0, synthetic=False, status="ok", test_acc=0.9)
-        callback.on_trial_result(1, [], trial, {"row": row, "device_key": "node/cpu:"})
+        callback.on_trial_result(1, [], trial, {"outcome": TrialOutcome("ok", test_acc=0.9), "placement": Placement(),
+                                                "device_key": "node/cpu:"})
     assert callback.unstored == ["vgg/mnist/seed0: [Errno 28] No space left on device"]
     assert callback.statuses == {"ok": 1} and list(ResultStore(tmp_path).trials()["arch"]) == ["lenet5"]
     assert "could not be stored" in out.getvalue()
@@ -180,7 +188,7 @@ def test_the_callback_counts_the_trials_that_shared_a_device(tmp_path):
 
     from orchestrator.progress import LineView
     from orchestrator.sweep import ResultsCallback
-    from orchestrator.trial import Cell, Progress, TrialRow, TrialSpec
+    from orchestrator.trial import Cell, Placement, Progress, TrialOutcome, TrialSpec
 
     callback = ResultsCallback(ResultStore(tmp_path), "t", 0.5, LineView(io.StringIO()))
     trials = {seed: SimpleNamespace(trial_id=str(seed), config={"trial": TrialSpec(Cell("lenet5", "mnist", seed))})
@@ -190,11 +198,13 @@ def test_the_callback_counts_the_trials_that_shared_a_device(tmp_path):
     callback.on_trial_result(1, [], trials[1], {"progress": beat, "device_key": "a/cuda:0"})
     callback.on_trial_result(1, [], trials[2], {"progress": beat, "device_key": "a/cuda:1"})
     for seed in (1, 0, 2):   # 1 ends first; 0 had shared its GPU with it
-        row = TrialRow(arch="lenet5", dataset="mnist", seed=seed, synthetic=False, status="ok", test_acc=0.9)
-        callback.on_trial_result(1, [], trials[seed], {"row": row, "device_key": "a/cuda:%d" % (seed == 2)})
+        callback.on_trial_result(1, [], trials[seed], {"outcome": TrialOutcome("ok", test_acc=0.9),
+                                                       "placement": Placement(device="NVIDIA H200"),
+                                                       "device_key": "a/cuda:%d" % (seed == 2)})
     stored = ResultStore(tmp_path).trials().set_index("seed")
     assert list(stored.sort_index()["trials_sharing_device"]) == [2, 2, 1]
     assert (stored["gpu_fraction"] == 0.5).all() and (stored["sweep"] == "t").all()
+    assert (stored["device"] == "NVIDIA H200").all() and (stored["attempts"] == 1).all()
 
 
 def test_unstored_rows_exit_1_with_one_line(monkeypatch, capsys, tmp_path):
