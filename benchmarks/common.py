@@ -1,12 +1,14 @@
-"""What every benchmark shares: the machine facts it records, running the CLI, and appending its result line.
+"""What every benchmark shares: the machine facts it records, its command line, running the CLI, and its result line.
 
 The benchmarks use archbench through its public interfaces only: ``orchestrator.train.train`` with a
 ``TrialSpec``, the ``archbench`` command line, ``ResultStore`` and the data package's public names.
 The installed archbench is used where there is one (the GPU kit installs it); otherwise this checkout.
+Importing this module does not import torch, so that ``gpu/pack`` can use it without.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -14,12 +16,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 GRACE = 30        # seconds an interrupted command has to store what it finished and stop Ray
+MIB = 2**20
 
 try:
     import orchestrator
@@ -31,22 +35,35 @@ except ModuleNotFoundError:    # run from a checkout where archbench is not inst
 # orchestrator this process imported, so that both use the same code (the GPU kit's, or this checkout's).
 SOURCE_ROOT = Path(orchestrator.__file__).resolve().parents[1]
 
-import torch  # noqa: E402
-
 # Before any Ray starts (the CLI's children inherit them).
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 
+# ---------------------------------------------------------------- the machine
+
+
 def machine_facts() -> dict:
     """What every benchmark records about the machine."""
+    import torch
+
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "host": platform.node(), "machine": platform.machine(), "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-        "cuda": torch.version.cuda, "git_commit": _git_commit(),
+        "cuda": torch.version.cuda, "git_commit": git_commit(),
         "load_avg_start": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def device_facts(device: str = "cuda") -> dict:
+    """The device a run measures on: its name and memory, or ``cpu`` (no memory figure) where it is no GPU."""
+    import torch
+
+    if torch.device(device).type != "cuda" or not torch.cuda.is_available():
+        return {"device": "cpu", "device_memory_bytes": None}
+    props = torch.cuda.get_device_properties(torch.device(device))
+    return {"device": props.name, "device_memory_bytes": props.total_memory}
 
 
 def _cpu_model() -> str:
@@ -59,12 +76,102 @@ def _cpu_model() -> str:
     return platform.processor()
 
 
-def _git_commit() -> str | None:
+def git_commit() -> str | None:
+    """The short commit this checkout is at, or None outside a git checkout."""
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
                               text=True, timeout=10).stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def script_parser(doc: str) -> argparse.ArgumentParser:
+    """A script's parser: the first line of its docstring as the description, the rest after the options."""
+    first, _, rest = doc.partition("\n")
+    return argparse.ArgumentParser(description=first, epilog=rest,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_run_options(parser: argparse.ArgumentParser, script: str, quick: dict[str, object], what: str) -> None:
+    """``--quick`` (``what``: the ``quick`` settings, each where the command line gives none), ``--results``,
+    ``--no-save``."""
+    presets = " ".join(f"--{name.replace('_', '-')} " + " ".join(map(str, v if isinstance(v, list) else [v]))
+                       for name, v in quick.items())
+    parser.add_argument("--quick", action="store_true", help=f"{what}: {presets}")
+    parser.add_argument("--results", default=None, help=f"JSON lines file (default: benchmarks/results/{script}.jsonl)")
+    parser.add_argument("--no-save", action="store_true", help="do not append the JSON line")
+
+
+def parse_args(parser: argparse.ArgumentParser, quick: dict[str, object]) -> argparse.Namespace:
+    """The parsed command line; with ``--quick``, each setting of ``quick`` that the command line left out."""
+    args = parser.parse_args()
+    if args.quick:
+        for name, value in quick.items():
+            if getattr(args, name) is None:
+                setattr(args, name, value)
+    return args
+
+
+# ---------------------------------------------------------------- the result line
+
+
+def new_result(args: argparse.Namespace, **machine: object) -> dict:
+    """A run's record as it starts: the machine (``machine`` added to its facts), the command, the settings."""
+    return {"machine": {**machine_facts(), **machine}, "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "settings": vars(args)}
+
+
+def close_run(result: dict, started: float) -> None:
+    """Stamp a finished run: the load average at its end and its seconds since ``started`` (perf_counter)."""
+    result["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
+    result["seconds"] = round(time.perf_counter() - started, 1)
+
+
+def finish(result: dict, started: float, args: argparse.Namespace, script: str,
+           print_table: Callable[[dict], None]) -> None:
+    """Stamp the run, print its table and its seconds, and append its line (unless ``--no-save``)."""
+    close_run(result, started)
+    print_table(result)
+    print(f"{result['seconds']} s in all")
+    if not args.no_save:
+        append_result(results_path(args.results, script), result)
+
+
+def results_path(value: str | None, script: str) -> Path:
+    """``--results`` as given, else ``benchmarks/results/<script>.jsonl``."""
+    return Path(value) if value else RESULTS_DIR / f"{script}.jsonl"
+
+
+def append_result(path: Path, result: dict) -> None:
+    """Append ``result`` as one JSON line to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        f.write(json.dumps(result, default=str) + "\n")
+
+
+def plain(value):
+    """A pandas/numpy cell as a JSON-ready Python value (NA and NaN as None)."""
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def mib(value: int | None) -> str:
+    """Bytes as whole MiB, ``-`` for none."""
+    return f"{value / MIB:.0f}" if value else "-"
+
+
+def num(value, fmt: str = ".2f") -> str:
+    """``value`` in ``fmt``, ``-`` for None."""
+    return "-" if value is None else format(value, fmt)
+
+
+# ---------------------------------------------------------------- the archbench command line
 
 
 def archbench_command(*args: str) -> list[str]:
@@ -94,30 +201,3 @@ def run_cli(args: list[str], *, timeout: float | None = None, log=print) -> dict
             os.killpg(process.pid, signal.SIGKILL)
             output, _ = process.communicate()
     return {"returncode": process.returncode, "wall_s": time.perf_counter() - start, "output": output, "cut": cut}
-
-
-def plain(value):
-    """A pandas/numpy cell as a JSON-ready Python value (NA and NaN as None)."""
-    import pandas as pd
-
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
-
-
-def close_run(result: dict, started: float) -> None:
-    """Stamp a finished run: the load average at its end and its seconds since ``started`` (perf_counter)."""
-    result["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
-    result["seconds"] = round(time.perf_counter() - started, 1)
-
-
-def results_path(value: str | None, script: str) -> Path:
-    """``--results`` as given, else ``benchmarks/results/<script>.jsonl``."""
-    return Path(value) if value else RESULTS_DIR / f"{script}.jsonl"
-
-
-def append_result(path: Path, result: dict) -> None:
-    """Append ``result`` as one JSON line to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as f:
-        f.write(json.dumps(result, default=str) + "\n")

@@ -23,13 +23,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import pickle
-import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
-from common import append_result, close_run, machine_facts, results_path
+from common import add_run_options, finish, new_result, parse_args, script_parser
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -42,6 +41,7 @@ from orchestrator import data  # noqa: E402
 BATCH_SIZE = 128
 TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]
 NAME = "bench_cifar10"
+QUICK = {"train_images": 2000, "test_images": 500, "batches": 10, "workers": [0]}
 
 
 def write_fake_cifar10(folder: Path, train_images: int, test_images: int) -> type[datasets.CIFAR10]:
@@ -138,31 +138,20 @@ def print_table(result: dict) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = script_parser(__doc__)
     parser.add_argument("--threads", type=int, default=1, help="torch threads of the main process")
     parser.add_argument("--batches", type=int, default=None, help="batches timed per DataLoader (default 200)")
     parser.add_argument("--train-images", type=int, default=None, help="default 50,000")
     parser.add_argument("--test-images", type=int, default=None, help="default 10,000")
     parser.add_argument("--workers", type=int, nargs="+", default=None, help="DataLoader worker counts (default 0 2)")
-    parser.add_argument("--quick", action="store_true",
-                        help="--train-images 2000 --test-images 500 --batches 10 --workers 0")
-    parser.add_argument("--results", default=None,
-                        help="JSON lines file (default: benchmarks/results/data_loader.jsonl)")
-    parser.add_argument("--no-save", action="store_true", help="do not append the JSON line")
-    args = parser.parse_args()
-    quick = args.quick
-    args.train_images = args.train_images or (2000 if quick else 50_000)
-    args.test_images = args.test_images or (500 if quick else 10_000)
-    args.batches = args.batches or (10 if quick else 200)
-    args.workers = args.workers or ([0] if quick else [0, 2])
-    result = {"machine": machine_facts(), "command": " ".join([Path(sys.executable).name, *sys.argv]),
-              "settings": vars(args)}
+    add_run_options(parser, "data_loader", QUICK, "seconds")
+    args = parse_args(parser, QUICK)
+    args.train_images, args.test_images = args.train_images or 50_000, args.test_images or 10_000
+    args.batches, args.workers = args.batches or 200, args.workers or [0, 2]
+    result = new_result(args, device="cpu")
     started = time.perf_counter()
     result["figures"] = run(args)
-    close_run(result, started)
-    print_table(result)
-    if not args.no_save:
-        append_result(results_path(args.results, "data_loader"), result)
+    finish(result, started, args, "data_loader", print_table)
 
 
 if __name__ == "__main__":

@@ -26,14 +26,12 @@ Prints a table and appends one JSON line to benchmarks/results/sweep.jsonl (or -
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-from common import GRACE, append_result, close_run, machine_facts, plain, results_path, run_cli
+from common import (GRACE, add_run_options, device_facts, finish, mib, new_result, num, parse_args, plain, run_cli,
+                    script_parser)
 
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
@@ -41,6 +39,8 @@ import torch  # noqa: E402
 import archs  # noqa: E402
 from orchestrator import data  # noqa: E402
 from orchestrator.results import ResultStore  # noqa: E402
+
+QUICK = {"archs": "lenet5", "datasets": "synthetic_mnist,synthetic_cifar10", "train_limit": 256, "test_limit": 128}
 
 
 def run_level(flags: list[str], common: list[str], timeout: float | None) -> dict:
@@ -85,22 +85,14 @@ def print_table(result: dict) -> None:
         if "skipped" in lv:
             print(f"{lv['packing']:<14}skipped: {lv['skipped']}")
             continue
-        mem = f"{lv['peak_mem_bytes_max'] / 2**20:.0f}" if lv["peak_mem_bytes_max"] else "-"
-        print(f"{lv['packing']:<14}{lv['wall_s']:>8.1f}{lv['gain']:>7.2f}{_num(lv['to_first_trial_s']):>11}"
-              f"{_num(lv['trials_span_s']):>8}{_num(lv['span_gain']):>7}{lv['trial_wall_sum_s']:>12.1f}"
-              f"{_num(lv['slowdown']):>9}"
-              f"{_num(lv['most_sharing_a_device'], 'd'):>8}{mem:>9}  "
+        print(f"{lv['packing']:<14}{lv['wall_s']:>8.1f}{lv['gain']:>7.2f}{num(lv['to_first_trial_s']):>11}"
+              f"{num(lv['trials_span_s']):>8}{num(lv['span_gain']):>7}{lv['trial_wall_sum_s']:>12.1f}"
+              f"{num(lv['slowdown']):>9}{num(lv['most_sharing_a_device'], 'd'):>8}{mib(lv['peak_mem_bytes_max']):>9}  "
               + ", ".join(f"{n} {k}" for k, n in lv["statuses"].items()) + (" (cut at the limit)" if lv["cut"] else ""))
 
 
-def _num(value, fmt: str = ".2f") -> str:
-    return "-" if value is None else format(value, fmt)
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.split("\n")[1:]))
+    parser = script_parser(__doc__)
     parser.add_argument("--gpus-per-trial", type=float, nargs="+", default=None,
                         help="packing levels on CUDA (default: 1 0.5 0.25 0.125)")
     parser.add_argument("--cpus-per-trial", type=float, nargs="+", default=None,
@@ -113,16 +105,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="default: each recipe's")
     parser.add_argument("--max-seconds", type=float, default=None,
                         help="skip levels that would end after this, interrupt one running at it")
-    parser.add_argument("--quick", action="store_true",
-                        help="CPU check: --archs lenet5 --datasets synthetic_mnist,synthetic_cifar10 "
-                             "--train-limit 256 --test-limit 128")
-    parser.add_argument("--results", default=None, help="JSON lines file (default: benchmarks/results/sweep.jsonl)")
-    parser.add_argument("--no-save", action="store_true", help="do not append the JSON line")
-    args = parser.parse_args()
-    if args.quick:
-        args.archs = args.archs or "lenet5"
-        args.datasets = args.datasets or "synthetic_mnist,synthetic_cifar10"
-        args.train_limit, args.test_limit = args.train_limit or 256, args.test_limit or 128
+    add_run_options(parser, "sweep", QUICK, "CPU check")
+    args = parse_args(parser, QUICK)
     on_cuda = torch.cuda.is_available()
     cores = os.cpu_count() or 1
     if on_cuda:
@@ -137,9 +121,7 @@ def main() -> None:
                         ("--batch-size", args.batch_size)):
         if value is not None:
             common += [flag, str(value)]
-    result = {"machine": {**machine_facts(), "device": torch.cuda.get_device_name(0) if on_cuda else "cpu",
-                          "device_memory_bytes": torch.cuda.get_device_properties(0).total_memory if on_cuda else None},
-              "command": " ".join([Path(sys.executable).name, *sys.argv]), "settings": vars(args),
+    result = {**new_result(args, **device_facts()),
               "cells": len(chosen_archs.split(",")) * len(chosen_datasets.split(",")), "levels": []}
     started = time.perf_counter()
     first = last = None
@@ -161,11 +143,7 @@ def main() -> None:
                                  if first["trial_wall_sum_s"] else None)
             print(f"  wall {level['wall_s']:.1f} s, gain {level['gain']:.2f}x, {level['statuses']}", flush=True)
         result["levels"].append(level)
-    close_run(result, started)
-    print_table(result)
-    print(f"{result['seconds']} s in all")
-    if not args.no_save:
-        append_result(results_path(args.results, "sweep"), result)
+    finish(result, started, args, "sweep", print_table)
 
 
 if __name__ == "__main__":

@@ -30,13 +30,13 @@ Prints a table and appends one JSON line to benchmarks/results/throughput.jsonl 
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
-import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from pathlib import Path
 
-from common import append_result, close_run, machine_facts, results_path
+from common import add_run_options, device_facts, finish, mib, new_result, parse_args, script_parser
 
 import torch  # noqa: E402
 
@@ -48,6 +48,7 @@ from orchestrator.trial import Budget, Cell, TrialSpec  # noqa: E402
 INPUTS = {"mnist": "synthetic_mnist", "cifar10": "synthetic_cifar10"}   # 1x28x28 and 3x32x32
 POOL_BATCHES = 32        # distinct random batches the bare loop cycles through
 GOAL = 0.95              # archbench within 5% of the bare loop
+QUICK = {"archs": ["lenet5"], "inputs": ["mnist"], "images": 256, "repeats": 1, "explain": "never", "test_limit": 128}
 
 
 def _sync(device: torch.device) -> None:
@@ -93,17 +94,21 @@ def archbench_rate(s: Setup, images: int) -> tuple[float, int | None]:
     return row.history[-1].images_per_sec, row.peak_mem_bytes
 
 
-def _bare_pass(s: Setup, step_model, optimizer, xs, ys, steps: int, autocast) -> float:
-    """Seconds of ``steps`` plain steps: forward, loss, zero_grad, backward, optimizer step."""
-    loss_fn = recipes.make_loss(s.recipe)
+def timed_pass(s: Setup, step_model, optimizer: torch.optim.Optimizer, batches: Iterable,
+               after_step: Callable[[], object] | None = None) -> float:
+    """Seconds of one pass of plain steps over ``batches``: forward, loss, zero_grad, backward, optimizer
+    step (and ``after_step``)."""
+    loss_fn, autocast = recipes.make_loss(s.recipe), s.autocast()
     _sync(s.device)
     start = time.perf_counter()
-    for i in range(steps):
+    for images, labels in batches:
         with autocast:
-            loss = loss_fn(step_model(xs[i % len(xs)]), ys[i % len(xs)])
+            loss = loss_fn(step_model(images), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if after_step is not None:
+            after_step()
     _sync(s.device)
     return time.perf_counter() - start
 
@@ -119,11 +124,10 @@ def bare_rate(s: Setup, images: int) -> tuple[float, int | None]:
     shape = (bs, s.spec.channels, s.spec.image_size, s.spec.image_size)
     xs = [torch.randn(shape, device=s.device).contiguous(memory_format=s.memory_format)
           for _ in range(min(steps, POOL_BATCHES))]
-    ys = [torch.randint(s.spec.num_classes, (bs,), device=s.device) for _ in xs]
-    autocast = s.autocast()
+    pool = [(x, torch.randint(s.spec.num_classes, (bs,), device=s.device)) for x in xs]
     model.train()
-    _bare_pass(s, step_model, optimizer, xs, ys, steps, autocast)
-    seconds = _bare_pass(s, step_model, optimizer, xs, ys, steps, autocast)
+    timed_pass(s, step_model, optimizer, itertools.islice(itertools.cycle(pool), steps))
+    seconds = timed_pass(s, step_model, optimizer, itertools.islice(itertools.cycle(pool), steps))
     peak = torch.cuda.max_memory_reserved(s.device) if s.device.type == "cuda" else None
     return steps * bs / seconds, peak
 
@@ -145,23 +149,10 @@ def ladder_rates(s: Setup, images: int, reverse: bool) -> dict[str, float]:
             loader = data.DeviceLoader(x, y, s.spec, s.batch_size, device=s.device, train=True,
                                        channels_last=s.channels_last)
             schedule = recipes.make_schedule(s.recipe, optimizer, 2 * len(loader))
-            loss_fn = recipes.make_loss(s.recipe)
-            autocast = s.autocast()
+            after_step = schedule.step if name == "+schedule" else None
             model.train()
-            seconds = 0.0
-            for _ in range(2):       # the second pass is timed, as in the other two
-                _sync(s.device)
-                start = time.perf_counter()
-                for batch, labels in loader:
-                    with autocast:
-                        loss = loss_fn(step_model(batch), labels)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    if name == "+schedule":
-                        schedule.step()
-                _sync(s.device)
-                seconds = time.perf_counter() - start
+            timed_pass(s, step_model, optimizer, loader, after_step)      # untimed, as in the other two
+            seconds = timed_pass(s, step_model, optimizer, loader, after_step)
             rates[name] = len(loader) * s.batch_size / seconds
     return {name: rates[name] for name in LADDER}
 
@@ -203,17 +194,13 @@ def explain(s: Setup, images: int, repeats: int) -> dict:
                                    for j in range(1, len(LADDER))}}
 
 
-def _mib(value: int | None) -> str:
-    return f"{value / 2**20:.0f}" if value else "-"
-
-
 def row_line(r: dict) -> str:
     if "skipped" in r:
         return f"{r['arch']:<11}{r['input']:<9}skipped: {r['skipped']}"
     return (f"{r['arch']:<11}{r['input']:<9}{r['images']:>7}{r['archbench_images_per_s']['median']:>11.1f}"
             f"{r['bare_images_per_s']['median']:>11.1f}{r['ratio']['median']:>7.3f}  "
-            f"{r['ratio']['min']:.3f}-{r['ratio']['max']:.3f}  {_mib(r['archbench_peak_mem_bytes']):>9}"
-            f"{_mib(r['bare_peak_mem_bytes']):>9}  {'ok' if r['ratio']['median'] >= GOAL else 'GAP'}")
+            f"{r['ratio']['min']:.3f}-{r['ratio']['max']:.3f}  {mib(r['archbench_peak_mem_bytes']):>9}"
+            f"{mib(r['bare_peak_mem_bytes']):>9}  {'ok' if r['ratio']['median'] >= GOAL else 'GAP'}")
 
 
 def print_table(result: dict) -> None:
@@ -231,12 +218,13 @@ def print_table(result: dict) -> None:
                                                  if k in r["explain"]["added_ms_per_batch"] else "")
                               for k, v in r["explain"]["ms_per_batch"].items())
             print(f"{r['arch']} {r['input']} ms/batch: {steps}")
+    summary = result["summary"]
+    print(f"{summary['within_5pct']} of {summary['measured']} measured cells within 5% of the bare loop "
+          f"(worst ratio {summary['ratio_worst']}); {summary['cells'] - summary['measured']} skipped")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.split("\n")[1:]))
+    parser = script_parser(__doc__)
     parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
     parser.add_argument("--archs", nargs="+", default=None, help=f"default: all ({', '.join(archs.names())})")
     parser.add_argument("--inputs", nargs="+", default=None, choices=list(INPUTS),
@@ -254,16 +242,8 @@ def main() -> None:
     parser.add_argument("--explain", choices=("auto", "always", "never"), default=None,
                         help="time the steps between bare and archbench: auto = where the ratio < 0.95")
     parser.add_argument("--max-seconds", type=float, default=None, help="skip the cells that would end after this")
-    parser.add_argument("--quick", action="store_true",
-                        help="CPU check in seconds: --archs lenet5 --inputs mnist --images 256 --repeats 1 "
-                             "--explain never --test-limit 128")
-    parser.add_argument("--results", default=None, help="JSON lines file (default: benchmarks/results/throughput.jsonl)")
-    parser.add_argument("--no-save", action="store_true", help="do not append the JSON line")
-    args = parser.parse_args()
-    if args.quick:
-        args.archs, args.inputs = args.archs or ["lenet5"], args.inputs or ["mnist"]
-        args.images, args.repeats = args.images or 256, args.repeats or 1
-        args.explain, args.test_limit = args.explain or "never", args.test_limit or 128
+    add_run_options(parser, "throughput", QUICK, "CPU check in seconds")
+    args = parse_args(parser, QUICK)
     args.inputs, args.repeats = args.inputs or list(INPUTS), args.repeats or 3
     args.explain, args.test_limit = args.explain or "auto", args.test_limit or 256
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -276,10 +256,7 @@ def main() -> None:
     unknown = [a for a in chosen if a not in archs.names()]
     if unknown:
         parser.error(f"unknown architecture {unknown[0]!r}; valid: {', '.join(archs.names())}")
-    on_cuda = device.type == "cuda"
-    result = {"machine": {**machine_facts(), "device": torch.cuda.get_device_name(device) if on_cuda else "cpu"},
-              "command": " ".join([Path(sys.executable).name, *sys.argv]),
-              "settings": {k: v for k, v in vars(args).items()}, "figures": []}
+    result = {**new_result(args, **device_facts(str(device))), "figures": []}
     started = time.perf_counter()
     longest = 0.0
     for shape in args.inputs:
@@ -305,14 +282,7 @@ def main() -> None:
                          "within_5pct": sum(r >= GOAL for r in measured),
                          "ratio_worst": round(min(measured), 4) if measured else None,
                          "ratio_median_of_medians": round(statistics.median(measured), 4) if measured else None}
-    close_run(result, started)
-    print_table(result)
-    summary = result["summary"]
-    print(f"{summary['within_5pct']} of {summary['measured']} measured cells within 5% of the bare loop "
-          f"(worst ratio {summary['ratio_worst']}); {summary['cells'] - summary['measured']} skipped; "
-          f"{result['seconds']} s")
-    if not args.no_save:
-        append_result(results_path(args.results, "throughput"), result)
+    finish(result, started, args, "throughput", print_table)
 
 
 if __name__ == "__main__":

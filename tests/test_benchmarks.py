@@ -12,6 +12,7 @@ The kit tests need the package registry (``benchmarks/gpu/pack`` downloads Ray's
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import json
 import os
 import subprocess
@@ -22,6 +23,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.utils import parse_wheel_filename
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = REPO / "benchmarks"
@@ -53,7 +55,7 @@ def gpu_image_python(folder: Path, kit: Path) -> tuple[Path, Path]:
     So the GPU image is imitated: what the kit brings comes from the kit alone, Ray's workers included.
     """
     venv.create(folder / "venv", with_pip=False)
-    left_out = {"ray", "archbench", *(w.name.split("-")[0] for w in (kit / "wheels").glob("*.whl"))}
+    left_out = {"ray", "archbench", *(parse_wheel_filename(w.name)[0] for w in (kit / "wheels").glob("*.whl"))}
     hidden = {Path(str(f)).parts[0] for name in left_out for f in importlib.metadata.distribution(name).files}
     deps = folder / "deps"
     deps.mkdir()
@@ -61,6 +63,25 @@ def gpu_image_python(folder: Path, kit: Path) -> tuple[Path, Path]:
         if entry.name not in hidden:
             (deps / entry.name).symlink_to(entry)
     return folder / "venv" / "bin" / "python", deps
+
+
+def load_gpu_run():
+    """benchmarks/gpu/run.py as a module (it is a script, not a package module)."""
+    spec = importlib.util.spec_from_file_location("gpu_run", BENCHMARKS / "gpu" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_unmet_requirements_name_the_absent_and_the_excluded_version_and_skip_other_extras(monkeypatch):
+    gpu_run = load_gpu_run()
+    requires = {"ray": ["numpy>=1.20", "absent-pkg; extra == 'tune'", "other-extra-pkg; extra == 'serve'",
+                        "old-python-pkg; python_version < '3.0'"],
+                "archbench": ["typer>=0.29", "ray[tune]>=2.44"]}
+    installed = {"numpy": "2.0.0", "typer": "0.15.1", "ray": "2.60.0"}
+    monkeypatch.setattr(gpu_run.importlib.metadata, "requires", requires.__getitem__)
+    monkeypatch.setattr(gpu_run, "_version", installed.get)
+    assert gpu_run.unmet_requirements() == ["absent-pkg", "typer 0.15.1, archbench wants >=0.29"]
 
 
 def test_data_loader_quick_times_both_loaders_and_the_decoded_load(tmp_path):
@@ -118,7 +139,7 @@ def test_gpu_dry_run_installs_the_slim_kit_and_runs_every_step(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["archbench-gpu.jsonl", "archbench-gpu.log"]
     lines = {line["step"]: line for line in map(json.loads, (out / "archbench-gpu.jsonl").read_text().splitlines())}
     assert set(lines) == {"facts", "throughput", "packing", "accuracy", "compile", "summary"}
-    assert lines["facts"]["missing_requirements"] == []
+    assert lines["facts"]["unmet_requirements"] == []
     assert lines["facts"]["kit"].startswith("packed ")       # the manifest was read and the files compared
     assert [f["arch"] for f in lines["throughput"]["figures"]] == ["lenet5"]
     assert sum(lines["packing"]["levels"][0]["statuses"].values()) == 1

@@ -3,7 +3,8 @@
 Steps, in this order, each given the time that is left and skipped (saying so) when too little is:
 
   1. facts        GPU name and memory, driver, torch, CUDA, cuDNN, Ray; the kit's project files against
-                  this tree; the packages Ray, Ray Tune and archbench need that are not importable
+                  this tree; what Ray, Ray Tune and archbench require that is not installed, or installed
+                  at a version they exclude (read with ``packaging``, which the GPU image holds)
   2. throughput   benchmarks/throughput.py, eager: per architecture and input size, images/s of
                   archbench's ``train`` against a bare loop (bf16 autocast + channels-last), peak memory
   3. packing      benchmarks/sweep.py: the 5 x 4 grid through ``archbench sweep --local`` on the
@@ -29,28 +30,29 @@ import hashlib
 import importlib.metadata
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = HERE.parent
-REPO = BENCHMARKS.parent
 sys.path.insert(0, str(BENCHMARKS))
 
-from common import GRACE, machine_facts, plain, run_cli  # noqa: E402
+from common import (GRACE, REPO, append_result, device_facts, machine_facts, mib, num, plain, run_cli,  # noqa: E402
+                    script_parser)
 
 import torch  # noqa: E402
 
 import archs  # noqa: E402
 from orchestrator import data, study  # noqa: E402
 from orchestrator.results import ResultStore  # noqa: E402
+from orchestrator.trial import DEFAULT_VAL_SPLIT  # noqa: E402
 
 JSONL = "archbench-gpu.jsonl"
-MIB = 2**20
 MEMORY_HEADROOM = 1.5        # a share must hold this many times the largest peak memory measured
 GAIN_GOAL, RATIO_GOAL, LENET_PUBLISHED = 3.0, 0.95, 0.99
 PACKAGES = ("torchvision", "numpy", "pandas", "pyarrow", "typer", "rich", "pydantic", "filelock", "scipy", "matplotlib")
@@ -77,8 +79,7 @@ class Run:
         self.record({"step": step, "skipped": why})
 
     def record(self, line: dict) -> None:
-        with self.jsonl.open("a") as f:
-            f.write(json.dumps({"dry": self.args.dry, **line}, default=str) + "\n")
+        append_result(self.jsonl, {"dry": self.args.dry, **line})
 
     def script(self, step: str, script: str, flags: list[str], limit: float) -> dict | None:
         """Run benchmarks/SCRIPT with ``flags``; its JSON line (recorded under ``step``), or None if it failed."""
@@ -104,22 +105,17 @@ class Run:
 
 def facts(run: Run) -> dict:
     on_cuda = torch.cuda.is_available()
-    found = {**machine_facts(), "cudnn": torch.backends.cudnn.version() if on_cuda else None,
-             "ray": _version("ray"), "archbench": _version("archbench"),
-             "packages": {name: _version(name) for name in PACKAGES}}
-    if on_cuda:
-        props = torch.cuda.get_device_properties(0)
-        found.update(device=props.name, device_memory_bytes=props.total_memory, nvidia_smi=_nvidia_smi())
-    else:
-        found.update(device="cpu", device_memory_bytes=None)
-    found["missing_requirements"] = missing_requirements()
+    found = {**machine_facts(), **device_facts(), "cudnn": torch.backends.cudnn.version() if on_cuda else None,
+             "nvidia_smi": _nvidia_smi() if on_cuda else None, "ray": _version("ray"),
+             "archbench": _version("archbench"), "packages": {name: _version(name) for name in PACKAGES}}
+    found["unmet_requirements"] = unmet_requirements()
     found["kit"] = kit_check(run.args.kit)
     run.record({"step": "facts", **found})
-    run.log(f"device {found['device']}, {_mib(found['device_memory_bytes'])} MiB, {found.get('nvidia_smi') or ''}")
+    run.log(f"device {found['device']}, {mib(found['device_memory_bytes'])} MiB, {found['nvidia_smi'] or ''}")
     run.log(f"python {found['python']}, torch {found['torch']}, CUDA {found['cuda']}, cuDNN {found['cudnn']}, "
             f"ray {found['ray']}, {found['cpu_count']} cores")
     run.log("packages: " + ", ".join(f"{name} {version}" for name, version in found["packages"].items()))
-    run.log(f"missing requirements: {', '.join(found['missing_requirements']) or 'none'}")
+    run.log(f"unmet requirements: {', '.join(found['unmet_requirements']) or 'none'}")
     run.log(f"kit: {found['kit']}")
     return found
 
@@ -139,35 +135,30 @@ def _nvidia_smi() -> str | None:
         return None
 
 
-def missing_requirements() -> list[str]:
-    """The requirements of Ray (with its tune extra) and archbench that have no installed distribution."""
-    missing = []
-    for dist, extras in (("ray", {"tune"}), ("archbench", set())):
+def unmet_requirements() -> list[str]:
+    """What Ray (with its tune extra) and archbench require on this Python that is not installed (its name),
+    or is installed at a version the requirement excludes ("name version, dist wants specifier")."""
+    unmet: list[str] = []
+    for dist, extras in (("ray", ("tune",)), ("archbench", ())):
         try:
             requires = importlib.metadata.requires(dist) or []
         except importlib.metadata.PackageNotFoundError:
-            missing.append(dist)
+            unmet.append(dist)
             continue
-        for requirement in requires:
-            name, _, marker = requirement.partition(";")
-            extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", marker)
-            if extra and extra.group(1) not in extras:
+        for requirement in map(Requirement, requires):
+            marker = requirement.marker
+            if marker is not None and not any(marker.evaluate({"extra": extra}) for extra in ("", *extras)):
                 continue
-            if "python_version" in marker and not _python_marker_holds(marker):
+            installed = _version(requirement.name)
+            if installed is None:
+                problem = requirement.name
+            elif not requirement.specifier.contains(installed, prereleases=True):
+                problem = f"{requirement.name} {installed}, {dist} wants {requirement.specifier}"
+            else:
                 continue
-            package = re.split(r"[\s<>=!~\[(]", name.strip(), maxsplit=1)[0]
-            if _version(package) is None and package not in missing:
-                missing.append(package)
-    return missing
-
-
-def _python_marker_holds(marker: str) -> bool:
-    found = re.search(r"python_version\s*([<>=!]=?)\s*['\"]([\d.]+)['\"]", marker)
-    if not found:
-        return True
-    mine, theirs = sys.version_info[:2], tuple(int(x) for x in found.group(2).split("."))
-    return {"<": mine < theirs, "<=": mine <= theirs, ">": mine > theirs, ">=": mine >= theirs,
-            "==": mine == theirs, "!=": mine != theirs}[found.group(1)]
+            if problem not in unmet:
+                unmet.append(problem)
+    return unmet
 
 
 def kit_check(kit: Path) -> str:
@@ -242,7 +233,7 @@ def packing(run: Run, found: dict, speed: dict | None, limit: float) -> dict | N
         extra = smaller_share(peak, found["device_memory_bytes"], cells=20)
         if extra:
             shares.append(extra)
-        run.log(f"shares: {shares} (largest peak memory measured {_mib(peak)} MiB)")
+        run.log(f"shares: {shares} (largest peak memory measured {mib(peak)} MiB)")
         flags = ["--gpus-per-trial", *map(str, shares), "--train-limit", "8192", "--test-limit", "2048"]
     return run.script("packing", "sweep.py", [*flags, "--epochs", "1", "--max-seconds", f"{limit:.0f}"], limit)
 
@@ -333,7 +324,7 @@ def full_recipe_seconds(speed: dict | None, level: dict | None, default: float) 
     for arch in archs.names():
         if arch in rates:
             epochs = archs.recipe(arch).for_dataset("mnist").epochs
-            images = epochs * spec.train_size * 0.9     # the sweep's default validation split
+            images = epochs * spec.train_size * (1 - DEFAULT_VAL_SPLIT)
             out[arch] = round(1.1 * images / rates[arch] * max(slowdown, 1.0) + 10, 1)
     fallback = max(out.values(), default=default)
     return {arch: out.get(arch, fallback) for arch in archs.names()}
@@ -365,7 +356,7 @@ def recommended_share(pack: dict | None, found: dict) -> tuple[float | None, str
     memory = found["device_memory_bytes"]
     why = f"fastest packing level ({level['wall_s']:.0f} s, {level['gain']:.2f}x one by one)"
     if peak and memory:
-        why += f"; largest peak memory {_mib(peak)} MiB = {peak / (share * memory):.1%} of its share"
+        why += f"; largest peak memory {mib(peak)} MiB = {peak / (share * memory):.1%} of its share"
     return share, why
 
 
@@ -377,7 +368,7 @@ def summary(run: Run, found: dict, speed: dict | None, compiled: list[dict], pac
             acc: dict | None) -> None:
     run.log("\n" + "=" * 100)
     run.log(f"archbench GPU run{' (DRY: CPU, tiny budgets; no figure here is a GPU figure)' if run.args.dry else ''}: "
-            f"{found['date']}, {found['device']}, {_mib(found['device_memory_bytes'])} MiB, torch {found['torch']}, "
+            f"{found['date']}, {found['device']}, {mib(found['device_memory_bytes'])} MiB, torch {found['torch']}, "
             f"CUDA {found['cuda']}, ray {found['ray']}, commit {found['git_commit']}")
     by_cell = {(f["arch"], f["input"]): f for line in compiled for f in line["figures"] if "ratio" in f}
     run.log(f"\n{'arch':<11}{'input':<9}{'archbench/s':>12}{'bare/s':>10}{'ratio':>7}{'peak MiB':>9}"
@@ -389,7 +380,7 @@ def summary(run: Run, found: dict, speed: dict | None, compiled: list[dict], pac
         c = by_cell.get((f["arch"], f["input"]))
         line = (f"{f['arch']:<11}{f['input']:<9}{f['archbench_images_per_s']['median']:>12.0f}"
                 f"{f['bare_images_per_s']['median']:>10.0f}{f['ratio']['median']:>7.3f}"
-                f"{_mib(f['archbench_peak_mem_bytes']):>9}")
+                f"{mib(f['archbench_peak_mem_bytes']):>9}")
         if c:
             line += (f"{c['archbench_images_per_s']['median']:>12.0f}{c['bare_images_per_s']['median']:>10.0f}"
                      f"{c['ratio']['median']:>7.3f}")
@@ -400,14 +391,14 @@ def summary(run: Run, found: dict, speed: dict | None, compiled: list[dict], pac
         if "wall_s" not in lv:
             run.log(f"{lv['packing']:<12}skipped: {lv['skipped']}")
             continue
-        run.log(f"{lv['packing']:<12}{lv['wall_s']:>8.1f}{lv['gain']:>7.2f}{_num(lv['trials_span_s'], '.1f'):>8}"
-                f"{_num(lv['span_gain']):>7}{_num(lv['slowdown']):>9}{_mib(lv['peak_mem_bytes_max']):>9}  "
+        run.log(f"{lv['packing']:<12}{lv['wall_s']:>8.1f}{lv['gain']:>7.2f}{num(lv['trials_span_s'], '.1f'):>8}"
+                f"{num(lv['span_gain']):>7}{num(lv['slowdown']):>9}{mib(lv['peak_mem_bytes_max']):>9}  "
                 f"{lv['statuses']}" + (" CUT" if lv["cut"] else ""))
     run.log(f"\n{'arch':<11}{'status':<10}{'test_acc':>9}{'study':>8}{'epochs':>7}{'wall s':>8}")
     for r in (acc or {}).get("rows", []):
         figure = study.ACCURACY.get((r["arch"], "mnist"))
-        run.log(f"{r['arch']:<11}{r['status']:<10}{_num(r['test_acc'], '.4f'):>9}{_num(figure, '.4f'):>8}"
-                f"{_num(r['epochs_run'], 'd'):>7}{_num(r['wall_seconds'], '.0f'):>8}")
+        run.log(f"{r['arch']:<11}{r['status']:<10}{num(r['test_acc'], '.4f'):>9}{num(figure, '.4f'):>8}"
+                f"{num(r['epochs_run'], 'd'):>7}{num(r['wall_seconds'], '.0f'):>8}")
     share, why = recommended_share(pack, found)
     run.log(f"\nrecommended default --gpus-per-trial: {share if share is not None else '-'} ({why})")
     goals = goal_lines(speed, pack, acc)
@@ -423,7 +414,7 @@ def goal_lines(speed: dict | None, pack: dict | None, acc: dict | None) -> list[
     lines = []
     level = best_level(pack)
     lines.append("packed grid >= 3x one by one: " + (
-        f"{level['gain']:.2f}x at {level['packing']} (trials' span: {_num(level['span_gain'])}x) -> "
+        f"{level['gain']:.2f}x at {level['packing']} (trials' span: {num(level['span_gain'])}x) -> "
         f"{'met' if level['gain'] >= GAIN_GOAL else 'NOT met'}"
         if level and len([lv for lv in pack['levels'] if 'wall_s' in lv]) > 1 else "not measured"))
     ratios = [f["ratio"]["median"] for f in (speed or {}).get("figures", []) if "ratio" in f]
@@ -433,24 +424,16 @@ def goal_lines(speed: dict | None, pack: dict | None, acc: dict | None) -> list[
     rows = {r["arch"]: r for r in (acc or {}).get("rows", [])}
     lenet = rows.get("lenet5")
     lines.append("real MNIST, full recipes, in minutes, LeNet-5 >= 0.99: " + (
-        f"{len(rows)} architectures in {acc['wall_s'] / 60:.1f} min; LeNet-5 {_num(lenet['test_acc'], '.4f')} -> "
+        f"{len(rows)} architectures in {acc['wall_s'] / 60:.1f} min; LeNet-5 {num(lenet['test_acc'], '.4f')} -> "
         f"{'met' if (lenet['test_acc'] or 0) >= LENET_PUBLISHED else 'NOT met'}" if lenet else "not measured"))
     return lines
-
-
-def _mib(value) -> str:
-    return f"{value / MIB:.0f}" if value else "-"
-
-
-def _num(value, fmt: str = ".2f") -> str:
-    return "-" if value is None else format(value, fmt)
 
 
 # ---------------------------------------------------------------- the run
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = script_parser(__doc__)
     parser.add_argument("--out", type=Path, required=True, help="where the JSON lines go ($OUT)")
     parser.add_argument("--kit", type=Path, default=HERE / "kit", help="the kit (its manifest and MNIST)")
     parser.add_argument("--mnist", type=Path, default=None, help="the MNIST .gz files (default: the kit's)")
