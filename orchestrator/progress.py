@@ -122,7 +122,6 @@ class LineView:
                            f" (best {'nan' if best is None else f'{best:.4f}'}) | {self.counts()}")
 
 
-
 class LiveView(LineView):
     """On a terminal: a table of the running trials, redrawn a few times a second, above the finished lines."""
 
@@ -136,6 +135,10 @@ class LiveView(LineView):
 
     def stop(self) -> None:
         self._live.stop()
+
+    def refresh(self) -> None:
+        """Redraw the table now, without waiting for the next of its regular redraws."""
+        self._live.refresh()
 
     def _heartbeat_line(self, name: str, trial: _Running, now: float) -> None:
         """The live table shows every heartbeat."""

@@ -2,7 +2,8 @@
 
 Every writer stores the same pixels and labels (``expected_images``/``expected_labels``), so a test can
 check a decoded split exactly. The CIFAR-10 and SVHN writers return torchvision classes carrying the
-written files' md5s, since torchvision checks them.
+written files' md5s, since torchvision checks them; ``register_tiny`` registers a built-in dataset read
+with such a class. ``blobs`` is a plugin's dataset, read by a callable (``counted_reader``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,14 @@ import struct
 import tarfile
 from pathlib import Path
 
+from dataclasses import replace
+
 import numpy as np
 import scipy.io
+import torch
 from torchvision import datasets
+
+from orchestrator import data
 
 TRAIN_SIZE, TEST_SIZE = 20, 10
 CIFAR_TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]
@@ -99,3 +105,27 @@ def gzip_idx_files(raw: Path, out: Path) -> dict[str, str]:
     for name in IDX_FILES:
         (out / f"{name}.gz").write_bytes(gzip.compress((raw / name).read_bytes()))
     return {name: hashlib.md5((raw / name).read_bytes()).hexdigest() for name in IDX_FILES}
+
+
+def register_tiny(name: str, dataset_class: type) -> data.DatasetSpec:
+    """``tiny_<name>``: the built-in dataset (same folder, same source) read with ``dataset_class``'s checksums."""
+    built_in = data.spec(name)
+    return data.register(replace(built_in, name=f"tiny_{name}",
+                                 source=replace(built_in.source, dataset_class=dataset_class)))
+
+
+def counted_reader(calls: list[str], count: int = 30):
+    """A plugin's read: ``count`` 1x8x8 images whose pixels all equal their index; labels sorted, 3 classes."""
+    def read(split: str, folder: Path, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        calls.append(split)
+        assert folder.name == "blobs" and not download
+        index = torch.arange(count)
+        return index.view(-1, 1, 1, 1).expand(-1, 1, 8, 8).to(torch.uint8), index * 3 // count
+    return read
+
+
+def blobs(read, **changes) -> data.DatasetSpec:
+    """The spec of a plugin's dataset ``blobs`` (30 + 30 1x8x8 images, 3 classes) read by ``read``."""
+    return data.DatasetSpec(**{
+        "name": "blobs", "title": "Blobs", "channels": 1, "image_size": 8, "num_classes": 3, "train_size": 30,
+        "test_size": 30, "mean": (0.5,), "std": (0.25,), "augment": "none", "source": read, **changes})

@@ -52,23 +52,68 @@ def test_the_live_view_shows_each_running_trial_with_its_progress():
         view.trial_started("lenet5/mnist/seed0")
         view.trial_started("vgg/mnist/seed0")
         view.heartbeat("lenet5/mnist/seed0", Progress(2, 4, 50, 100, 1234.0, 10.0))
-        time.sleep(0.6)   # a few redraws
+        view.refresh()
+        screen = out.getvalue()
     finally:
         view.stop()
-    screen = out.getvalue()
     assert re.search(r"lenet5/mnist/seed0 +2/4 .*1,234", screen), screen[-2000:]
     assert re.search(r"vgg/mnist/seed0 +starting", screen)
     assert "1 pending, 2 running, 0 done (0 failed)" in screen and "elapsed" in screen and "ETA" in screen
 
 
+# An architecture whose training outlasts its first heartbeat, however fast the machine, and then waits
+# until the test has seen that heartbeat on the screen: step 2 takes one heartbeat interval, so it ends
+# with a heartbeat; step 3 waits for the release file.
+HELD_PLUGIN = """
+import time
+from pathlib import Path
+
+from torch import nn
+
+import archs
+from orchestrator.train import PROGRESS_SECONDS
+
+RELEASE = Path({release!r})
+
+
+class Held(nn.Module):
+    def __init__(self, in_channels, num_classes, image_size):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(in_channels * image_size * image_size, num_classes))
+        self.steps = 0
+
+    def forward(self, x):
+        if self.training:
+            self.steps += 1
+            if self.steps == 2:
+                time.sleep(PROGRESS_SECONDS)
+            elif self.steps == 3:
+                deadline = time.monotonic() + 240
+                while not RELEASE.exists():
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the test never saw the heartbeat")
+                    time.sleep(0.05)
+        return self.net(x)
+
+
+archs.register("held", recipe=archs.Recipe(optimizer="adamw", lr=1e-3, weight_decay=0.0, epochs=1,
+                                           batch_size=32))(Held)
+"""
+
+
+def strip_escapes(screen: bytes) -> str:
+    return re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", screen).decode(errors="replace")
+
+
 @pytest.mark.ray
 def test_a_sweep_on_a_terminal_shows_the_trial_within_seconds(tmp_path):
-    # One trial of some ten seconds or more on one core: its row in the live table must show epoch 1/1
-    # with a rate (the first heartbeat, after 5 s of training) before the trial ends.
+    # The trial's row in the live table must show epoch 1/1 with a rate (its first heartbeat, after a
+    # heartbeat interval of training) while the trial still runs: it runs until the row has been seen.
+    plugin, release = tmp_path / "held.py", tmp_path / "release"
+    plugin.write_text(HELD_PLUGIN.format(release=str(release)))
     main, child = os.openpty()
-    command = [ARCHBENCH, "sweep", "--archs", "resnet20v1", "--datasets", "synthetic_mnist", "--epochs", "1",
-               "--train-limit", "4096", "--test-limit", "256", "--batch-size", "32",
-               "--results", str(tmp_path / "r")]
+    command = [ARCHBENCH, "sweep", "--plugin", str(plugin), "--archs", "held", "--datasets", "synthetic_mnist",
+               "--train-limit", "256", "--test-limit", "256", "--results", str(tmp_path / "r")]
     env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
     env.pop("RAY_ADDRESS", None)
     proc = subprocess.Popen(command, stdin=child, stdout=child, stderr=child, env=env, start_new_session=True)
@@ -86,10 +131,11 @@ def test_a_sweep_on_a_terminal_shows_the_trial_within_seconds(tmp_path):
                 if not chunk:
                     break
                 screen += chunk
-                text = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", screen).decode(errors="replace")
-                if shown_at is None and re.search(r"resnet20v1/synthetic_mnist/seed0 +1/1 +\S+ +[\d,]+ ", text):
+                text = strip_escapes(screen)
+                if shown_at is None and re.search(r"held/synthetic_mnist/seed0 +1/1 +\S+ +[\d,]+ ", text):
                     shown_at = time.monotonic()
-                if ended_at is None and "resnet20v1/synthetic_mnist/seed0: " in text:
+                    release.touch()
+                if ended_at is None and "held/synthetic_mnist/seed0: " in text:
                     ended_at = time.monotonic()
             if proc.poll() is not None and not ready:
                 break
@@ -98,7 +144,7 @@ def test_a_sweep_on_a_terminal_shows_the_trial_within_seconds(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, 9)
         os.close(main)
-    text = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", screen).decode(errors="replace")
+    text = strip_escapes(screen)
     assert proc.returncode == 0, text[-3000:]
     assert text.lstrip().startswith("Ray: starting a local instance on this machine (no --address")
     assert shown_at is not None, f"the live table never showed the trial's progress:\n{text[-3000:]}"

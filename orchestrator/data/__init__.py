@@ -16,6 +16,6 @@ from orchestrator.data.store import DataUnavailableError, default_root, fetch, i
 
 __all__ = [
     "DataUnavailableError", "DatasetSpec", "DeviceLoader", "ImportRefusedError", "Importable", "OfficialFile",
-    "Reader", "UnknownDatasetError", "default_root", "fetch", "held_out_count", "import_dataset", "info", "load_split", "names",
-    "register", "spec", "stratified_sample", "stratified_split",
+    "Reader", "UnknownDatasetError", "default_root", "fetch", "held_out_count", "import_dataset", "info", "load_split",
+    "names", "register", "spec", "stratified_sample", "stratified_split",
 ]

@@ -45,7 +45,10 @@ def stratified_split(labels: torch.Tensor, fraction: float, seed: int) -> tuple[
 
 
 def held_out_count(total: int, fraction: float) -> int:
-    """How many of ``total`` items ``stratified_split`` holds out for ``fraction``: the sizes are known before any data is."""
+    """How many of ``total`` items ``stratified_split`` holds out for ``fraction`` (0: none).
+
+    Known before any data is loaded.
+    """
     return round(fraction * total) if fraction else 0
 
 

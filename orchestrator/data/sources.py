@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 Split = tuple[torch.Tensor, torch.Tensor]
 Reader = Callable[[str, Path, bool], Split]
+# The files of an MNIST-style dataset, as torchvision's classes name them.
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
 class ImportRefusedError(ValueError):

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from orchestrator.data.sources import CifarSource, IdxSource, Reader, SvhnSource
+from orchestrator.data.sources import IDX_FILES, CifarSource, IdxSource, Reader, SvhnSource
 
 SYNTHETIC_PREFIX = "synthetic_"
 AUGMENTATIONS = ("crop_flip", "crop", "none")
@@ -55,8 +55,9 @@ class DatasetSpec:
     std: tuple[float, ...]
     augment: str               # one of AUGMENTATIONS; "crop" has no flip: digits must not be mirrored
     synthetic: bool = False    # generated from a seed (no source, no files), never a real result
-    # Images per class in the full test split (None where unknown): the accuracy of a model that always
-    # answers class k is test_class_counts[k] / test_size, which is how a collapsed run is recognised.
+    # Images per class in the full test split (None where unknown): a model that always answers class k
+    # scores test_class_counts[k] / test_size, which is how the report recognises a published figure that
+    # is a collapse. A trial's own collapse is judged from its predictions (train.collapse_reason).
     test_class_counts: tuple[int, ...] | None = None
     source: Reader | None = None    # how a real split is read; None for a synthetic dataset
     folder: str = ""                # its folder in the data root; default: the name
@@ -114,25 +115,25 @@ def _synthetic_twin(real: DatasetSpec) -> DatasetSpec:
                    source=None, folder="")
 
 
+def _idx_source(torchvision_class: str, *md5s: str) -> IdxSource:
+    """An IdxSource given the md5 of each decompressed idx file, in IDX_FILES order."""
+    return IdxSource(torchvision_class, dict(zip(IDX_FILES, md5s, strict=True)))
+
+
 # Statistics of the training splits; CIFAR-10's std is the true per-pixel one (0.247, ...), not the
 # often copied 0.2023 family. MNIST and Fashion-MNIST: md5 of each decompressed idx file, the same in
 # every distribution (the .gz archives differ between mirrors).
 _BUILT_IN = (
     DatasetSpec("mnist", "MNIST", 1, 28, 10, 60_000, 10_000, (0.1307,), (0.3081,), "none",
                 test_class_counts=(980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009),
-                source=IdxSource("MNIST", {
-                    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
-                    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
-                    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
-                    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637"}),
+                source=_idx_source("MNIST", "6bbc9ace898e44ae57da46a324031adb", "a25bea736e30d166cdddb491f175f624",
+                                   "2646ac647ad5339dbf082846283269ea", "27ae3e4e09519cfbb04c329615203637"),
                 folder="MNIST"),
     DatasetSpec("fashion_mnist", "Fashion-MNIST", 1, 28, 10, 60_000, 10_000, (0.2860,), (0.3530,), "none",
                 test_class_counts=(1000,) * 10,
-                source=IdxSource("FashionMNIST", {
-                    "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
-                    "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
-                    "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
-                    "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965"}),
+                source=_idx_source("FashionMNIST", "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+                                   "9018921c3c673c538a1fc5bad174d6f9", "8181f5470baa50b63fa0f6fddb340f0a",
+                                   "15d484375f8d13e6eb1aabb0c3f46965"),
                 folder="FashionMNIST"),
     DatasetSpec("cifar10", "CIFAR-10", 3, 32, 10, 50_000, 10_000,
                 (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), "crop_flip",

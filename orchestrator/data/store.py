@@ -36,6 +36,7 @@ from orchestrator.data import synthetic
 from orchestrator.data.sampling import stratified_sample
 from orchestrator.data.sources import Importable
 from orchestrator.data.specs import DatasetSpec, names, spec
+from orchestrator.errors import first_line
 
 SPLITS = ("train", "test")
 LIMIT_SEED = 0    # every trial of a sweep, on every node, tests on the same `limit` images
@@ -166,7 +167,7 @@ def _ensure_decoded(dataset: DatasetSpec, root: Path, download: bool) -> None:
             try:
                 decode(dataset, folder, download)
             except (RuntimeError, OSError) as err:
-                reason = f"download failed: {_first_line(err)}" if download else "not downloaded, or incomplete"
+                reason = f"download failed: {first_line(err)}" if download else "not downloaded, or incomplete"
                 raise _unavailable(dataset, root, reason) from err
             write_origin(folder, "downloaded" if download else "files in place")
     except OSError as err:    # the root cannot be created or written (a file in its path, no permission, full)
@@ -197,11 +198,6 @@ def _read_decoded(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _bytes_under(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-
-
-def _first_line(err: BaseException) -> str:
-    lines = str(err).strip().splitlines()
-    return lines[0] if lines else type(err).__name__
 
 
 def _unavailable(dataset: DatasetSpec, root: Path, reason: str) -> DataUnavailableError:
