@@ -8,7 +8,8 @@ A page marks each generated part with the name of the table that fills it::
 
 Everything outside the markers is written by hand. ``python docs/generate.py`` rewrites every
 generated part of ``docs/*.md``; ``python docs/generate.py --check`` writes nothing, prints each page
-whose generated parts differ from what the code gives now, and exits 1 if there is one.
+whose generated parts differ from what the code gives now, and exits 1 if there is one. Either exits
+2, with one line, when the code a table comes from cannot be imported.
 
 The tables show the built-in architectures only (those registered by the ``archs`` package), so a
 plugin registered in the same process does not change them.
@@ -20,7 +21,7 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Callable, Collection, Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import archs
 
@@ -114,8 +115,8 @@ def table_names(text: str) -> list[str]:
     return [match["name"] for match in _PART.finditer(text)]
 
 
-def rewrite(text: str, only: Collection[str] | None = None) -> str:
-    """``text`` with each generated part (of the tables in ``only``, default all) as the code gives it now.
+def rewrite(text: str) -> str:
+    """``text`` with each generated part as the code gives it now.
 
     ValueError for a part that names no table in TABLES.
     """
@@ -123,19 +124,17 @@ def rewrite(text: str, only: Collection[str] | None = None) -> str:
         name = match["name"]
         if name not in TABLES:
             raise ValueError(f"unknown generated table {name!r}; valid: {', '.join(TABLES)}")
-        if only is not None and name not in only:
-            return match[0]
         return match["open"] + TABLES[name]() + match["close"]
 
     return _PART.sub(fill, text)
 
 
-def stale_pages(docs: Path = DOCS, only: Collection[str] | None = None) -> list[Path]:
-    """The pages of ``docs`` whose generated parts (of the tables in ``only``, default all) are out of date."""
+def stale_pages(docs: Path = DOCS) -> list[Path]:
+    """The pages of ``docs`` whose generated parts are out of date."""
     stale = []
     for page in pages(docs):
         text = page.read_text()
-        if rewrite(text, only) != text:
+        if rewrite(text) != text:
             stale.append(page)
     return stale
 
@@ -152,19 +151,23 @@ def write_pages(docs: Path = DOCS) -> list[Path]:
     return changed
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _shown(page: Path) -> Path:
+    return page.relative_to(ROOT) if page.is_relative_to(ROOT) else page
+
+
+def main(argv: Sequence[str] | None = None, docs: Path = DOCS) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 naming each page whose generated tables are stale")
     args = parser.parse_args(argv)
     try:
         if args.check:
-            stale = stale_pages()
+            stale = stale_pages(docs)
             for page in stale:
-                print(f"stale: {page.relative_to(ROOT)} (run: python docs/generate.py)")
+                print(f"stale: {_shown(page)} (run: python docs/generate.py)")
             return 1 if stale else 0
-        for page in write_pages():
-            print(f"rewrote {page.relative_to(ROOT)}")
+        for page in write_pages(docs):
+            print(f"rewrote {_shown(page)}")
         return 0
     except ImportError as exc:   # the code a table is generated from is missing
         print(f"cannot generate the tables: {exc}", file=sys.stderr)
