@@ -1,8 +1,8 @@
 """The figures of the study archbench re-runs, as data.
 
-Source: Irfan Nur Afif, "Benchmark Studies of Various Deep Learning Architecture"
-(``shared/seed/study.txt``): Table 4.1 (test accuracy), Table 4.2 (execution time, seconds)
-and Table 4.3 (parameter counts, Keras convention). One run per cell, Keras, one GPU.
+Source: Irfan Nur Afif, "Benchmark Studies of Various Deep Learning Architecture": Table 4.1
+(test accuracy), Table 4.2 (execution time, seconds) and Table 4.3 (parameter counts, Keras
+convention). One run per cell, Keras, one GPU.
 Keys use archbench's registry names (``archs.names()``) and dataset names (``orchestrator.data``).
 """
 

@@ -64,6 +64,13 @@ def history_rows(row: Mapping[str, object]) -> list[dict]:
             for e in range(1, EPOCHS + 1)]
 
 
+def epoch_rows(arch: str, dataset: str, seed: int, accuracies: Iterable[float], seconds: float = 10.0,
+               sweep: str = "s") -> list[dict]:
+    """History rows of one seed: its test accuracy after each epoch, each epoch ``seconds`` long."""
+    return [{"sweep": sweep, "arch": arch, "dataset": dataset, "seed": seed, "epoch": e, "test_acc": acc,
+             "epoch_seconds": seconds} for e, acc in enumerate(accuracies, start=1)]
+
+
 def frames(rows: Iterable[Mapping[str, object]],
            history: Iterable[Mapping[str, object]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(trials, history) as ResultStore.trials() / .history() return them; history defaults to history_rows."""

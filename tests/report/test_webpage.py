@@ -1,4 +1,4 @@
-"""report.html: one self-contained page that a real headless browser (chromium) renders without error.
+"""report.webpage: report.html, one self-contained page that a real headless browser (chromium) renders without error.
 
 The browser tests skip, saying why, only where no chromium can be found: it is an optional test
 dependency (Debian: ``apt-get install chromium``; .ci/run installs it).
@@ -17,7 +17,6 @@ import pytest
 
 from orchestrator import report
 from orchestrator.report.layout import IMAGE_TITLES
-from report_frames import frames, sweep_rows
 
 BROWSER = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 needs_browser = pytest.mark.skipif(BROWSER is None, reason="no headless browser: none of chromium, chromium-browser, "
@@ -25,12 +24,6 @@ needs_browser = pytest.mark.skipif(BROWSER is None, reason="no headless browser:
 BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--enable-logging=stderr", "--v=0"]
-CELLS = {
-    ("lenet5", "synthetic_mnist"): [0.98, 0.97],
-    ("vgg", "synthetic_mnist"): [0.99, "collapsed"],
-    ("lenet5", "synthetic_svhn"): [0.80],
-    ("vgg", "synthetic_svhn"): ["diverged"],
-}
 
 
 class _Elements(HTMLParser):
@@ -55,13 +48,8 @@ def _parse(markup: str) -> _Elements:
 
 
 @pytest.fixture(scope="module")
-def summary():
-    return report.summarize(*frames(sweep_rows("smoke", CELLS, synthetic=True)), vs_study=True)
-
-
-@pytest.fixture(scope="module")
-def page(summary, tmp_path_factory) -> Path:
-    return report.write_report(summary, tmp_path_factory.mktemp("report")).html
+def page(synthetic_report) -> Path:
+    return synthetic_report.html
 
 
 def _browse(page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess:
@@ -84,13 +72,13 @@ def test_the_page_refers_to_nothing_outside_itself(page):
     assert set(re.findall(r"url\(\s*['\"]?(.)", markup)) <= {"#"} and "@import" not in markup
 
 
-def test_the_page_holds_every_table_plot_and_answer(summary, page):
+def test_the_page_holds_every_table_plot_and_answer(synthetic_summary, page):
     elements = _parse(page.read_text())
     text = " ".join(" ".join(elements.text).split())
     assert [tag for tag, _ in elements.tags].count("table") == len(report.TITLES)
     assert [tag for tag, _ in elements.tags].count("svg") == len(IMAGE_TITLES)
     assert all(title in text for title in report.TITLES.values())
-    assert all(answer in text for answer in summary.answers)
+    assert all(answer in text for answer in synthetic_summary.answers)
     assert report.SYNTHETIC_NOTE in text and "ours minus the study's" in text
     assert "0.0670 (collapsed: class 0)" in text   # the study's VGG-like on SVHN
     assert "0.9750 ± 0.0071 (n=2)" in text and "MNIST (synthetic) study" in text
@@ -101,21 +89,15 @@ def test_plot_ids_are_unique_on_the_page(page):
     assert len(ids) == len(set(ids))
 
 
-def test_writing_again_replaces_the_page_whole_with_the_same_page(summary, page):
-    first = page.read_text()
-    assert report.write_report(summary, page.parent).html.read_text() == first   # same numbers, same bytes
-    assert sorted(p.name for p in page.parent.iterdir() if "report" in p.name) == ["report.html", "report.md"]
-
-
 @needs_browser
-def test_the_browser_renders_every_table_and_image_without_console_errors(summary, page, tmp_path):
+def test_the_browser_renders_every_table_and_image_without_console_errors(synthetic_summary, page, tmp_path):
     result = _browse(page, tmp_path / "profile", "--dump-dom")
     assert result.returncode == 0, result.stderr[-2000:]
     elements = _parse(result.stdout)
     tags = [tag for tag, _ in elements.tags]
     assert tags.count("table") == len(report.TITLES) and tags.count("svg") == len(IMAGE_TITLES)
     assert {attrs.get("id") for _, attrs in elements.tags} >= {f"figure-{name}" for name in IMAGE_TITLES}
-    assert all(answer in " ".join(" ".join(elements.text).split()) for answer in summary.answers)
+    assert all(answer in " ".join(" ".join(elements.text).split()) for answer in synthetic_summary.answers)
     assert _console_errors(result.stderr) == []
 
 

@@ -1,0 +1,78 @@
+"""report.cells: per-cell statistics of the ok seeds, counts per status, ranks, display order and curves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from orchestrator.report import analyze
+from report_frames import EPOCHS, frames, sweep_frames, trial_row
+
+
+def test_cell_numbers(summary):
+    cells = summary.analysis.cells
+    assert cells.loc[("resnet20v1", "mnist"), "acc_std"] == pytest.approx(np.std([0.95, 0.96], ddof=1))
+    assert cells.loc[("resnet20v1", "mnist"), ["n", "n_ok", "n_failed"]].tolist() == [3, 2, 1]
+    assert cells.loc[("vgg", "cifar10"), "n_diverged"] == 3
+    assert np.isnan(cells.loc[("vgg", "cifar10"), "acc_mean"])
+    assert np.isnan(cells.loc[("resnet20v2", "mnist"), "acc_std"])
+
+
+def test_seconds_per_epoch_is_a_number(summary):
+    cells = summary.analysis.cells
+    assert cells.loc[("resnet20v1", "mnist"), "seconds_per_epoch"] == pytest.approx(200.5 / EPOCHS)
+    assert np.isnan(cells.loc[("vgg", "cifar10"), "seconds_per_epoch"])
+
+
+def test_ranks(summary):
+    ranks = summary.analysis.cells["rank"].unstack("dataset")
+    assert ranks["mnist"].to_dict() == {"vgg": 1, "lenet5": 2, "resnet20v2": 3, "resnet20v1": 4}
+    # no ok seed ranks last; the two such cells share the last two places
+    assert ranks["cifar10"].to_dict() == {"resnet20v2": 1, "lenet5": 2, "vgg": 3.5, "resnet20v1": 3.5}
+    assert ranks["svhn"].to_dict() == {"resnet20v2": 1, "resnet20v1": 2, "vgg": 3, "lenet5": 4}
+
+
+def test_a_dataset_where_nothing_ran_ok_ranks_nobody(nothing_ok_on_svhn):
+    assert np.isnan(nothing_ok_on_svhn.analysis.cells.loc[("vgg", "svhn"), "rank"])
+
+
+def test_a_collapsed_seed_has_no_accuracy(collapsed):
+    cells = collapsed.analysis.cells
+    assert cells.loc[("vgg", "mnist"), "acc_mean"] == 0.95 and cells.loc[("vgg", "mnist"), "n_collapsed"] == 1
+    assert np.isnan(cells.loc[("lenet5", "svhn"), "acc_mean"]) and cells.loc[("lenet5", "svhn"), "rank"] == 2
+
+
+def test_a_collapsed_seed_names_the_class_it_predicted_most(collapsed):
+    found = collapsed.analysis.collapses.set_index(["arch", "dataset", "seed"])
+    assert found[["status", "top_class"]].to_dict("index") == {
+        ("vgg", "mnist", 1): {"status": "collapsed", "top_class": 3},
+        ("lenet5", "svhn", 0): {"status": "collapsed", "top_class": 3}}
+    assert found["share"].tolist() == [0.97, 0.97]
+
+
+def test_a_status_archbench_does_not_know_counts_as_no_accuracy(unknown_status):
+    cells = unknown_status.analysis.cells
+    assert cells.loc[("vgg", "mnist"), "acc_mean"] == 0.8
+    assert cells.loc[("vgg", "mnist"), ["n", "n_ok", "n_timed out"]].tolist() == [2, 1, 1]
+
+
+def test_synthetic_flag_of_the_trials_marks_a_real_dataset_synthetic():
+    analysis = analyze(*sweep_frames("s", {("lenet5", "mnist"): [0.9]}, synthetic=True))
+    assert analysis.cells["synthetic"].tolist() == [True] and analysis.synthetic
+
+
+def test_registered_architectures_and_datasets_come_first():
+    rows = [trial_row("s", arch, dataset, 0, 0.9) for arch in ("mynet", "vgg", "lenet5")
+            for dataset in ("emnist", "synthetic_mnist", "svhn", "mnist")]
+    analysis = analyze(*frames(rows))
+    assert analysis.archs == ["lenet5", "vgg", "mynet"]
+    assert analysis.datasets == ["mnist", "synthetic_mnist", "svhn", "emnist"]
+
+
+def test_curves_use_ok_seeds_of_the_sweep(summary):
+    curves = summary.analysis.curves.set_index(["arch", "dataset", "epoch"])
+    assert curves.loc[("lenet5", "mnist", 3), "mean"] == pytest.approx(0.98)   # the old sweep's 0.5 is not in
+    assert curves.loc[("lenet5", "mnist", 1), "mean"] == pytest.approx(0.88)
+    assert curves.loc[("vgg", "mnist", 3), "std"] == pytest.approx(0.002)
+    assert ("vgg", "cifar10", 1) not in curves.index
+    assert curves.loc[("resnet20v1", "mnist", 3), "mean"] == pytest.approx(0.955)
