@@ -181,7 +181,8 @@ def sweep(
         help="Retries of a failed trial before it is recorded as failed.")] = 1,
     results: ResultsOpt = Path("results"),
     name: Annotated[Optional[str], typer.Option(
-        help="Sweep name; a re-run of the same name skips cells that are already ok (default: 'study', "
+        help="Sweep name; a re-run of the same name skips the seeds that already have a result: ok, diverged or "
+             "collapsed (default: 'study', "
              "or 'smoke' with --smoke).")] = None,
     storage: Annotated[Optional[str], typer.Option(
         help="Ray Tune storage for trial state: a path or s3://... / NFS (default: <results>/ray).")] = None,
@@ -195,7 +196,9 @@ def sweep(
     smoke: Annotated[bool, typer.Option(
         "--smoke", help="Smoke run: a tiny budget (2,048 train / 512 test images, 2 epochs, batch 32); the "
                         "datasets default to the synthetic twins of the real shapes, so it runs offline.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Re-run cells that already have an ok row.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Train again the seeds that already have a result; every earlier attempt stays on record, "
+                        "and the report marks a seed trained again after a collapse or divergence.")] = False,
     plugin: PluginOpt = None,
 ) -> None:
     """Train every (architecture, dataset, seed) cell as one Ray Tune grid; results go to Parquet."""
@@ -248,7 +251,7 @@ def sweep(
         fail(str(exc))
     _print_summary(store, plan.name)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items())) or "nothing to run"
-    typer.echo(f"sweep {plan.name!r}: {counts} ({outcome.skipped} skipped as already ok); results in {results}")
+    typer.echo(f"sweep {plan.name!r}: {counts} ({outcome.skipped} skipped: they have a result); results in {results}")
     if outcome.missing:
         typer.echo(f"error: interrupted: {outcome.missing} of {outcome.planned} trials have no row; "
                    "run the same command again to train them", err=True)

@@ -1,21 +1,23 @@
-"""The result tables: one Parquet row per trial, one per epoch, written atomically under a lock.
+"""The result tables: one Parquet row per finished attempt of a cell, one per epoch, written atomically.
 
 Layout of a results directory::
 
     results/
-      trials.parquet    one row per (sweep, arch, dataset, seed): TRIAL_SCHEMA
-      history.parquet   one row per (sweep, arch, dataset, seed, epoch): HISTORY_SCHEMA
+      trials.parquet    one row per (sweep, arch, dataset, seed, attempt): TRIAL_SCHEMA
+      history.parquet   one row per (sweep, arch, dataset, seed, attempt, epoch): HISTORY_SCHEMA
       .lock             filelock guarding read-merge-write of both files
 
-Every write reads the current file, merges the new rows in (a new row replaces the row of the same
-key, so a cell never has two rows), writes a temporary file in the same directory and renames it
-over the old one. Readers therefore always see a complete file, and two sweeps writing into one
-directory at once keep every row of both.
+Nothing stored is ever replaced: each finished attempt of a cell is a row of its own, numbered by
+the store (1, 2, ...). Which attempt speaks for a seed in the tables is ``choose_attempts``' rule.
+Every write reads the current file, adds the new rows, writes a temporary file in the same
+directory and renames it over the old one. Readers therefore always see a complete file, and two
+sweeps writing into one directory at once keep every row of both.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Mapping
 
@@ -44,8 +46,11 @@ TRIAL_COLUMNS = (Column("schema_version", pa.int32(), "the schema the row was wr
 HISTORY_COLUMNS = (*(c for c in _ROW_COLUMNS if c.group == "key"), *columns_of(EpochRow, "epoch"))
 TRIAL_SCHEMA = arrow_schema(TRIAL_COLUMNS)
 HISTORY_SCHEMA = arrow_schema(HISTORY_COLUMNS)
-CELL_KEY = tuple(c.name for c in TRIAL_COLUMNS if c.group == "key")
+ATTEMPT_KEY = tuple(c.name for c in TRIAL_COLUMNS if c.group == "key")
 EPOCH_KEY = tuple(c.name for c in HISTORY_COLUMNS if c.group == "key")
+CELL_KEY = ATTEMPT_KEY[:-1]     # (sweep, arch, dataset, seed)
+# Statuses that are results of their seed; "failed" is an infrastructure fault, trained again on a re-run.
+RESULTS = ("ok", "diverged", "collapsed")
 
 
 class ResultsError(Exception):
@@ -83,48 +88,70 @@ class ResultStore:
     def history(self) -> pd.DataFrame:
         return _read(self.history_path, HISTORY_COLUMNS).to_pandas()
 
-    def trial_records(self, sweep: str, status: str | None = None) -> list[dict[str, object]]:
-        """The rows of ``sweep`` (of one ``status`` if given) as dicts of Python values, typed as their columns."""
+    def trial_records(self, sweep: str, statuses: tuple[str, ...] | None = None) -> list[dict[str, object]]:
+        """The rows of ``sweep`` (of the given ``statuses``) as dicts of Python values, typed as their columns."""
         table = _read(self.trials_path, TRIAL_COLUMNS)
         mask = pc.equal(table["sweep"], sweep)
-        if status is not None:
-            mask = pc.and_(mask, pc.equal(table["status"], status))
+        if statuses is not None:
+            mask = pc.and_(mask, pc.is_in(table["status"], pa.array(statuses)))
         return table.filter(mask).to_pylist()
 
     def done_cells(self, sweep: str) -> set[tuple[str, str, int]]:
-        """(arch, dataset, seed) of the cells of ``sweep`` that already have an ok row."""
-        df = self.trials()
-        df = df[(df["sweep"] == sweep) & (df["status"] == "ok")]
-        return {(a, d, int(s)) for a, d, s in zip(df["arch"], df["dataset"], df["seed"])}
+        """(arch, dataset, seed) of the cells of ``sweep`` that have a result (ok, diverged or collapsed)."""
+        return {(r["arch"], r["dataset"], r["seed"]) for r in self.trial_records(sweep, RESULTS)}
 
-    def put_trial(self, row: TrialRow) -> bool:
-        """Store one trial's row and its epochs (``row.history``), replacing the earlier rows of the same cell.
+    def put_trial(self, row: TrialRow) -> int:
+        """Store one finished attempt of a cell and its epochs (``row.outcome.history``); return its attempt number.
 
-        A row that is not ok never replaces an ok one (a forced re-run that fails keeps the good
-        result): then nothing is written and the return value is False. Both new files are written
-        in full before either replaces its old one, history first, so a failed write (a full disk)
-        changes neither, and an ok row has its history even after a crash between the two renames.
+        Earlier attempts of the cell stay as they are. Both new files are written in full before
+        either replaces its old one, history first, so a failed write (a full disk) changes neither,
+        and a row has its history even after a crash between the two renames.
         """
         if row.sweep is None:
             raise ValueError(f"the row of {row.cell} has no sweep name")
-        history = row.history_records()
-        row = {"schema_version": SCHEMA_VERSION, **row.record()}
-        cell = {k: row[k] for k in CELL_KEY}
         self.root.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            if row["status"] != "ok" and self._has_ok_row(cell):
-                return False
-            epochs = _merged(self.history_path, HISTORY_COLUMNS, history, EPOCH_KEY, drop=cell)
-            trials = _merged(self.trials_path, TRIAL_COLUMNS, [row], CELL_KEY)
-            atomic_write_all([(self.history_path, _parquet(epochs)), (self.trials_path, _parquet(trials))])
-        return True
+            old_trials = _read(self.trials_path, TRIAL_COLUMNS)
+            attempt = _attempts_of(old_trials, row) + 1
+            row = replace(row, attempt=attempt)
+            trials = pa.concat_tables([old_trials, _table([{"schema_version": SCHEMA_VERSION, **row.record()}],
+                                                          TRIAL_COLUMNS)])
+            history = pa.concat_tables([_read(self.history_path, HISTORY_COLUMNS),
+                                        _table(row.history_records(), HISTORY_COLUMNS)])
+            atomic_write_all([(self.history_path, _parquet(history)), (self.trials_path, _parquet(trials))])
+        return attempt
 
-    def _has_ok_row(self, cell: Mapping[str, object]) -> bool:
-        df = self.trials()
-        mask = df["status"] == "ok"
-        for name, value in cell.items():
-            mask &= df[name] == value
-        return bool(mask.any())
+
+def choose_attempts(trials: pd.DataFrame) -> pd.DataFrame:
+    """One row per seed (sweep, arch, dataset, seed): the attempt the tables use.
+
+    The rule: a seed's latest result (ok, diverged or collapsed) speaks for it; a seed with no
+    result is shown by its latest failed attempt. A forced re-run's result therefore replaces the
+    earlier one in the tables, and ``earlier_results`` lists the statuses of the results it
+    replaced (empty when none), so that a seed trained again after a collapse or a divergence is
+    marked, never hidden. ``attempts_recorded`` counts every attempt on record.
+    """
+    if trials.empty:
+        return trials.assign(earlier_results=pd.Series(dtype=object), attempts_recorded=pd.Series(dtype="int64"))
+    cell = list(CELL_KEY)
+    ordered = trials.assign(_result=trials["status"].isin(RESULTS)).sort_values([*cell, "_result", "attempt"])
+    chosen = ordered.groupby(cell, sort=False).tail(1)
+    results = ordered[ordered["_result"]]
+    earlier = (results.groupby(cell)["status"].agg(lambda statuses: list(statuses)[:-1])
+               .rename("earlier_results").reset_index())
+    counts = ordered.groupby(cell).size().rename("attempts_recorded").reset_index()
+    chosen = chosen.drop(columns="_result").merge(earlier, on=cell, how="left").merge(counts, on=cell)
+    chosen["earlier_results"] = chosen["earlier_results"].apply(lambda v: v if isinstance(v, list) else [])
+    return chosen.reset_index(drop=True)
+
+
+def _attempts_of(trials: pa.Table, row: TrialRow) -> int:
+    """The highest attempt number ``row``'s cell has in ``trials`` (0 when none)."""
+    record = row.record()
+    mask = pc.equal(trials["sweep"], row.sweep)
+    for name in CELL_KEY[1:]:
+        mask = pc.and_(mask, pc.equal(trials[name], record[name]))
+    return pc.max(trials.filter(mask)["attempt"]).as_py() or 0
 
 
 def _read(path: Path, columns: tuple[Column, ...]) -> pa.Table:
@@ -161,21 +188,9 @@ def _read(path: Path, columns: tuple[Column, ...]) -> pa.Table:
         raise ResultsError(f"{path} has columns of the wrong type ({first_line(exc)})") from None
 
 
-def _merged(path: Path, columns: tuple[Column, ...], rows: list[Mapping[str, object]], key: tuple[str, ...],
-            drop: Mapping[str, object] | None = None) -> pa.Table:
-    """The table at ``path`` without the rows matching ``drop``, with ``rows`` replacing those of the same ``key``."""
+def _table(rows: list[Mapping[str, object]], columns: tuple[Column, ...]) -> pa.Table:
     schema = arrow_schema(columns)
-    old = _read(path, columns).to_pandas()
-    if drop is not None and len(old):
-        mask = pd.Series(True, index=old.index)
-        for name, value in drop.items():
-            mask &= old[name] == value
-        old = old[~mask]
-    new = pd.DataFrame([{name: r.get(name) for name in schema.names} for r in rows], columns=schema.names)
-    merged = pd.concat([df for df in (old, new) if len(df)], ignore_index=True) if len(new) or len(old) else old
-    if len(merged):
-        merged = merged.drop_duplicates(subset=list(key), keep="last")
-    return pa.Table.from_pandas(merged, schema=schema, preserve_index=False)
+    return pa.Table.from_pylist([{name: r.get(name) for name in schema.names} for r in rows], schema=schema)
 
 
 def _parquet(table: pa.Table) -> Writer:

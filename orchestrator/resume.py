@@ -1,4 +1,4 @@
-"""Resuming a sweep: its ok rows are skipped only when they were set up as this run asks.
+"""Resuming a sweep: the seeds that have a result are skipped only when they were set up as this run asks.
 
 Skipping rows of another setup would mix budgets or recipes in one table; a new ``--name`` or
 ``--force`` is the user's call. The comparison is setup against setup (``TrialSetup``): the stored
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from orchestrator.errors import SweepError
 from orchestrator.plan import SweepPlan
-from orchestrator.results import ResultStore
+from orchestrator.results import RESULTS, ResultStore
 from orchestrator.trial import Cell
 
 
 def check_same_setup(plan: SweepPlan, store: ResultStore) -> None:
-    """SweepError naming what differs, if an ok row of the plan's cells was set up otherwise than asked."""
-    for recorded in store.trial_records(plan.name, status="ok"):
+    """SweepError naming what differs, if a result of the plan's cells was set up otherwise than asked."""
+    for recorded in store.trial_records(plan.name, RESULTS):
         cell = Cell(recorded["arch"], recorded["dataset"], recorded["seed"])
         if cell.arch not in plan.archs or cell.dataset not in plan.datasets:
             continue

@@ -1,6 +1,6 @@
 """The sweep: one Ray Tune grid over (architecture, dataset, seed), results written as they arrive.
 
-The driver takes the plan's cells (skipping those the results directory already holds as ok, once
+The driver takes the plan's cells (skipping those the results directory already holds a result of, once
 ``resume`` has checked they were set up alike), connects to Ray where ``connection`` says, submits
 one ``tune.Tuner`` grid and blocks. ``ResultsCallback`` runs on the driver and stores every finished
 trial's row atomically the moment Tune hands it over, so a driver that dies loses no finished cell
@@ -37,7 +37,7 @@ __all__ = ["ResultsCallback", "SweepError", "SweepOutcome", "SweepPlan", "run_sw
 @dataclass
 class SweepOutcome:
     planned: int          # trials submitted
-    skipped: int          # cells that already had an ok row
+    skipped: int          # cells that already had a result
     statuses: Counter     # rows stored by this run, by status
     failures: list[str]
     unstored: list[str] = field(default_factory=list)   # trials that ended but whose row could not be written
@@ -62,7 +62,8 @@ def run_sweep(plan: SweepPlan, store: ResultStore, site: RaySite, *, view: LineV
     cells = [c for c in plan.cells() if (c.arch, c.dataset, c.seed) not in done]
     skipped = len(plan.cells()) - len(cells)
     if skipped:
-        view.note(f"{skipped} of {len(plan.cells())} cells of sweep {plan.name!r} already have an ok row: skipped")
+        view.note(f"{skipped} of {len(plan.cells())} cells of sweep {plan.name!r} already have a result (ok, "
+                  "diverged or collapsed): skipped; --force trains them again, keeping every attempt")
     if not cells:
         return SweepOutcome(planned=0, skipped=skipped, statuses=Counter(), failures=[])
     if prepare is not None:
@@ -183,7 +184,7 @@ class ResultsCallback(Callback):
         row = TrialRow(self.sweep, _spec(trial).setup, outcome, placement)
         name = _cell_name(trial)
         try:
-            kept = self.store.put_trial(row)
+            attempt = self.store.put_trial(row)
         except (ResultsError, OSError) as exc:
             # Raising here would make Tune stop every running trial; the other cells go on instead.
             self.unstored.append(f"{name}: {exc}")
@@ -191,8 +192,8 @@ class ResultsCallback(Callback):
             return
         self.stored.add(trial.trial_id)
         self.statuses[row.status] += 1
-        if not kept:
-            self.view.note(f"{name}: {row.status} this time; the cell's earlier ok row is kept")
+        if attempt > 1:
+            self.view.note(f"{name}: stored as attempt {attempt}; the earlier attempts stay on record")
         if row.status == "failed":
             self.failures.append(f"{name}: {outcome.error}")
             self.view.note(f"{name}: details in {trial.error_file}")

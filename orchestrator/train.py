@@ -6,9 +6,12 @@ calls ``on_epoch`` with each epoch's row (and ``on_progress`` every few seconds 
 returns the trial's ``TrialOutcome``. The sweep's trainable, the tests and the benchmarks all call it.
 
 A trial ends in one of three statuses: ``ok``; ``diverged`` when the training loss or the weights
-became NaN/inf (training stops there); ``collapsed`` when, after training, its test predictions
-concentrate on one class or its training loss never left chance level. Only ``ok`` carries a test
-accuracy; any other failure raises.
+became NaN/inf (training stops there); ``collapsed`` when, after training, its predictions on the
+judged split (validation where there is one, else test) concentrate on one class, or its training
+loss never went below that of the class prior (the entropy of the training labels: what a model
+that learned only how often each class occurs reaches). Only ``ok`` carries a test accuracy; any
+other failure raises. An ``ok`` run whose judged predictions never name some class keeps its
+accuracy and lists those classes in ``unpredicted_classes``.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ _DIVERGENCE_CHECK_STEPS = 50
 # Like the --test-limit sample (data.load_split), the validation hold-out does not depend on the
 # trial's seed: every cell and seed of a sweep is validated on the same images.
 SPLIT_SEED = 0
-# Collapse: the most predicted class takes at least this share of the test predictions and at least
-# twice its true share, or the final training loss is still within 1% of ln(classes) (chance level).
+# Collapse: the most predicted class takes at least this share of the judged predictions and at least
+# twice its true share, or the final training loss is still within 1% of the class prior's entropy.
 COLLAPSE_SHARE = 0.9
 CHANCE_LOSS_RATIO = 0.99
 PROGRESS_SECONDS = 5.0
@@ -91,6 +94,7 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
     history: list[EpochRow] = []
     divergence: str | None = None
     histogram: list[int] | None = None
+    val_histogram: list[int] | None = None
     train_seconds, steps = 0.0, 0
     for epoch in range(1, recipe.epochs + 1):
         epoch_start = time.perf_counter()
@@ -109,7 +113,8 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
         val_acc = test_acc = None
         if not divergence:
             # The eager model shares the compiled one's weights, and spares recompiling for eval shapes.
-            val_acc = evaluate(model, val_loader, autocast)[0] if val_loader else None
+            if val_loader:
+                val_acc, val_histogram = evaluate(model, val_loader, autocast, dataset.num_classes)
             test_acc, histogram = evaluate(model, test_loader, autocast, dataset.num_classes)
         history.append(EpochRow(epoch, train_loss, val_acc, test_acc, epoch_seconds,
                                 epoch_steps * recipe.batch_size / epoch_seconds if epoch_seconds else None,
@@ -119,19 +124,22 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
         if divergence:
             break
 
-    status, error = "ok", None
+    status, error, unpredicted = "ok", None, None
     if divergence:
         status, error = "diverged", divergence
     else:
-        collapse = collapse_reason(histogram, test_y, history[-1].train_loss, dataset.num_classes)
+        judged, judged_labels, split = (val_histogram, val_y, "validation") if val_loader else (histogram, test_y, "test")
+        collapse = collapse_reason(judged, judged_labels, split, history[-1].train_loss, prior_entropy(train_y))
         if collapse:
             status, error = "collapsed", collapse
+        unpredicted = [k for k, count in enumerate(judged) if count == 0]
     best = max((h for h in history if h.val_acc is not None), key=lambda h: h.val_acc, default=None)
     return TrialOutcome(
         status=status, error=error,
         test_acc=history[-1].test_acc if status == "ok" else None,
         val_acc=history[-1].val_acc, best_val_acc=best.val_acc if best else None,
-        best_epoch=best.epoch if best else None, pred_histogram=histogram,
+        best_epoch=best.epoch if best else None, pred_histogram=histogram, val_pred_histogram=val_histogram,
+        unpredicted_classes=unpredicted,
         epochs_run=len(history), steps=steps, train_seconds=train_seconds,
         wall_seconds=time.perf_counter() - wall_start,
         images_per_sec=steps * recipe.batch_size / train_seconds if train_seconds else None,
@@ -154,18 +162,30 @@ def _check_counts(spec: TrialSpec, train_images: int, val_images: int, test_imag
                          "dataset's train_size and test_size")
 
 
-def collapse_reason(histogram: list[int] | None, labels: torch.Tensor, final_loss: float,
-                    num_classes: int) -> str | None:
-    """Why a finished run counts as collapsed (one line), or None when it does not."""
-    if final_loss >= CHANCE_LOSS_RATIO * math.log(num_classes):
-        return f"training loss {final_loss:.4f} stayed at chance level (ln {num_classes} = {math.log(num_classes):.4f})"
+def prior_entropy(labels: torch.Tensor) -> float:
+    """The entropy (nats) of the class frequencies in ``labels``: the loss of a model that learned only those."""
+    counts = torch.bincount(labels).double()
+    shares = counts[counts > 0] / counts.sum()
+    return float(-(shares * shares.log()).sum())
+
+
+def collapse_reason(histogram: list[int] | None, labels: torch.Tensor, split: str, final_loss: float,
+                    chance_loss: float) -> str | None:
+    """Why a finished run counts as collapsed (one line), or None when it does not.
+
+    ``histogram`` counts the run's predictions on ``split`` (whose true classes are ``labels``);
+    ``chance_loss`` is the loss of predicting the class prior.
+    """
+    if final_loss >= CHANCE_LOSS_RATIO * chance_loss:
+        return (f"training loss {final_loss:.4f} stayed at chance level (the class prior's entropy is "
+                f"{chance_loss:.4f})")
     if not histogram or not sum(histogram):
         return None
     top = max(range(len(histogram)), key=histogram.__getitem__)
     share = histogram[top] / sum(histogram)
     true_share = float((labels == top).float().mean()) if len(labels) else 0.0
     if share >= COLLAPSE_SHARE and share >= 2 * true_share:
-        return f"{share:.1%} of the test predictions are class {top}, whose true share is {true_share:.1%}"
+        return f"{share:.1%} of the {split} predictions are class {top}, whose true share is {true_share:.1%}"
     return None
 
 

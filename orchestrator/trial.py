@@ -204,6 +204,12 @@ class TrialOutcome:
                                     default=None)
     pred_histogram: list[int] | None = column(pa.list_(pa.int64()), "test predictions per class after the last epoch",
                                               since=3, default=None)
+    val_pred_histogram: list[int] | None = column(
+        pa.list_(pa.int64()), "validation predictions per class after the last epoch: what collapse is judged on "
+                              "where there is a validation split", since=5, default=None)
+    unpredicted_classes: list[int] | None = column(
+        pa.list_(pa.int64()), "classes the judged predictions (validation, else test) never named; the run keeps its "
+                              "accuracy but is flagged", since=5, default=None)
     epochs_run: int | None = column(pa.int64(), "epochs trained (fewer than asked once diverged)", default=None)
     steps: int | None = column(pa.int64(), "optimizer steps taken", default=None)
     train_seconds: float | None = column(pa.float64(), "training loop only (no data load, no evaluation)", default=None)
@@ -246,20 +252,30 @@ class Placement:
         return replace(self, **changes)
 
 
+def _first_attempts(table: pa.Table) -> pa.Array:
+    # Before attempts were kept, a cell had one row: its first.
+    return pa.array([1] * len(table), pa.int64())
+
+
 @dataclass(frozen=True)
 class TrialRow:
-    """One trial's result: a row of trials.parquet, and its epochs in ``outcome.history``."""
+    """One finished attempt of a cell: a row of trials.parquet, and its epochs in ``outcome.history``."""
 
     sweep: str = column(pa.string(), "the sweep's name", key=True, nullable=False)
     setup: TrialSetup
     outcome: TrialOutcome
     placement: Placement = field(default_factory=Placement)
+    attempt: int | None = column(pa.int64(), "which finished attempt of the cell this is (1, 2, ...): every attempt "
+                                             "stays on record; the store numbers them", key=True, nullable=False,
+                                 since=5, derive=_first_attempts, default=None)
 
     @staticmethod
     def columns() -> tuple[Column, ...]:
-        """The row's columns in order: the sweep, then the setup's, the outcome's and the placement's."""
-        return (*columns_of(TrialRow, "key"), *columns_of(TrialSetup, "setup"),
-                *columns_of(TrialOutcome, "outcome"), *columns_of(Placement, "placement"))
+        """The row's columns in order: its key (sweep, cell, attempt), then the setup's, the outcome's, the placement's."""
+        own, setup = columns_of(TrialRow, "key"), columns_of(TrialSetup, "setup")
+        key = [*own[:1], *(c for c in setup if c.group == "key"), *own[1:]]
+        return (*key, *(c for c in setup if c.group != "key"), *columns_of(TrialOutcome, "outcome"),
+                *columns_of(Placement, "placement"))
 
     @property
     def cell(self) -> Cell:

@@ -30,24 +30,30 @@ def test_put_trial_writes_both_tables_with_schema(tmp_path):
     assert list(history["epoch"]) == [1, 2] and set(history["arch"]) == {"lenet5"}
 
 
-def test_same_cell_replaces_row_and_history(tmp_path):
+def test_every_attempt_of_a_cell_stays_on_record_numbered_by_the_store(tmp_path):
     store = ResultStore(tmp_path)
-    assert store.put_trial(_row(status="failed", epochs=3))
-    assert store.put_trial(_row(acc=0.95, epochs=2))
-    trials = store.trials()
-    assert len(trials) == 1 and trials.loc[0, "status"] == "ok"
-    assert list(store.history()["epoch"]) == [1, 2]
-    assert store.put_trial(_row(acc=0.97, epochs=1))
-    assert store.trials().loc[0, "test_acc"] == pytest.approx(0.97)
+    assert store.put_trial(_row(status="failed", epochs=3)) == 1
+    assert store.put_trial(_row(status="collapsed", epochs=2)) == 2
+    assert store.put_trial(_row(acc=0.95, epochs=1)) == 3
+    assert store.put_trial(_row(seed=1)) == 1
+    trials = store.trials().sort_values(["seed", "attempt"])
+    assert list(zip(trials["seed"], trials["attempt"], trials["status"])) == [
+        (0, 1, "failed"), (0, 2, "collapsed"), (0, 3, "ok"), (1, 1, "ok")]
+    history = store.history()
+    assert sorted(zip(history["attempt"], history["epoch"])) == [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (3, 1)]
 
 
-@pytest.mark.parametrize("status", ["failed", "diverged"])
-def test_a_bad_run_never_replaces_an_ok_row(tmp_path, status):
+def test_the_tables_take_each_seeds_latest_result_and_mark_what_it_replaced(tmp_path):
     store = ResultStore(tmp_path)
-    store.put_trial(_row(acc=0.95, epochs=2))
-    before = store.trials_path.read_bytes(), store.history_path.read_bytes()
-    assert not store.put_trial(_row(status=status, epochs=1))
-    assert (store.trials_path.read_bytes(), store.history_path.read_bytes()) == before
+    for seed, statuses in {0: ["collapsed", "ok"], 1: ["ok", "failed"], 2: ["failed", "failed"], 3: ["diverged"]}.items():
+        for status in statuses:
+            store.put_trial(_row(seed=seed, status=status))
+    chosen = results.choose_attempts(store.trials()).set_index("seed").sort_index()
+    assert list(chosen["status"]) == ["ok", "ok", "failed", "diverged"]
+    assert list(chosen["attempt"]) == [2, 1, 2, 1]
+    assert list(chosen["earlier_results"]) == [["collapsed"], [], [], []]
+    assert list(chosen["attempts_recorded"]) == [2, 2, 2, 1]
+    assert results.choose_attempts(store.trials().iloc[:0]).empty
 
 
 def test_newer_schema_is_refused(tmp_path):
@@ -91,39 +97,35 @@ def test_rows_of_other_cells_and_sweeps_are_kept(tmp_path):
     assert store.done_cells("s") == {("lenet5", "mnist", 0), ("lenet5", "mnist", 1)}
 
 
-def test_done_cells_counts_only_ok_rows(tmp_path):
-    store = ResultStore(tmp_path)
-    store.put_trial(_row(seed=0, status="failed"))
-    store.put_trial(_row(seed=1, status="diverged"))
-    store.put_trial(_row(seed=2))
-    assert store.done_cells("s") == {("lenet5", "mnist", 2)}
-
-
-@pytest.mark.parametrize("status", ["failed", "diverged", "collapsed"])
-def test_only_ok_rows_count_as_done(tmp_path, status):
+@pytest.mark.parametrize("status,done", [("failed", False), ("diverged", True), ("collapsed", True), ("ok", True)])
+def test_a_seed_with_a_result_is_done_and_a_failed_one_is_not(tmp_path, status, done):
     store = ResultStore(tmp_path)
     store.put_trial(_row(seed=0, status=status))
-    assert store.done_cells("s") == set()
+    assert store.done_cells("s") == ({("lenet5", "mnist", 0)} if done else set())
 
 
-@pytest.mark.parametrize("version", [2, 3])
+@pytest.mark.parametrize("version", [2, 3, 4])
 def test_an_older_schema_file_reads_and_keeps_its_rows(tmp_path, version):
-    # Schema 2 had no validation or collapse columns, and its history no val_acc; schema 3 did not
-    # record the recipe's weight decay, warm-up, label smoothing or augmentation: they read as unknown.
+    # A column added after a file's schema reads as unknown, or derived where it can be: a file from
+    # before attempts were kept held one attempt per cell, its first.
     store = ResultStore(tmp_path)
     store.put_trial(_row(seed=0, epochs=2))
     added = [c.name for c in results.TRIAL_COLUMNS if c.since > version]
     table = pq.read_table(store.trials_path).drop_columns(added)
     pq.write_table(table.set_column(0, "schema_version", pa.array([version], pa.int32())), store.trials_path)
-    if version < 3:
-        pq.write_table(pq.read_table(store.history_path).drop_columns(["val_acc"]), store.history_path)
-    assert store.trials()[added].isna().all().all() and store.history()["val_acc"].isna().all()
+    history_added = [c.name for c in results.HISTORY_COLUMNS if c.since > version]
+    pq.write_table(pq.read_table(store.history_path).drop_columns(history_added), store.history_path)
+    old = store.trials()
+    assert old[[a for a in added if a != "attempt"]].isna().all().all() and list(old["attempt"]) == [1]
+    assert list(store.history()["attempt"]) == [1, 1]
     store.put_trial(_row(seed=1, val_acc=0.8, pred_histogram=[1, 2, 3], setup={"label_smoothing": 0.1}, epochs=1))
-    trials = store.trials().set_index("seed")
-    assert trials.loc[0, "schema_version"] == version and pd.isna(trials.loc[0, "label_smoothing"])
-    assert trials.loc[1, "val_acc"] == pytest.approx(0.8) and list(trials.loc[1, "pred_histogram"]) == [1, 2, 3]
-    assert trials.loc[1, "label_smoothing"] == pytest.approx(0.1)
-    assert len(store.history()) == 3
+    store.put_trial(_row(seed=0, epochs=1))
+    trials = store.trials().set_index(["seed", "attempt"])
+    assert trials.loc[(0, 1), "schema_version"] == version and trials.loc[(0, 2), "schema_version"] == 5
+    assert pd.isna(trials.loc[(0, 1), "label_smoothing"]) == (version < 4)
+    assert trials.loc[(1, 1), "val_acc"] == pytest.approx(0.8) and list(trials.loc[(1, 1), "pred_histogram"]) == [1, 2, 3]
+    assert trials.loc[(1, 1), "label_smoothing"] == pytest.approx(0.1)
+    assert sorted(zip(store.history()["seed"], store.history()["attempt"])) == [(0, 1), (0, 1), (0, 2), (1, 1)]
 
 
 def test_a_row_needs_its_sweep(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from orchestrator import plugins
 from orchestrator import train as train_module
 from orchestrator.columns import values_of
-from orchestrator.train import collapse_reason, train
+from orchestrator.train import collapse_reason, prior_entropy, train
 from orchestrator.trial import Budget, Cell, TrialSpec
 
 FAULTS = str(Path(__file__).parent / "plugins" / "faults.py")
@@ -29,7 +29,8 @@ def test_train_returns_a_full_outcome_and_reports_every_epoch():
     assert row.epochs_run == 2 and row.steps == 2 * (461 // 32)
     assert row.test_acc > 0.3 and row.val_acc > 0.3 and row.best_test_acc is None
     assert row.best_epoch in (1, 2) and row.best_val_acc == max(e.val_acc for e in row.history)
-    assert sum(row.pred_histogram) == 256 and len(row.pred_histogram) == 10
+    assert sum(row.pred_histogram) == 256 and len(row.pred_histogram) == 10 and sum(row.val_pred_histogram) == 51
+    assert row.unpredicted_classes == [k for k, n in enumerate(row.val_pred_histogram) if n == 0]
     assert 0 < row.train_seconds < row.wall_seconds
     assert row.images_per_sec == pytest.approx(row.steps * 32 / row.train_seconds)
     assert tuple(epochs) == row.history and [e.epoch for e in epochs] == [1, 2]
@@ -76,21 +77,47 @@ def test_a_model_that_answers_one_class_is_collapsed_without_accuracy():
     row = train(_spec(arch="fault_collapse"))
     assert row.status == "collapsed" and row.test_acc is None and row.epochs_run == 2
     assert max(row.pred_histogram) == 256, row.pred_histogram
-    assert "chance level" in row.error or "of the test predictions are class" in row.error
+    assert "chance level" in row.error or "of the validation predictions are class" in row.error
 
 
-def test_collapse_needs_one_dominant_class_or_a_chance_level_loss():
+def test_collapse_needs_one_dominant_class_or_a_loss_at_the_class_prior():
+    import math
+
     import torch
 
     labels = torch.arange(10).repeat(10)                      # ten images of each class
-    assert collapse_reason([10] * 10, labels, 0.5, 10) is None
-    assert collapse_reason([91, 1, 1, 1, 1, 1, 1, 1, 1, 1], labels, 0.5, 10) == (
-        "91.0% of the test predictions are class 0, whose true share is 10.0%")
-    assert collapse_reason([80, 20, 0, 0, 0, 0, 0, 0, 0, 0], labels, 0.5, 10) is None
-    assert collapse_reason([10] * 10, labels, 2.29, 10).startswith("training loss 2.2900 stayed at chance level")
-    # A class that really is 95% of the test set may be predicted 95% of the time.
+    chance = math.log(10)
+    assert collapse_reason([10] * 10, labels, "validation", 0.5, chance) is None
+    assert collapse_reason([91, 1, 1, 1, 1, 1, 1, 1, 1, 1], labels, "validation", 0.5, chance) == (
+        "91.0% of the validation predictions are class 0, whose true share is 10.0%")
+    assert collapse_reason([80, 20, 0, 0, 0, 0, 0, 0, 0, 0], labels, "test", 0.5, chance) is None
+    assert collapse_reason([10] * 10, labels, "test", 2.29, chance).startswith(
+        "training loss 2.2900 stayed at chance level (the class prior's entropy is 2.3026)")
+    # A class that really is 95% of the split may be predicted 95% of the time.
     skewed = torch.tensor([0] * 95 + list(range(1, 6)))
-    assert collapse_reason([95, 1, 1, 1, 1, 1, 0, 0, 0, 0], skewed, 0.3, 10) is None
+    assert collapse_reason([95, 1, 1, 1, 1, 1, 0, 0, 0, 0], skewed, "test", 0.3, chance) is None
+
+
+def test_the_chance_loss_is_the_entropy_of_the_training_labels_prior():
+    import math
+
+    import torch
+
+    assert prior_entropy(torch.arange(10).repeat(5)) == pytest.approx(math.log(10))
+    # SVHN's training prior: a model that learned only how often each digit occurs reaches about 2.236.
+    svhn = torch.repeat_interleave(torch.arange(10), torch.tensor([4948, 13861, 10585, 8497, 7458, 6882, 5727, 5595,
+                                                                   5045, 4659]))
+    assert prior_entropy(svhn) == pytest.approx(2.236, abs=1e-3)
+    # A loss of 2.25 is above that prior, so the run is at chance, though below ln 10 = 2.303.
+    assert collapse_reason([1] * 10, svhn, "validation", 2.25, prior_entropy(svhn)) is not None
+
+
+def test_collapse_is_judged_on_validation_and_never_predicted_classes_are_flagged():
+    plugins.load([FAULTS])
+    row = train(_spec(arch="fault_collapse"))
+    assert row.status == "collapsed" and ("validation predictions" in row.error or "chance level" in row.error)
+    assert sum(row.val_pred_histogram) == 51 and sum(row.pred_histogram) == 256
+    assert len(row.unpredicted_classes) == 9
 
 
 def test_a_raising_model_raises():
