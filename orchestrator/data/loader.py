@@ -52,6 +52,10 @@ class DeviceLoader:
         self._shift = mean / std
         self._epoch = 0
 
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next iteration epoch ``epoch`` (0-based) of the shuffle: a resumed run goes on where it stopped."""
+        self._epoch = epoch
+
     def __len__(self) -> int:
         count = len(self.labels)
         return count // self.batch_size if self.train else -(-count // self.batch_size)
