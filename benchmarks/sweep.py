@@ -110,7 +110,8 @@ def main() -> None:
     on_cuda = torch.cuda.is_available()
     cores = os.cpu_count() or 1
     if on_cuda:
-        levels = [(f"{f:g} GPU", ["--gpus-per-trial", f"{f:g}"]) for f in (args.gpus_per_trial or [1, 0.5, 0.25, 0.125])]
+        shares = args.gpus_per_trial or [1, 0.5, 0.25, 0.125]
+        levels = [(f"{f:g} GPU", ["--gpus-per-trial", f"{f:g}"]) for f in shares]
     else:
         per_trial = args.cpus_per_trial or [float(cores), cores / 2]
         levels = [(f"{c:g} CPU", ["--gpus-per-trial", "0", "--cpus-per-trial", f"{c:g}"]) for c in per_trial]

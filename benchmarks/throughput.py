@@ -75,7 +75,8 @@ class Setup:
         return self.recipe.batch_size
 
     def trial(self, images: int) -> TrialSpec:
-        return TrialSpec(Cell(self.arch, self.dataset), replace(self.budget, train_limit=images), device=str(self.device), threads=self.args.threads)
+        return TrialSpec(Cell(self.arch, self.dataset), replace(self.budget, train_limit=images),
+                         device=str(self.device), threads=self.args.threads)
 
     def autocast(self) -> torch.autocast:
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp)

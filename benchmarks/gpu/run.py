@@ -16,7 +16,7 @@ Steps, in this order, each given the time that is left and skipped (saying so) w
                   full recipe through ``archbench sweep --local`` at the best share of step 3, then
                   ``archbench summarize --vs-study``; an architecture that would not finish in time
                   (estimated from steps 2 and 3) is left out, saying so
-  6. summary      one table, the recommended default GPU share and the issue's three goals
+  6. summary      one table, the recommended default GPU share and the three GPU goals
 
 Everything goes under ``--out``: ``archbench-gpu.jsonl`` (one JSON line per step) beside the log that
 ``run.sh`` writes. ``--dry`` runs the same steps on this CPU machine at tiny budgets (one packing
