@@ -76,7 +76,11 @@ def answer_traits(analysis: Analysis) -> str:
     ordered = in_label_order(analysis.trait_ranks.columns)
     lines = []
     for arch, ranks in analysis.trait_ranks.iterrows():
-        by_split = [ranks[[group for group in ordered if group.trait == trait]] for trait in splits]
+        by_split = [ranks[[group for group in ordered if group.trait == trait]].dropna() for trait in splits]
+        by_split = [group_ranks for group_ranks in by_split if len(group_ranks)]
+        if not by_split:
+            lines.append(f"{arch}: not ranked on any dataset whose traits are known")
+            continue
         groups = max(by_split, key=lambda group_ranks: group_ranks.max() - group_ranks.min())
         if groups.max() - groups.min() < 1:
             lines.append(f"{arch}: no trait moves its mean rank by a full place")

@@ -88,6 +88,18 @@ def test_no_trait_that_moves_a_rank_by_a_full_place(sole_winner):
     assert sole_winner.answers[1].startswith("lenet5: no trait moves its mean rank by a full place")
 
 
+def test_an_architecture_ranked_in_no_group_of_a_trait_is_compared_by_the_others():
+    summary = summarize(*sweep_frames("s", {("lenet5", "mnist"): [0.9], ("lenet5", "svhn"): [0.8],
+                                            ("lenet5", "emnist"): [0.6], ("mynet", "emnist"): [0.7]}))
+    assert "; mynet: no trait moves its mean rank by a full place." in summary.answers[1]
+
+
+def test_an_architecture_ranked_nowhere_is_not_compared():
+    summary = summarize(*sweep_frames("s", {("lenet5", "mnist"): [0.9], ("lenet5", "svhn"): [0.8],
+                                            ("mynet", "cifar10"): ["diverged"]}))
+    assert "; mynet: not ranked on any dataset whose traits are known." in summary.answers[1]
+
+
 def test_datasets_that_share_every_trait_compare_nothing():
     summary = summarize(*sweep_frames("s", {("lenet5", "mnist"): [0.9], ("vgg", "mnist"): [0.8]}))
     assert summary.answers[1] == "The datasets share every measured trait: nothing to compare across datasets."
