@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -26,7 +26,7 @@ from orchestrator.errors import SweepError
 from orchestrator.plan import SweepPlan
 from orchestrator.progress import LineView
 from orchestrator.results import ResultsError, ResultStore
-from orchestrator.resume import check_same_setup
+from orchestrator.resume import check_same_setup, checkpoints_to_resume, discard, experiment_name, trial_folder
 from orchestrator.trainable import run_trial
 from orchestrator.trial import Cell, EpochRow, Placement, TrialOutcome, TrialRow, TrialSpec
 from orchestrator.tune_errors import error_line
@@ -73,18 +73,32 @@ def run_sweep(plan: SweepPlan, store: ResultStore, site: RaySite, *, view: LineV
     _quiet_tune()
     gpus = resolve_gpus(plan.gpus_per_trial, site.local, view.note)
     storage = _storage_uri(plan.storage) if plan.storage else str((store.root / "ray").resolve())
-    callback = ResultsCallback(store, plan.name, gpus, view)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    # A joined cluster's trials run on other nodes, which see <results>/ray on their own disks only.
+    checkpoints = site.local or plan.storage is not None
+    resume = checkpoints_to_resume(plan, store, storage, cells) if checkpoints else {}
+    if not checkpoints:
+        view.note("mid-trial checkpoints are off: on a cluster they need storage every node reaches; pass "
+                  "--storage s3://BUCKET/PATH (or a shared path) to turn them on")
+    elif resume:
+        view.note(f"{len(resume)} of {len(cells)} trials go on from the checkpoint an interrupted run left")
+    # The grid is over cell names, plain strings that Tune shows and names trial folders by; each
+    # trial takes its spec from the table that travels with the trainable.
+    specs = {str(cell): replace(plan.trial(cell), checkpoints=checkpoints, resume_from=resume.get(cell))
+             for cell in cells}
+    callback = ResultsCallback(store, plan.name, gpus, view, specs)
     tuner = tune.Tuner(
-        tune.with_resources(run_trial, {"cpu": plan.cpus_per_trial, "gpu": gpus}),
-        param_space={"trial": tune.grid_search([plan.trial(cell) for cell in cells])},
+        tune.with_resources(tune.with_parameters(run_trial, specs=specs),
+                            {"cpu": plan.cpus_per_trial, "gpu": gpus}),
+        param_space={"cell": tune.grid_search(list(specs))},
         # Reusing a trial's worker process for the next trial saves a fresh process's imports
         # (torch, torchvision, Ray Tune: about 3.5 s a trial; BENCHMARKS.md, "Sweep overhead").
-        tune_config=tune.TuneConfig(max_concurrent_trials=plan.max_concurrent, reuse_actors=True),
+        tune_config=tune.TuneConfig(max_concurrent_trials=plan.max_concurrent, reuse_actors=True,
+                                    trial_dirname_creator=_trial_folder),
         run_config=tune.RunConfig(
-            name=f"{plan.name}-{stamp}",
+            name=experiment_name(plan.name, datetime.now(timezone.utc)),
             storage_path=storage,
             failure_config=tune.FailureConfig(max_failures=plan.max_failures),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             callbacks=[callback],
             verbose=0,
         ),
@@ -98,6 +112,10 @@ def run_sweep(plan: SweepPlan, store: ResultStore, site: RaySite, *, view: LineV
         view.stop()
     return SweepOutcome(planned=len(cells), skipped=skipped, statuses=callback.statuses,
                         failures=callback.failures, unstored=callback.unstored)
+
+
+def _trial_folder(trial: Trial) -> str:
+    return trial_folder(trial.config["cell"], trial.trial_id)
 
 
 def _storage_uri(storage: str) -> str:
@@ -119,8 +137,10 @@ def _quiet_tune() -> None:
 class ResultsCallback(Callback):
     """Runs on the driver: feeds the view and stores each trial's row as soon as it ends."""
 
-    def __init__(self, store: ResultStore, sweep: str, gpu_fraction: float, view: LineView) -> None:
+    def __init__(self, store: ResultStore, sweep: str, gpu_fraction: float, view: LineView,
+                 specs: dict[str, TrialSpec]) -> None:
         self.store = store
+        self.specs = specs                        # cell name -> its trial's spec
         self.sweep = sweep
         self.gpu_fraction = gpu_fraction
         self.view = view
@@ -157,7 +177,7 @@ class ResultsCallback(Callback):
             score = epoch.val_acc if epoch.val_acc is not None else epoch.test_acc
             if score is not None:
                 self.best[name] = max(self.best.get(name, 0.0), score)
-            self.view.epoch(name, epoch, _spec(trial).recipe.epochs, self.best.get(name))
+            self.view.epoch(name, epoch, self.specs[name].recipe.epochs, self.best.get(name))
         elif "progress" in result:
             self.view.heartbeat(name, result["progress"])
 
@@ -181,8 +201,8 @@ class ResultsCallback(Callback):
             return   # a retry after the row was stored (the worker died after its final report)
         placement = placement.with_(gpu_fraction=self.gpu_fraction, attempts=max(self.attempts[trial.trial_id], 1),
                                     trials_sharing_device=self.sharing.get(trial.trial_id) or None)
-        row = TrialRow(self.sweep, _spec(trial).setup, outcome, placement)
         name = _cell_name(trial)
+        row = TrialRow(self.sweep, self.specs[name].setup, outcome, placement)
         try:
             attempt = self.store.put_trial(row)
         except (ResultsError, OSError) as exc:
@@ -192,19 +212,31 @@ class ResultsCallback(Callback):
             return
         self.stored.add(trial.trial_id)
         self.statuses[row.status] += 1
+        if row.status != "failed":
+            self._discard_checkpoints(trial)
         if attempt > 1:
             self.view.note(f"{name}: stored as attempt {attempt}; the earlier attempts stay on record")
         if row.status == "failed":
             self.failures.append(f"{name}: {outcome.error}")
             self.view.note(f"{name}: details in {trial.error_file}")
         acc = f" acc {outcome.test_acc:.4f}" if outcome.test_acc is not None else ""
+        if outcome.resumed_from_epoch:
+            acc += f" (went on from its epoch-{outcome.resumed_from_epoch} checkpoint)"
         self.view.trial_ended(name, f"{name}: {outcome.status}{acc}{' — ' + outcome.error if outcome.error else ''}",
                               failed=outcome.status != "ok")
 
 
-def _spec(trial: Trial) -> TrialSpec:
-    return trial.config["trial"]
+    def _discard_checkpoints(self, trial: Trial) -> None:
+        """Remove the stored trial's checkpoints, its own and the one it went on from: they are not needed again."""
+        spec = self.specs[_cell_name(trial)]
+        try:
+            if trial.checkpoint is not None:
+                discard(trial.checkpoint)
+            if spec.resume_from:
+                discard(tune.Checkpoint(spec.resume_from))
+        except OSError as exc:
+            self.view.note(f"{spec.cell}: its checkpoints could not be removed ({exc}); they take space, nothing else")
 
 
 def _cell_name(trial: Trial) -> str:
-    return str(_spec(trial).cell)
+    return trial.config["cell"]

@@ -3,7 +3,9 @@
 ``train(spec)`` loads the data, holds out the validation split, builds the model from the registry,
 trains with the recipe the spec resolves, evaluates validation and test accuracy after every epoch,
 calls ``on_epoch`` with each epoch's row (and ``on_progress`` every few seconds within an epoch) and
-returns the trial's ``TrialOutcome``. The sweep's trainable, the tests and the benchmarks all call it.
+returns the trial's ``TrialOutcome``. After each epoch it also hands ``on_checkpoint`` a
+``checkpoint.TrainState``; given one as ``resume``, it goes on from there exactly as an uninterrupted
+run would have, so an interrupted trial loses at most the epoch it was in. The sweep's trainable, the tests and the benchmarks all call it.
 
 A trial ends in one of three statuses: ``ok``; ``diverged`` when the training loss or the weights
 became NaN/inf (training stops there); ``collapsed`` when, after training, its predictions on the
@@ -26,6 +28,7 @@ from torch import nn
 
 import archs
 from orchestrator import data, recipes
+from orchestrator.checkpoint import TrainState
 from orchestrator.trial import EpochRow, Progress, TrialOutcome, TrialSpec
 
 _DIVERGENCE_CHECK_STEPS = 50
@@ -40,12 +43,21 @@ PROGRESS_SECONDS = 5.0
 
 EpochHook = Callable[[EpochRow], None]
 ProgressHook = Callable[[Progress], None]
+CheckpointHook = Callable[[TrainState], None]
 
 
 def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: ProgressHook | None = None,
-          progress_every: float = PROGRESS_SECONDS) -> TrialOutcome:
-    """Train ``spec.cell`` within ``spec.budget`` and return its outcome (``outcome.history`` holds the epochs)."""
-    started_at = datetime.now(timezone.utc)
+          progress_every: float = PROGRESS_SECONDS, on_checkpoint: CheckpointHook | None = None,
+          resume: TrainState | None = None) -> TrialOutcome:
+    """Train ``spec.cell`` within ``spec.budget`` and return its outcome (``outcome.history`` holds the epochs).
+
+    ``resume``: a state of the same setup to go on from (ValueError for another setup). The state
+    ``on_checkpoint`` gets holds the live model's and optimizer's tensors: save it during the call.
+    """
+    if resume is not None and resume.setup != spec.setup:
+        raise ValueError(f"the checkpoint of {spec.cell} was trained as another setup: "
+                         f"{', '.join(spec.setup.differences(resume.setup.__dict__))} differ")
+    started_at = resume.started_at if resume else datetime.now(timezone.utc)
     wall_start = time.perf_counter()
     cell, budget, recipe = spec.cell, spec.budget, spec.recipe
     torch.manual_seed(cell.seed)
@@ -95,8 +107,18 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
     divergence: str | None = None
     histogram: list[int] | None = None
     val_histogram: list[int] | None = None
-    train_seconds, steps = 0.0, 0
-    for epoch in range(1, recipe.epochs + 1):
+    train_seconds, steps, wall_before = 0.0, 0, 0.0
+    if resume is not None:
+        model.load_state_dict(resume.model)
+        optimizer.load_state_dict(resume.optimizer)
+        schedule.load_state_dict(resume.schedule)
+        torch.set_rng_state(resume.torch_rng)
+        if on_cuda and resume.cuda_rng is not None:
+            torch.cuda.set_rng_state(resume.cuda_rng, device)
+        train_loader.set_epoch(resume.epoch)
+        history, histogram, val_histogram = list(resume.history), resume.histogram, resume.val_histogram
+        train_seconds, steps, wall_before = resume.train_seconds, resume.steps, resume.wall_seconds
+    for epoch in range(len(history) + 1, recipe.epochs + 1):
         epoch_start = time.perf_counter()
         heartbeat.start_epoch(epoch, train_seconds)
         loss_sum, epoch_steps, finite = _train_epoch(step_model, train_loader, loss_fn, optimizer, schedule,
@@ -123,6 +145,14 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
             on_epoch(history[-1])
         if divergence:
             break
+        if on_checkpoint:
+            on_checkpoint(TrainState(
+                setup=spec.setup, epoch=epoch, model=model.state_dict(), optimizer=optimizer.state_dict(),
+                schedule=schedule.state_dict(), torch_rng=torch.get_rng_state(),
+                cuda_rng=torch.cuda.get_rng_state(device) if on_cuda else None, history=tuple(history),
+                train_seconds=train_seconds, wall_seconds=wall_before + time.perf_counter() - wall_start, steps=steps,
+                histogram=histogram, val_histogram=val_histogram, started_at=started_at,
+                saved_at=datetime.now(timezone.utc)))
 
     status, error, unpredicted = "ok", None, None
     if divergence:
@@ -141,7 +171,8 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
         best_epoch=best.epoch if best else None, pred_histogram=histogram, val_pred_histogram=val_histogram,
         unpredicted_classes=unpredicted,
         epochs_run=len(history), steps=steps, train_seconds=train_seconds,
-        wall_seconds=time.perf_counter() - wall_start,
+        wall_seconds=wall_before + time.perf_counter() - wall_start,
+        resumed_from_epoch=resume.epoch if resume else None,
         images_per_sec=steps * recipe.batch_size / train_seconds if train_seconds else None,
         params_total=counts.total, params_trainable=counts.trainable, params_non_trainable=counts.non_trainable,
         # Reserved, not allocated: what the caching allocator holds is what a GPU share must fit.

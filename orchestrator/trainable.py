@@ -1,15 +1,19 @@
 """The Ray Tune trainable: a thin adapter that runs ``train.train`` and reports to Tune.
 
-``config["trial"]`` is the cell's ``TrialSpec``. The trial's process imports the sweep's plugins
+``config["cell"]`` names the cell, and ``specs`` (through ``tune.with_parameters``) holds each
+cell's ``TrialSpec``. The trial's process imports the sweep's plugins
 first, so that their architectures and datasets exist here too. Heartbeats (``"progress"``) and
-epochs (``"epoch"``) are reported with ``tune.report`` as they happen; the last report carries the
-``TrialOutcome`` (``"outcome"``) and the ``Placement`` (``"placement"``: node, device, Ray). The
-driver (``sweep.ResultsCallback``) completes the placement and stores the row, so no result depends
-on a worker's disk.
+epochs (``"epoch"``) are reported with ``tune.report`` as they happen, each epoch with a checkpoint
+of the trial's state (``checkpoint.TrainState``); a trial Tune retries, or one an interrupted
+earlier run left a checkpoint for (``spec.resume_from``), goes on from that checkpoint. The last
+report carries the ``TrialOutcome`` (``"outcome"``) and the ``Placement`` (``"placement"``: node,
+device, Ray). The driver (``sweep.ResultsCallback``) completes the placement and stores the row, so
+no result depends on a worker's disk.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import replace
 
 import ray
@@ -17,13 +21,14 @@ import torch
 from ray import tune
 
 from orchestrator import plugins
+from orchestrator.checkpoint import TrainState, load_state, save_state
 from orchestrator.train import train
 from orchestrator.trial import Placement, TrialSpec
 
 
-def run_trial(config: dict) -> None:
-    """Tune function trainable for one ``TrialSpec``."""
-    spec: TrialSpec = config["trial"]
+def run_trial(config: dict, specs: dict[str, TrialSpec]) -> None:
+    """Tune function trainable for the cell ``config["cell"]``."""
+    spec = specs[config["cell"]]
     plugins.load(spec.plugins)
     device = spec.device
     if device is None:
@@ -31,9 +36,29 @@ def run_trial(config: dict) -> None:
         device = "cuda" if ray.get_gpu_ids() else "cpu"
     node_id = ray.get_runtime_context().get_node_id()
     where = {"device_key": f"{node_id}/{device}:" + ",".join(map(str, ray.get_gpu_ids()))}
+
+    def report_epoch(state: TrainState) -> None:
+        with tempfile.TemporaryDirectory(prefix="archbench-checkpoint-") as folder:
+            save_state(state, folder)
+            tune.report({"epoch": state.history[-1], **where}, checkpoint=tune.Checkpoint.from_directory(folder))
+
     outcome = train(replace(spec, device=device),
-                    on_epoch=lambda epoch: tune.report({"epoch": epoch, **where}),
-                    on_progress=lambda progress: tune.report({"progress": progress, **where}))
+                    on_epoch=None if spec.checkpoints else lambda epoch: tune.report({"epoch": epoch, **where}),
+                    on_progress=lambda progress: tune.report({"progress": progress, **where}),
+                    on_checkpoint=report_epoch if spec.checkpoints else None,
+                    resume=_state_to_resume(spec))
     placement = Placement(device=torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu",
                           node_id=node_id, ray_version=ray.__version__)
     tune.report({"outcome": outcome, "placement": placement, **where})
+
+
+def _state_to_resume(spec: TrialSpec) -> TrainState | None:
+    """This trial's latest checkpoint (Tune's, on a retry) or the earlier run's; None when there is none of its setup."""
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is None and spec.resume_from:
+        checkpoint = tune.Checkpoint(spec.resume_from)
+    if checkpoint is None:
+        return None
+    with checkpoint.as_directory() as folder:
+        state = load_state(folder)
+    return state if state.setup == spec.setup else None

@@ -152,6 +152,8 @@ class TrialSpec:
     device: str | None = None          # None: "cuda" when available, else "cpu"
     threads: int | None = None         # torch intra-op threads on CPU
     plugins: tuple[str, ...] = ()      # plugin modules (names or .py paths) the trial's process imports first
+    checkpoints: bool = True           # report a checkpoint after every epoch (off where storage is not shared)
+    resume_from: str | None = None     # a checkpoint (path or URI) an interrupted earlier run left for this cell
 
     @property
     def recipe(self) -> archs.Recipe:
@@ -213,7 +215,11 @@ class TrialOutcome:
     epochs_run: int | None = column(pa.int64(), "epochs trained (fewer than asked once diverged)", default=None)
     steps: int | None = column(pa.int64(), "optimizer steps taken", default=None)
     train_seconds: float | None = column(pa.float64(), "training loop only (no data load, no evaluation)", default=None)
-    wall_seconds: float | None = column(pa.float64(), "whole trial: data load, build, train, evaluation", default=None)
+    wall_seconds: float | None = column(pa.float64(), "whole trial: data load, build, train, evaluation (of the work "
+                                                      "kept: a resumed trial adds its checkpoint's)", default=None)
+    resumed_from_epoch: int | None = column(pa.int64(), "the epoch whose checkpoint the trial went on from after an "
+                                                        "interruption; null when it ran from the start", since=5,
+                                            default=None)
     images_per_sec: float | None = column(pa.float64(), "training images / train_seconds", default=None)
     params_total: int | None = column(pa.int64(), "parameters, counted as Keras does", default=None)
     params_trainable: int | None = column(pa.int64(), "parameters that take gradients", default=None)

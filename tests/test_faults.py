@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +108,53 @@ def test_ctrl_c_keeps_the_rows_and_exits_130(tmp_path):
     after = store.trials().set_index("seed")
     assert sorted(after.index) == list(range(6)) and (after["status"] == "ok").all()
     assert list(after.loc[kept["seed"], "started_at"]) == list(kept["started_at"]), "a stored cell was trained again"
+
+
+FAULTS = str(Path(__file__).parent / "plugins" / "faults.py")
+
+
+def _checkpoints(results):
+    return sorted((results / "ray").glob("*/*/checkpoint_*"))
+
+
+def test_a_trial_whose_worker_is_killed_goes_on_from_its_last_checkpoint(tmp_path):
+    # 461 training images in batches of 32: 14 steps an epoch, so step 29 is the first of epoch 3.
+    results = tmp_path / "results"
+    env = {"ARCHBENCH_TEST_KILL_MARKER": str(tmp_path / "killed"), "ARCHBENCH_TEST_KILL_AT_STEP": "29"}
+    proc = archbench("sweep", "--local", "--plugin", FAULTS, "--archs", "fault_kill_at_step", "--datasets",
+                     "synthetic_mnist", "--epochs", "4", "--train-limit", "512", "--test-limit", "256",
+                     "--batch-size", "32", "--max-failures", "1", "--results", str(results), env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "killed").exists(), "the worker was never killed"
+    row = ResultStore(results).trials().iloc[0]
+    assert (row["status"], row["attempts"], row["resumed_from_epoch"], row["epochs_run"]) == ("ok", 2, 2, 4)
+    assert sorted(ResultStore(results).history()["epoch"]) == [1, 2, 3, 4]
+    assert not _checkpoints(results), "the stored trial's checkpoints were left behind"
+
+
+def test_driver_killed_mid_trial_goes_on_from_the_checkpoint_on_a_rerun(tmp_path):
+    results = tmp_path / "results"
+    command = ["sweep", "--local", "--archs", "lenet5", "--datasets", "synthetic_mnist", "--epochs", "6",
+               "--train-limit", "8192", "--test-limit", "256", "--batch-size", "32", "--results", str(results),
+               "--name", "crash"]
+    driver = subprocess.Popen([ARCHBENCH, *command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not any((c / "state.pt").exists() for c in _checkpoints(results)):
+            assert driver.poll() is None, "the trial ended before the driver could be killed"
+            assert time.monotonic() < deadline, "no checkpoint appeared"
+            time.sleep(0.1)
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(30)
+    finally:
+        _kill_group(driver)
+    assert ResultStore(results).trials().empty
+
+    proc = archbench(*command)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "go on from the checkpoint an interrupted run left" in proc.stdout
+    row = ResultStore(results).trials().iloc[0]
+    assert row["status"] == "ok" and 1 <= row["resumed_from_epoch"] < 6 and row["attempts"] == 1
+    assert sorted(ResultStore(results).history()["epoch"]) == [1, 2, 3, 4, 5, 6]
+    assert not _checkpoints(results), "the checkpoints were left behind once the row was stored"

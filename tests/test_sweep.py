@@ -173,9 +173,10 @@ def test_a_row_that_cannot_be_stored_is_reported_and_the_sweep_goes_on(tmp_path)
             return super().put_trial(row)
 
     out = io.StringIO()
-    callback = ResultsCallback(FullDisk(tmp_path), "t", 0.0, LineView(out))
+    specs = {f"{arch}/mnist/seed0": TrialSpec(Cell(arch, "mnist")) for arch in ("vgg", "lenet5")}
+    callback = ResultsCallback(FullDisk(tmp_path), "t", 0.0, LineView(out), specs)
     for arch in ("vgg", "lenet5"):
-        trial = SimpleNamespace(trial_id=arch, config={"trial": TrialSpec(Cell(arch, "mnist"))})
+        trial = SimpleNamespace(trial_id=arch, config={"cell": f"{arch}/mnist/seed0"}, checkpoint=None)
         callback.on_trial_result(1, [], trial, {"outcome": TrialOutcome("ok", test_acc=0.9), "placement": Placement(),
                                                 "device_key": "node/cpu:"})
     assert callback.unstored == ["vgg/mnist/seed0: [Errno 28] No space left on device"]
@@ -190,8 +191,9 @@ def test_the_callback_counts_the_trials_that_shared_a_device(tmp_path):
     from orchestrator.sweep import ResultsCallback
     from orchestrator.trial import Cell, Placement, Progress, TrialOutcome, TrialSpec
 
-    callback = ResultsCallback(ResultStore(tmp_path), "t", 0.5, LineView(io.StringIO()))
-    trials = {seed: SimpleNamespace(trial_id=str(seed), config={"trial": TrialSpec(Cell("lenet5", "mnist", seed))})
+    specs = {f"lenet5/mnist/seed{seed}": TrialSpec(Cell("lenet5", "mnist", seed)) for seed in range(3)}
+    callback = ResultsCallback(ResultStore(tmp_path), "t", 0.5, LineView(io.StringIO()), specs)
+    trials = {seed: SimpleNamespace(trial_id=str(seed), config={"cell": f"lenet5/mnist/seed{seed}"}, checkpoint=None)
               for seed in range(3)}
     beat = Progress(1, 2, 1, 10, 100.0, 1.0)
     callback.on_trial_result(1, [], trials[0], {"progress": beat, "device_key": "a/cuda:0"})

@@ -24,7 +24,7 @@ def test_train_returns_a_full_outcome_and_reports_every_epoch():
     epochs, beats = [], []
     row = train(_spec(val_split=0.1), on_epoch=epochs.append, on_progress=beats.append, progress_every=0.0)
     filled = {k for k, v in values_of(row).items() if v is not None}
-    assert filled == set(values_of(row)) - NOT_SET_SINCE_SCHEMA_3 - NOT_SET_ON_CPU - {"error"}
+    assert filled == set(values_of(row)) - NOT_SET_SINCE_SCHEMA_3 - NOT_SET_ON_CPU - {"error", "resumed_from_epoch"}
     assert row.status == "ok" and row.error is None
     assert row.epochs_run == 2 and row.steps == 2 * (461 // 32)
     assert row.test_acc > 0.3 and row.val_acc > 0.3 and row.best_test_acc is None
@@ -146,3 +146,24 @@ def test_compiled_model_trains_like_the_eager_one():
     assert compiled.status == "ok"
     assert compiled.history[0].train_loss == pytest.approx(eager.history[0].train_loss, rel=1e-3)
     assert compiled.test_acc == pytest.approx(eager.test_acc, abs=0.02)
+
+
+def test_a_run_resumed_from_a_checkpoint_goes_on_as_if_uninterrupted(tmp_path):
+    from orchestrator.checkpoint import load_state, save_state
+
+    # A state holds the live model's tensors: it is saved during the call, as the Ray adapter does.
+    saved = []
+    whole = train(_spec(epochs=3), on_checkpoint=lambda s: saved.append(save_state(s, tmp_path / f"epoch{s.epoch}")))
+    assert len(saved) == 3 and whole.resumed_from_epoch is None
+    resumed = train(_spec(epochs=3), resume=load_state(tmp_path / "epoch1"))
+    assert resumed.resumed_from_epoch == 1 and [e.epoch for e in resumed.history] == [1, 2, 3]
+    assert [e.train_loss for e in resumed.history] == [e.train_loss for e in whole.history]
+    assert (resumed.test_acc, resumed.val_acc, resumed.steps) == (whole.test_acc, whole.val_acc, whole.steps)
+    assert resumed.started_at == whole.started_at
+
+
+def test_a_checkpoint_of_another_setup_is_refused():
+    states = []
+    train(_spec(epochs=1), on_checkpoint=states.append)
+    with pytest.raises(ValueError, match="trained as another setup: epochs differ"):
+        train(_spec(epochs=2), resume=states[0])

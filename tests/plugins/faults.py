@@ -3,7 +3,8 @@
 Each faulty model behaves in eval mode (so the plugin check before Ray starts passes) and fails
 once it trains: ``fault_raise`` raises, ``fault_nan`` returns NaN logits, ``fault_kill_once`` kills
 its own process the first time (it creates the file named by $ARCHBENCH_TEST_KILL_MARKER, and
-trains normally once that file exists), ``fault_collapse`` can only learn the class prior, so it
+trains normally once that file exists), ``fault_kill_at_step`` does the same at its training step
+$ARCHBENCH_TEST_KILL_AT_STEP (counted from 1 in its process), ``fault_collapse`` can only learn the class prior, so it
 answers one class for every image. ``tiny_cnn`` is a plain working model.
 """
 
@@ -54,6 +55,19 @@ class _KillsOnce(_Linear):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+class _KillsAtStep(_Linear):
+    def __init__(self, in_channels: int, num_classes: int, image_size: int) -> None:
+        super().__init__(in_channels, num_classes, image_size)
+        self.steps = 0
+
+    def fault(self) -> None:
+        self.steps += 1
+        marker = Path(os.environ["ARCHBENCH_TEST_KILL_MARKER"])
+        if self.steps == int(os.environ["ARCHBENCH_TEST_KILL_AT_STEP"]) and not marker.exists():
+            marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
 class _Collapses(nn.Module):
     def __init__(self, in_channels: int, num_classes: int, image_size: int) -> None:
         super().__init__()
@@ -74,5 +88,5 @@ class _TinyCNN(nn.Module):
 
 
 for _name, _model in (("fault_raise", _Raises), ("fault_nan", _Nan), ("fault_kill_once", _KillsOnce),
-                      ("fault_collapse", _Collapses), ("tiny_cnn", _TinyCNN)):
+                      ("fault_kill_at_step", _KillsAtStep), ("fault_collapse", _Collapses), ("tiny_cnn", _TinyCNN)):
     archs.register(_name, recipe=RECIPE)(_model)
