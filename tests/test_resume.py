@@ -66,3 +66,36 @@ def test_another_budget_is_refused_in_a_plan_built_from_it():
     asked = SweepPlan("t", ("lenet5",), ("synthetic_mnist",), budget=Budget(train_limit=1000)).trial(
         Cell("lenet5", "synthetic_mnist")).setup
     assert (asked.train_images, asked.val_images) == (900, 100)
+
+
+def _leave_checkpoint(storage, run, cell_name, index=1):
+    folder = storage / run / f"{cell_name.replace('/', '-')}-ab12_00000" / f"checkpoint_{index:06d}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def test_a_rerun_finds_the_latest_checkpoint_an_interrupted_run_left_for_each_cell(tmp_path):
+    from orchestrator.resume import checkpoints_to_resume
+
+    storage, store = tmp_path / "ray", ResultStore(tmp_path / "results")
+    cells = PLAN.cells() + [Cell("lenet5", "synthetic_mnist", 1)]
+    _leave_checkpoint(storage, "t-20261130-100000", "lenet5/synthetic_mnist/seed0", 1)
+    newest = _leave_checkpoint(storage, "t-20261130-110000", "lenet5/synthetic_mnist/seed0", 3)
+    _leave_checkpoint(storage, "t-20261130-110000", "lenet5/synthetic_mnist/seed0", 2)
+    _leave_checkpoint(storage, "other-20261130-120000", "lenet5/synthetic_mnist/seed1", 1)   # another sweep
+    assert checkpoints_to_resume(PLAN, store, str(storage), cells) == {cells[0]: str(newest)}
+
+
+def test_a_checkpoint_from_before_the_cells_latest_result_is_not_resumed(tmp_path):
+    from datetime import datetime, timezone
+
+    from orchestrator.resume import checkpoints_to_resume
+
+    storage, store = tmp_path / "ray", ResultStore(tmp_path / "results")
+    _leave_checkpoint(storage, "t-20261130-100000", "lenet5/synthetic_mnist/seed0")
+    store.put_trial(make_row(dataset="synthetic_mnist", sweep="t", budget=PLAN.budget, status="failed",
+                             ended_at=datetime(2026, 11, 30, 10, 30, tzinfo=timezone.utc)))
+    assert checkpoints_to_resume(PLAN, store, str(storage), PLAN.cells()) != {}, "a failed attempt keeps it"
+    store.put_trial(make_row(dataset="synthetic_mnist", sweep="t", budget=PLAN.budget,
+                             ended_at=datetime(2026, 11, 30, 10, 30, tzinfo=timezone.utc)))
+    assert checkpoints_to_resume(PLAN, store, str(storage), PLAN.cells()) == {}
