@@ -40,7 +40,7 @@ def trial_row(sweep: str, arch: str, dataset: str, seed: int, outcome: float | s
     total, trainable, non_trainable = (None, None, None) if failed else _params(arch, dataset)
     return {
         "schema_version": SCHEMA_VERSION,
-        "sweep": sweep, "arch": arch, "dataset": dataset, "synthetic": synthetic, "seed": seed,
+        "sweep": sweep, "arch": arch, "dataset": dataset, "synthetic": synthetic, "seed": seed, "attempt": 1,
         "status": "ok" if ok else outcome, "error": None if ok else f"{outcome}: boom",
         "test_acc": outcome if ok else None,
         "epochs": EPOCHS, "epochs_run": EPOCHS, "train_images": _train_images(dataset) if ok else None,
@@ -60,15 +60,15 @@ def history_rows(row: Mapping[str, object]) -> list[dict]:
     final = row["test_acc"] if row["status"] == "ok" else float("nan")
     seconds = (row["train_seconds"] or 3.0) / EPOCHS
     return [{"sweep": row["sweep"], "arch": row["arch"], "dataset": row["dataset"], "seed": row["seed"],
-             "epoch": e, "train_loss": 1.0 / e, "test_acc": final - 0.05 * (EPOCHS - e), "epoch_seconds": seconds}
+             "attempt": row["attempt"], "epoch": e, "train_loss": 1.0 / e, "test_acc": final - 0.05 * (EPOCHS - e), "epoch_seconds": seconds}
             for e in range(1, EPOCHS + 1)]
 
 
 def epoch_rows(arch: str, dataset: str, seed: int, accuracies: Iterable[float], seconds: float = 10.0,
                sweep: str = "s") -> list[dict]:
     """History rows of one seed: its test accuracy after each epoch, each epoch ``seconds`` long."""
-    return [{"sweep": sweep, "arch": arch, "dataset": dataset, "seed": seed, "epoch": e, "test_acc": acc,
-             "epoch_seconds": seconds} for e, acc in enumerate(accuracies, start=1)]
+    return [{"sweep": sweep, "arch": arch, "dataset": dataset, "seed": seed, "attempt": 1, "epoch": e,
+             "test_acc": acc, "epoch_seconds": seconds} for e, acc in enumerate(accuracies, start=1)]
 
 
 def frames(rows: Iterable[Mapping[str, object]],
