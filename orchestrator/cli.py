@@ -1,7 +1,8 @@
 """The ``archbench`` command line.
 
 Exit codes: 0 success; 1 the sweep ran but some trials failed or their rows could not be written;
-2 bad input (nothing written); 130 interrupted.
+2 bad input (nothing written); 3 Ray's head stopped answering mid-sweep (the stored rows are intact,
+the same command continues); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import torch
 import typer
@@ -24,6 +25,9 @@ from orchestrator.results import ResultsError, ResultStore
 from orchestrator.plan import DEFAULT_GPU_FRACTION
 from orchestrator.trial import DEFAULT_VAL_SPLIT, Budget, PlanError
 
+if TYPE_CHECKING:
+    from orchestrator.sweep import SweepOutcome
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Which image-classification architecture works best on which dataset: "
                        "the whole grid as one Ray Tune sweep.")
@@ -31,6 +35,7 @@ data_app = typer.Typer(no_args_is_help=True, help="Download, import and inspect 
 app.add_typer(data_app, name="data")
 console = Console(highlight=False)
 
+EXIT_HEAD_LOST = 3
 SMOKE = {"train_limit": 2048, "test_limit": 512, "epochs": 2, "batch_size": 32}
 
 ResultsOpt = Annotated[Path, typer.Option("--results", help="Results directory (Parquet tables).")]
@@ -246,7 +251,8 @@ def sweep(
     prepare = (lambda cells: _ensure_data(list(dict.fromkeys(c.dataset for c in cells)), data_dir, download)
                if site.local else None)
     try:
-        outcome = sweeps.run_sweep(plan, store, site, view=view, prepare=prepare)
+        outcome = sweeps.run_sweep(plan, store, site, view=view, prepare=prepare,
+                                   on_head_lost=lambda so_far: _head_lost(so_far, results))
     except SweepError as exc:
         fail(str(exc))
     _print_summary(store, plan.name)
@@ -263,6 +269,18 @@ def sweep(
     if outcome.failures:
         typer.echo(f"error: {len(outcome.failures)} trial(s) failed: " + "; ".join(outcome.failures), err=True)
         raise typer.Exit(1)
+
+
+def _head_lost(outcome: SweepOutcome, results: Path) -> NoReturn:
+    """End at once with one line: Ray's own client would print its internals and end the process a minute later."""
+    stored = sum(outcome.statuses.values())
+    typer.echo(f"error: Ray's head stopped answering mid-sweep: {stored} of the {outcome.planned} trials this run "
+               f"started have their rows stored in {results} and {outcome.missing} are unfinished; run the same "
+               "command again once the cluster is back to continue them (Ray's logs on the head node say why)",
+               err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_HEAD_LOST)
 
 
 def _names(value: str | None, default: list[str]) -> tuple[str, ...]:

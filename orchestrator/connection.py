@@ -2,6 +2,7 @@
 
 Ray's own convention decides (as ``ray.init()`` does): ``--local`` starts Ray in this process,
 ``--address`` joins a cluster, else ``RAY_ADDRESS`` is joined when set, else Ray starts locally.
+``HeadWatch`` notices when the head stops answering under a running sweep.
 Ray is imported only by ``connect``: a local cluster's token must be in the environment first
 (``auth.local_token_auth``).
 """
@@ -9,6 +10,8 @@ Ray is imported only by ``connect``: a local cluster's token must be in the envi
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from dataclasses import dataclass
 from typing import Callable, Mapping
 from urllib.parse import urlparse
@@ -86,3 +89,56 @@ def resolve_gpus(requested: float | None, local: bool, log: Callable[[str], None
         log("the cluster has no GPU now, so trials run on CPU; an autoscaling cluster adds GPU nodes only "
             f"for trials that ask for them: pass --gpus-per-trial {DEFAULT_GPU_FRACTION}")
     return 0.0
+
+
+class HeadWatch:
+    """Polls Ray's head (its GCS port) from a daemon thread; calls ``on_lost`` once if it stops answering.
+
+    When the head dies under a driver, Ray's own client waits a minute, prints its internals and
+    ends the process; this notices within ``patience`` seconds, so that the sweep can end first
+    with one line of its own.
+    """
+
+    def __init__(self, gcs_address: str, on_lost: Callable[[], None], *, every: float = 0.5,
+                 patience: float = 5.0) -> None:
+        host, _, port = gcs_address.rpartition(":")
+        self.host, self.port = host.strip("[]"), int(port)
+        self.on_lost, self.every, self.patience = on_lost, every, patience
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="archbench-head-watch", daemon=True)
+
+    def __enter__(self) -> HeadWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def _answers(self) -> bool:
+        try:
+            socket.create_connection((self.host, self.port), timeout=self.every).close()
+            return True
+        except OSError:
+            return False
+
+    def _run(self) -> None:
+        silent_since = None
+        while not self._stopped.wait(self.every):
+            if self._answers():
+                silent_since = None
+            elif silent_since is None:
+                silent_since = time.monotonic()
+            elif time.monotonic() - silent_since >= self.patience:
+                self.on_lost()
+                return
+
+
+def gcs_address() -> str | None:
+    """The address of the head's GCS this driver is connected to, where Ray says it (not through Ray Client)."""
+    import ray
+
+    try:
+        return ray.get_runtime_context().gcs_address
+    except (AttributeError, RuntimeError):
+        return None

@@ -21,7 +21,7 @@ from ray import tune
 from ray.tune import Callback
 from ray.tune.experiment import Trial
 
-from orchestrator.connection import RaySite, connect, resolve_gpus
+from orchestrator.connection import HeadWatch, RaySite, connect, gcs_address, resolve_gpus
 from orchestrator.errors import SweepError
 from orchestrator.plan import SweepPlan
 from orchestrator.progress import LineView
@@ -49,11 +49,14 @@ class SweepOutcome:
 
 
 def run_sweep(plan: SweepPlan, store: ResultStore, site: RaySite, *, view: LineView | None = None,
-              prepare: Callable[[list[Cell]], None] | None = None) -> SweepOutcome:
+              prepare: Callable[[list[Cell]], None] | None = None,
+              on_head_lost: Callable[[SweepOutcome], None] | None = None) -> SweepOutcome:
     """Run the cells of ``plan`` that ``store`` lacks; block until every trial has ended.
 
     ``prepare`` is called with the cells that will run, after the budget check and before Ray starts
     (the CLI fetches their datasets there, so a refused or finished sweep downloads nothing).
+    ``on_head_lost`` is called, from another thread, with the outcome so far if Ray's head stops
+    answering mid-sweep; it is expected to end the process (Ray would, a minute later).
     """
     view = view or LineView()
     if not plan.force:
@@ -105,13 +108,25 @@ def run_sweep(plan: SweepPlan, store: ResultStore, site: RaySite, *, view: LineV
     )
     view.note(f"sweep {plan.name!r}: {len(cells)} trials, {plan.cpus_per_trial:g} CPU + {gpus:g} GPU each, "
               f"Ray storage {storage}")
+    def outcome() -> SweepOutcome:
+        return SweepOutcome(planned=len(cells), skipped=skipped, statuses=callback.statuses,
+                            failures=callback.failures, unstored=callback.unstored)
+
+    def head_lost() -> None:
+        view.stop()
+        on_head_lost(outcome())
+
+    address = gcs_address() if on_head_lost else None
     view.start(len(cells))
     try:
-        tuner.fit()
+        if address:
+            with HeadWatch(address, head_lost):
+                tuner.fit()
+        else:
+            tuner.fit()
     finally:
         view.stop()
-    return SweepOutcome(planned=len(cells), skipped=skipped, statuses=callback.statuses,
-                        failures=callback.failures, unstored=callback.unstored)
+    return outcome()
 
 
 def _trial_folder(trial: Trial) -> str:

@@ -444,3 +444,32 @@ def test_a_dead_worker_node_costs_one_retry_and_no_cell(cluster, tmp_path):
     assert retried["node_id"].iloc[0] == cluster.head_id
     assert (trials["node_ip"] == LOOPBACK).all()
     assert "retrying" in proc.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# 4. The head dies under a running sweep
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.ray
+@pytest.mark.timeout(300)
+def test_a_head_lost_mid_sweep_ends_in_one_line_and_exit_code_3(cluster, tmp_path):
+    results = tmp_path / "results"
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        future = pool.submit(sweep_on, cluster, results, "--name", "headless", "--epochs", "3", "--train-limit",
+                             "8192", "--test-limit", "256", "--batch-size", "32", timeout=240)
+        killed = False
+        deadline = time.monotonic() + 180
+        while not killed and not future.done() and time.monotonic() < deadline:
+            running = [cmd for session in cluster.sessions.values() for cmd in session_processes(session).values()
+                       if cmd.startswith("ray::ImplicitFunc.train")]
+            if running:
+                kill_session(cluster.sessions["head"])   # the head node: its GCS, raylet and workers
+                killed = True
+            time.sleep(0.1)
+        proc = future.result()
+    assert killed, "no trial ever ran"
+    assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-3000:]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr[-3000:]
+    assert lines[0].startswith("error: Ray's head stopped answering mid-sweep: ") and "run the same command" in lines[0]
+    ResultStore(results).trials()   # whatever was stored reads back whole

@@ -42,3 +42,31 @@ def test_an_address_that_answers_passes():
     with socket.create_server(("127.0.0.1", 0)) as server:
         check_reachable(f"ray://127.0.0.1:{server.getsockname()[1]}")
     check_reachable("auto")
+
+
+def test_the_head_watch_calls_once_when_the_head_stops_answering_and_not_before():
+    import threading
+
+    from orchestrator.connection import HeadWatch
+
+    lost = threading.Event()
+    server = socket.create_server(("127.0.0.1", 0))
+    address = f"127.0.0.1:{server.getsockname()[1]}"
+    with HeadWatch(address, lost.set, every=0.05, patience=0.3):
+        assert not lost.wait(0.5), "called while the head answered"
+        server.close()
+        assert lost.wait(10), "not called after the head went away"
+
+
+def test_a_stopped_head_watch_never_calls():
+    import threading
+
+    from orchestrator.connection import HeadWatch
+
+    lost = threading.Event()
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    with HeadWatch(f"127.0.0.1:{port}", lost.set, every=0.05, patience=60):
+        pass
+    assert not lost.is_set()
