@@ -3,7 +3,7 @@
 Every recipe warms the learning rate up linearly over the first ``warmup_epochs`` (at most half the
 run) and then follows a cosine decay to zero (Loshchilov & Hutter 2017, SGDR), stepped per batch;
 ``orchestrator.recipes`` turns a recipe into an optimizer and a schedule. Each architecture's module
-says where its numbers come from; the README's recipe table gathers them.
+says where its numbers come from; docs/recipes.md (generated from the registry) gathers them.
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ class Recipe:
     label_smoothing: float = 0.0
     # Datasets that need fewer (or more) epochs than ``epochs``, where a measurement showed it.
     dataset_epochs: Mapping[str, int] = field(default_factory=dict)
+    # The training augmentation ("crop_flip", "crop" or "none"); None trains with the dataset's own.
+    augment: str | None = None
+    # Datasets on which this architecture trains with another augmentation, where a measurement showed it helps.
+    dataset_augment: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -43,8 +47,9 @@ class Recipe:
             raise ValueError(f"label_smoothing must be from 0 to 0.5, got {self.label_smoothing}")
 
     def for_dataset(self, dataset: str) -> Recipe:
-        """The recipe on ``dataset``: its own epoch count where it has one."""
-        return replace(self, epochs=self.dataset_epochs.get(dataset, self.epochs))
+        """The recipe on ``dataset``: its own epoch count and augmentation where it has them."""
+        return replace(self, epochs=self.dataset_epochs.get(dataset, self.epochs),
+                       augment=self.dataset_augment.get(dataset, self.augment))
 
     def with_overrides(self, *, epochs: int | None = None, batch_size: int | None = None,
                        lr: float | None = None) -> Recipe:

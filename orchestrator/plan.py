@@ -50,7 +50,7 @@ class SweepPlan:
             raise PlanError("max_concurrent", f"must be at least 1, got {self.max_concurrent}")
         if self.max_failures < 0:
             raise PlanError("max_failures", f"must be at least 0, got {self.max_failures}")
-        self._check_batches_fit()
+        self._check_setups()
 
     def cells(self) -> list[Cell]:
         return [Cell(a, d, s) for a in self.archs for d in self.datasets for s in range(self.seeds)]
@@ -60,11 +60,12 @@ class SweepPlan:
         return TrialSpec(cell=cell, budget=self.budget, data_dir=self.data_dir, download=self.download,
                          threads=max(int(self.cpus_per_trial), 1), plugins=self.plugins)
 
-    def _check_batches_fit(self) -> None:
-        """A training sample smaller than a batch would train no step: refuse it before anything runs."""
+    def _check_setups(self) -> None:
+        """Build every cell's setup (a recipe's bad value raises here), and refuse a training sample smaller than a
+        batch, which would train no step, before anything runs."""
+        setups = [self.trial(Cell(a, d)).setup for a in self.archs for d in self.datasets]
         if self.budget.train_limit is None:
             return
-        setups = [self.trial(Cell(a, d)).setup for a in self.archs for d in self.datasets]
         tight = min(setups, key=lambda s: s.train_images - s.batch_size)
         if tight.train_images < tight.batch_size:
             raise PlanError("train_limit", f"{self.budget.train_limit} leaves {tight.train_images} training images "

@@ -85,7 +85,7 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
     def loader(images: torch.Tensor, labels: torch.Tensor, train: bool) -> data.DeviceLoader:
         batch = recipe.batch_size if train else max(recipe.batch_size, 256)
         return data.DeviceLoader(images, labels, dataset, batch, device=device, train=train, seed=cell.seed,
-                                 channels_last=channels_last)
+                                 channels_last=channels_last, augment=spec.setup.augment)
 
     train_loader, test_loader = loader(train_x, train_y, True), loader(test_x, test_y, False)
     val_loader = loader(val_x, val_y, False) if val_x is not None and len(val_x) else None

@@ -29,6 +29,7 @@ import pyarrow as pa
 import archs
 from orchestrator import data
 from orchestrator.columns import Column, column, columns_of, values_of
+from orchestrator.data.specs import AUGMENTATIONS
 
 STATUSES = ("ok", "diverged", "collapsed", "failed")
 # Share of the training images held out for validation, unless a sweep asks for another.
@@ -109,7 +110,8 @@ class TrialSetup:
     weight_decay: float = column(pa.float64(), "weight decay, on weights only", since=4)
     warmup_epochs: float = column(pa.float64(), "epochs of linear learning-rate warm-up", since=4)
     label_smoothing: float = column(pa.float64(), "label smoothing of the loss", since=4)
-    augment: str = column(pa.string(), "the dataset's training augmentation: crop_flip, crop, none", since=4)
+    augment: str = column(pa.string(), "the training augmentation: crop_flip, crop or none (the recipe's for the "
+                                       "dataset, else the dataset's)", since=4)
     arch_module: str = column(pa.string(), "the module that registered the architecture", since=3)
     val_split: float = column(pa.float64(), "share of the drawn training images held out for validation", since=3)
     train_images: int = column(pa.int64(), "images trained on per epoch (after --train-limit and the validation split)")
@@ -121,12 +123,15 @@ class TrialSetup:
         """The setup of ``spec``: the one place a spec becomes its recorded recipe and image counts."""
         cell, budget, recipe = spec.cell, spec.budget, spec.recipe
         dataset = data.spec(cell.dataset)
+        if recipe.augment is not None and recipe.augment not in AUGMENTATIONS:
+            raise PlanError("archs", f"has {cell.arch}, whose recipe asks for augmentation {recipe.augment!r} on "
+                                     f"{cell.dataset}; valid: {', '.join(AUGMENTATIONS)}")
         drawn = min(budget.train_limit or dataset.train_size, dataset.train_size)
         held_out = data.held_out_count(drawn, budget.val_split)
         return cls(arch=cell.arch, dataset=cell.dataset, seed=cell.seed, synthetic=dataset.synthetic,
                    epochs=recipe.epochs, batch_size=recipe.batch_size, lr=recipe.lr, optimizer=recipe.optimizer,
                    weight_decay=recipe.weight_decay, warmup_epochs=recipe.warmup_epochs,
-                   label_smoothing=recipe.label_smoothing, augment=dataset.augment,
+                   label_smoothing=recipe.label_smoothing, augment=recipe.augment or dataset.augment,
                    arch_module=archs.entry(cell.arch).module, val_split=budget.val_split,
                    train_images=drawn - held_out, val_images=held_out,
                    test_images=min(budget.test_limit or dataset.test_size, dataset.test_size))

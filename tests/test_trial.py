@@ -1,5 +1,6 @@
 """The trial contract: the setup built from a spec, the outcome, the placement, and the row they make."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,19 @@ def test_a_budget_refuses_values_out_of_range_naming_field_and_value(budget, fie
     with pytest.raises(PlanError) as caught:
         Budget(**budget)
     assert caught.value.field_name == field_name and caught.value.problem.endswith(f"got {value}")
+
+
+def test_a_recipe_may_choose_the_augmentation_per_dataset(monkeypatch):
+    import archs
+    from archs import _registry
+
+    monkeypatch.setattr(_registry, "_ENTRIES", dict(_registry._ENTRIES))   # these registrations end with the test
+    recipe = archs.Recipe(optimizer="sgd", lr=0.1, weight_decay=5e-4, epochs=2, batch_size=32,
+                          dataset_augment={"fashion_mnist": "crop_flip"})
+    archs.register("_augmenting", recipe=recipe)(archs.entry("lenet5").builder)
+    assert TrialSpec(Cell("_augmenting", "fashion_mnist")).setup.augment == "crop_flip"
+    assert TrialSpec(Cell("_augmenting", "mnist")).setup.augment == "none"       # the dataset's own
+    archs.register("_bad_augment", recipe=replace(recipe, augment="rotate"))(archs.entry("lenet5").builder)
+    with pytest.raises(PlanError, match="_bad_augment, whose recipe asks for augmentation 'rotate' on mnist; "
+                                        "valid: crop_flip, crop, none"):
+        TrialSpec(Cell("_bad_augment", "mnist")).setup

@@ -22,23 +22,25 @@ class DeviceLoader:
     device: no worker processes, no per-batch host copies.
 
     Train: every iteration is the next epoch, shuffled by a generator seeded from (seed, epoch); the
-    augmentation of ``spec.augment`` is drawn per image; the last partial batch is dropped.
+    augmentation ``augment`` (default: the dataset's, ``spec.augment``) is drawn per image; the last
+    partial batch is dropped.
     Test: fixed order, no augmentation, every image exactly once.
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, spec: DatasetSpec, batch_size: int, *,
                  device: torch.device | str = "cpu", train: bool, seed: int = 0,
-                 channels_last: bool = False) -> None:
+                 channels_last: bool = False, augment: str | None = None) -> None:
         if images.dtype != torch.uint8:
             raise ValueError(f"DeviceLoader takes uint8 images, got {images.dtype}")
-        if spec.augment not in AUGMENTATIONS:
-            raise ValueError(f"unknown augmentation {spec.augment!r}; valid: {', '.join(AUGMENTATIONS)}")
+        self.augment = augment or spec.augment
+        if self.augment not in AUGMENTATIONS:
+            raise ValueError(f"unknown augmentation {self.augment!r}; valid: {', '.join(AUGMENTATIONS)}")
         self.device = torch.device(device)
         images = images.to(self.device)
         self.labels = labels.to(self.device)
         # Crops are gathered from a zero-padded copy, made once: no bounds masks per batch. The
         # unpadded split is then not kept: on a GPU it would cost memory that no batch reads.
-        augmented = train and spec.augment != "none"
+        augmented = train and self.augment != "none"
         self._padded = torch.nn.functional.pad(images, (_PAD,) * 4) if augmented else None
         self._images = None if augmented else images
         self.spec = spec
@@ -76,7 +78,7 @@ class DeviceLoader:
         count = len(self.labels)
         # Drawn on the CPU so that a seed gives the same epoch on every device; moved over once per epoch.
         order = torch.randperm(count, generator=generator).to(self.device)
-        shifts = _draw_shifts(count, self.spec.augment, generator, self.device)
+        shifts = _draw_shifts(count, self.augment, generator, self.device)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             batch = slice(start, start + self.batch_size)
             index = order[batch]
