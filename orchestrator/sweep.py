@@ -76,38 +76,12 @@ def run_sweep(plan: SweepPlan, store: ResultStore, site: RaySite, *, view: LineV
     _quiet_tune()
     gpus = resolve_gpus(plan.gpus_per_trial, site.local, view.note)
     storage = _storage_uri(plan.storage) if plan.storage else str((store.root / "ray").resolve())
-    # A joined cluster's trials run on other nodes, which see <results>/ray on their own disks only.
-    checkpoints = site.local or plan.storage is not None
-    resume = checkpoints_to_resume(plan, store, storage, cells) if checkpoints else {}
-    if not checkpoints:
-        view.note("mid-trial checkpoints are off: on a cluster they need storage every node reaches; pass "
-                  "--storage s3://BUCKET/PATH (or a shared path) to turn them on")
-    elif resume:
-        view.note(f"{len(resume)} of {len(cells)} trials go on from the checkpoint an interrupted run left")
-    # The grid is over cell names, plain strings that Tune shows and names trial folders by; each
-    # trial takes its spec from the table that travels with the trainable.
-    specs = {str(cell): replace(plan.trial(cell), checkpoints=checkpoints, resume_from=resume.get(cell))
-             for cell in cells}
+    specs = _specs(plan, store, site, storage, cells, view)
     callback = ResultsCallback(store, plan.name, gpus, view, specs)
-    tuner = tune.Tuner(
-        tune.with_resources(tune.with_parameters(run_trial, specs=specs),
-                            {"cpu": plan.cpus_per_trial, "gpu": gpus}),
-        param_space={"cell": tune.grid_search(list(specs))},
-        # Reusing a trial's worker process for the next trial saves a fresh process's imports
-        # (torch, torchvision, Ray Tune: about 3.5 s a trial; BENCHMARKS.md, "Sweep overhead").
-        tune_config=tune.TuneConfig(max_concurrent_trials=plan.max_concurrent, reuse_actors=True,
-                                    trial_dirname_creator=_trial_folder),
-        run_config=tune.RunConfig(
-            name=experiment_name(plan.name, datetime.now(timezone.utc)),
-            storage_path=storage,
-            failure_config=tune.FailureConfig(max_failures=plan.max_failures),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-            callbacks=[callback],
-            verbose=0,
-        ),
-    )
+    tuner = _tuner(plan, specs, gpus, storage, callback)
     view.note(f"sweep {plan.name!r}: {len(cells)} trials, {plan.cpus_per_trial:g} CPU + {gpus:g} GPU each, "
               f"Ray storage {storage}")
+
     def outcome() -> SweepOutcome:
         return SweepOutcome(planned=len(cells), skipped=skipped, statuses=callback.statuses,
                             failures=callback.failures, unstored=callback.unstored)
@@ -127,6 +101,44 @@ def run_sweep(plan: SweepPlan, store: ResultStore, site: RaySite, *, view: LineV
     finally:
         view.stop()
     return outcome()
+
+
+def _specs(plan: SweepPlan, store: ResultStore, site: RaySite, storage: str, cells: list[Cell],
+           view: LineView) -> dict[str, TrialSpec]:
+    """The spec of each cell to run, by cell name, with where it goes on from and whether it checkpoints."""
+    # A joined cluster's trials run on other nodes, which see <results>/ray on their own disks only.
+    checkpoints = site.local or plan.storage is not None
+    resume = checkpoints_to_resume(plan, store, storage, cells) if checkpoints else {}
+    if not checkpoints:
+        view.note("mid-trial checkpoints are off: on a cluster they need storage every node reaches; pass "
+                  "--storage s3://BUCKET/PATH (or a shared path) to turn them on")
+    elif resume:
+        view.note(f"{len(resume)} of {len(cells)} trials go on from the checkpoint an interrupted run left")
+    return {str(cell): replace(plan.trial(cell), checkpoints=checkpoints, resume_from=resume.get(cell))
+            for cell in cells}
+
+
+def _tuner(plan: SweepPlan, specs: dict[str, TrialSpec], gpus: float, storage: str,
+           callback: ResultsCallback) -> tune.Tuner:
+    """One grid over the cells: over their names, plain strings that Tune shows and names trial folders by,
+    each trial taking its spec from the table that travels with the trainable."""
+    return tune.Tuner(
+        tune.with_resources(tune.with_parameters(run_trial, specs=specs),
+                            {"cpu": plan.cpus_per_trial, "gpu": gpus}),
+        param_space={"cell": tune.grid_search(list(specs))},
+        # Reusing a trial's worker process for the next trial saves a fresh process's imports
+        # (torch, torchvision, Ray Tune: about 3.5 s a trial; BENCHMARKS.md, "Sweep overhead").
+        tune_config=tune.TuneConfig(max_concurrent_trials=plan.max_concurrent, reuse_actors=True,
+                                    trial_dirname_creator=_trial_folder),
+        run_config=tune.RunConfig(
+            name=experiment_name(plan.name, datetime.now(timezone.utc)),
+            storage_path=storage,
+            failure_config=tune.FailureConfig(max_failures=plan.max_failures),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            callbacks=[callback],
+            verbose=0,
+        ),
+    )
 
 
 def _trial_folder(trial: Trial) -> str:
