@@ -39,7 +39,7 @@ def run_trial(config: dict, specs: dict[str, TrialSpec]) -> None:
     node_id = ray.get_runtime_context().get_node_id()
     where = {"device_key": f"{node_id}/{device}:" + ",".join(map(str, ray.get_gpu_ids()))}
 
-    checkpoint = _Checkpointer(spec, where) if spec.checkpoints else None
+    checkpoint = Checkpointer(spec, where) if spec.checkpoints else None
     outcome = train(replace(spec, device=device),
                     on_epoch=lambda epoch: tune.report({"epoch": epoch, **where}),
                     on_progress=lambda progress: tune.report({"progress": progress, **where}),
@@ -49,7 +49,7 @@ def run_trial(config: dict, specs: dict[str, TrialSpec]) -> None:
     tune.report({"outcome": outcome, "placement": placement, **where})
 
 
-class _Checkpointer:
+class Checkpointer:
     """Hands each epoch's state to Tune as the trial's checkpoint; a checkpoint that cannot be written turns them off.
 
     A checkpoint is insurance, never a reason for a trial to fail.

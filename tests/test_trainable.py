@@ -12,7 +12,7 @@ def test_a_checkpoint_that_cannot_be_written_turns_checkpoints_off_and_the_trial
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(trainable, "save_state", full_disk)
-    checkpoint = trainable._Checkpointer(TrialSpec(Cell("lenet5", "mnist")), {"device_key": "n/cpu:"})
+    checkpoint = trainable.Checkpointer(TrialSpec(Cell("lenet5", "mnist")), {"device_key": "n/cpu:"})
     checkpoint(state=None)
     checkpoint(state=None)
     assert not checkpoint.on and reports == []
