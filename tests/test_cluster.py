@@ -378,6 +378,8 @@ def test_sweep_runs_on_both_nodes_and_every_row_reaches_the_driver(cluster, tmp_
     assert trials["hostname"].nunique() == 1
     assert (trials["node_ip"] == LOOPBACK).all()
     assert len(ResultStore(results).history()) == 2 * len(DATASETS)
+    # Without --storage the nodes share no checkpoint folder: said once, and the sweep runs as before.
+    assert proc.stdout.count("mid-trial checkpoints are off") == 1
 
 
 @pytest.mark.ray
