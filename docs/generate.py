@@ -57,14 +57,19 @@ def recipes_table() -> str:
         per_dataset = ", ".join(f"{dataset}: {count}" for dataset, count in recipe.dataset_epochs.items())
         return f"{recipe.epochs} ({per_dataset})" if per_dataset else str(recipe.epochs)
 
+    def augment(recipe: archs.Recipe) -> str:
+        per_dataset = ", ".join(f"{dataset}: {name}" for dataset, name in recipe.dataset_augment.items())
+        own = recipe.augment or "the dataset's"
+        return f"{own} ({per_dataset})" if per_dataset else own
+
     rows = []
     for name in builtin_archs():
         recipe = archs.recipe(name)
         rows.append([f"`{name}`", recipe.optimizer, _number(recipe.lr), str(recipe.batch_size),
                      _number(recipe.weight_decay), epochs(recipe), _number(recipe.warmup_epochs),
-                     _number(recipe.label_smoothing)])
+                     _number(recipe.label_smoothing), augment(recipe)])
     return markdown_table(["arch", "optimizer", "peak lr", "at batch", "weight decay", "epochs",
-                           "warm-up epochs", "label smoothing"], rows)
+                           "warm-up epochs", "label smoothing", "augmentation"], rows)
 
 
 def parameters_table() -> str:
