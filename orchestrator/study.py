@@ -1,8 +1,9 @@
 """The figures of the study archbench re-runs, as data.
 
 Source: Irfan Nur Afif, "Benchmark Studies of Various Deep Learning Architecture": Table 4.1
-(test accuracy), Table 4.2 (execution time, seconds) and Table 4.3 (parameter counts, Keras
-convention). One run per cell, Keras, one GPU.
+(test accuracy), Table 4.2 (execution time, seconds) and Table 4.3 (parameter counts, as its Keras-style
+layer summaries count them). One figure per cell; the study states no number of runs, seeds or hardware.
+``CONCLUSIONS`` quotes its Discussion, whose seven conclusions ``archbench summarize`` checks.
 Keys use archbench's registry names (``archs.names()``) and dataset names (``orchestrator.data``).
 """
 
@@ -57,3 +58,22 @@ PARAMS: dict[tuple[str, str], StudyParams] = _by_cell({
     "resnet20v2": _params(StudyParams(573_738, 570_282, 3_456), StudyParams(574_090, 570_602, 3_488)),
     "squeezenet": _params(StudyParams(711_956, 711_956, 0), StudyParams(720_084, 720_084, 0)),
 })
+
+# What the datasets' images show, as conclusion 4 divides them.
+DIGITS = ("mnist", "svhn")
+OBJECTS = ("fashion_mnist", "cifar10")
+
+# The Discussion's seven conclusions, in the study's words (its spelling kept).
+CONCLUSIONS = (
+    "There are not a single architecture that gives the best performance across all tested dataset.",
+    "LeNet is the most simple yet powerful network. This networks can become the tester network for ian image "
+    "dataset because of its low time to train and memory to use.",
+    "Simplified VGGNet performs well on grayscale dataset compared to colored-dataset. Also it performs better "
+    "on smaller image.",
+    "ResNetV1 works better in digit recognition compared to object recognition.",
+    "ResNetV2 does not always increase the performance of ResNetv1. However, on Fashion MNIST dataset, the "
+    "improvemance is quite huge, around 25% accuracy.",
+    "ResNetV2 gives quite good and stable performance compared to other network.",
+    "SqueezeNet consumes the most memory and time to train but does not yields the best classication "
+    "performance on any dataset.",
+)

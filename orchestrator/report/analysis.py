@@ -8,6 +8,10 @@ and ``report.answers`` put it into words, ``orchestrator.plots`` into figures. `
 Which sweep: ``sweep=NAME`` uses that sweep. Without it, results holding one sweep use it; results
 holding several use the one whose last trial ended most recently (a sweep without end times counts
 as oldest).
+
+Which attempt: every table uses one attempt per seed, the one ``orchestrator.results.choose_attempts``
+chooses (the seed's latest result, ok, diverged or collapsed, else its latest failed attempt); its
+epochs are the history rows of that attempt.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import pandas as pd
 
 from orchestrator.report import cells as per_cell
 from orchestrator.report import questions, study_figures
-from orchestrator.report.cells import OK
+from orchestrator.report.cells import OK, UNSTABLE_STATUSES
+from orchestrator.results import choose_attempts
 
 SHARING_COLUMN = "trials_sharing_device"   # absent or null in rows of older schemas
 
@@ -34,13 +39,17 @@ class Analysis:
     sweep: str
     sweeps: tuple[str, ...]          # every sweep in the results
     chosen_by: str                   # "name" (asked for), "only" or "latest"
-    statuses: pd.Series              # status -> trials of this sweep, STATUSES first
+    statuses: pd.Series              # status -> seeds of this sweep (their chosen attempts), STATUSES first
+    attempts: int                    # attempts on record for this sweep's seeds
+    seeds: pd.DataFrame              # one row per seed: its chosen attempt (see choose_attempts)
+    retrained: pd.DataFrame          # seeds whose result replaced a collapse or divergence; see retrained_seeds
     cells: pd.DataFrame              # per (arch, dataset); see cells.cell_stats and study_figures
     collapses: pd.DataFrame          # per trial not ok with a predicted-class histogram; see cells.collapses
     study_collapses: pd.DataFrame    # the study's figures that a constant prediction scores
     curves: pd.DataFrame             # arch, dataset, epoch, mean, std of the ok seeds' test accuracy
     datasets: list[str]              # dataset names
     best: pd.DataFrame               # per dataset; see questions.best_per_dataset
+    tests: int                       # Welch tests question 1 made (its Holm family)
     traits: pd.DataFrame             # per dataset; see questions.dataset_traits
     splits: dict[str, pd.Series]     # trait -> TraitGroup per dataset; see questions.trait_splits
     trait_ranks: pd.DataFrame        # arch x TraitGroup: mean rank
@@ -64,16 +73,17 @@ def analyze(trials: pd.DataFrame, history: pd.DataFrame, *, sweep: str | None = 
         raise ReportError("no trial results to summarize (run `archbench sweep` first)")
     sweeps = tuple(sorted(trials["sweep"].unique()))
     chosen, chosen_by = select_sweep(trials, sweep)
-    trials = trials[trials["sweep"] == chosen]
+    attempts = trials[trials["sweep"] == chosen]
+    trials = choose_attempts(attempts)
     statuses = status_counts(trials)
     ok = trials[trials["status"] == OK]
     if ok.empty:
         counts = ", ".join(f"{n} {status}" for status, n in statuses.items())
-        raise ReportError(f"sweep {chosen!r} has no ok trials ({len(trials)} trials: {counts}): nothing to summarize")
+        raise ReportError(f"sweep {chosen!r} has no ok trials ({len(trials)} seeds: {counts}): nothing to summarize")
     history = history[history["sweep"] == chosen]
     specs = {name: per_cell.dataset_spec(name) for name in trials["dataset"].unique()}
     cells = study_figures.with_study_figures(per_cell.cell_stats(trials, specs))
-    cells = cells.join(study_figures.time_to_study(history, ok, cells["study_acc"]))
+    cells = cells.join(study_figures.time_to_study(history, ok, cells))
     datasets = per_cell.datasets_in_order(cells)
     traits = questions.dataset_traits(cells, datasets, specs, ok.groupby("dataset")["train_images"].median())
     splits = questions.trait_splits(traits)
@@ -81,13 +91,25 @@ def analyze(trials: pd.DataFrame, history: pd.DataFrame, *, sweep: str | None = 
     best = questions.best_per_dataset(cells, datasets, ok)
     sharing = _sharing(ok[ok["train_seconds"].notna()])
     return Analysis(
-        sweep=chosen, sweeps=sweeps, chosen_by=chosen_by, statuses=statuses, cells=cells,
+        sweep=chosen, sweeps=sweeps, chosen_by=chosen_by, statuses=statuses, attempts=len(attempts), seeds=trials,
+        retrained=retrained_seeds(trials), cells=cells,
         collapses=per_cell.collapses(trials), study_collapses=study_figures.study_collapses(cells),
-        curves=per_cell.accuracy_curves(history, ok), datasets=datasets, best=best, traits=traits,
-        splits=splits, trait_ranks=questions.mean_rank_by_group(cells, datasets, splits),
-        overall=questions.overall_stats(cells, best["winners"], common), common=common,
+        curves=per_cell.accuracy_curves(history, ok), datasets=datasets, best=best, tests=questions.tests_made(best),
+        traits=traits, splits=splits, trait_ranks=questions.mean_rank_by_group(cells, datasets, splits),
+        overall=questions.overall_stats(cells, best["winner"], common), common=common,
         shared_devices=int(sharing.max()) if len(sharing) else None, shared_trials=int((sharing > 1).sum()),
     )
+
+
+def retrained_seeds(seeds: pd.DataFrame) -> pd.DataFrame:
+    """The seeds (arch, dataset, seed, status, earlier_results) whose shown result replaced a collapse or a
+    divergence, in display order."""
+    replaced = seeds["earlier_results"].map(lambda earlier: any(s in UNSTABLE_STATUSES for s in earlier))
+    rows = seeds.loc[replaced, ["arch", "dataset", "seed", "status", "earlier_results"]]
+    order = {cell: position for position, cell in enumerate(per_cell.display_order(set(zip(rows["arch"],
+                                                                                          rows["dataset"]))))}
+    return (rows.assign(_at=[order[cell] for cell in zip(rows["arch"], rows["dataset"])])
+            .sort_values(["_at", "seed"]).drop(columns="_at").reset_index(drop=True))
 
 
 def select_sweep(trials: pd.DataFrame, sweep: str | None) -> tuple[str, str]:

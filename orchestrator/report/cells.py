@@ -1,10 +1,16 @@
-"""Per-cell statistics: a cell is one (arch, dataset), its seeds are its trials.
+"""Per-cell statistics: a cell is one (arch, dataset), its seeds are its trials, one attempt each.
 
-Accuracy is the final ``test_acc`` of the ok seeds: the mean, with the sample standard deviation
-(ddof=1). A seed of any other status (diverged, collapsed, failed, or one a later archbench adds)
-contributes no number; the cell counts its seeds per status. Ranks order the architectures on each
-dataset by mean accuracy (1 = best, ties share the average rank); an architecture with no ok seed on
-a dataset ranks last there, and a dataset where no architecture has an ok seed ranks none.
+The seeds are ``orchestrator.results.choose_attempts``' rows: a seed's latest result (ok, diverged or
+collapsed), else its latest failed attempt. Accuracy is the final ``test_acc`` of the ok seeds: the
+mean, with the sample standard deviation (ddof=1). A seed of any other status (diverged, collapsed,
+failed, or one a later archbench adds) contributes no number; the cell counts its seeds per status.
+
+A cell is *unstable* when any of its seeds collapsed or diverged, *flagged* when an ok seed never
+predicted some class (``unpredicted_classes``) and *re-trained* when a seed's result replaced an
+earlier collapse or divergence. Ranks order the architectures on each dataset (1 = best, ties share
+the average rank): first the stable cells with an ok seed by mean accuracy, then the unstable ones by
+the mean of their ok seeds, then those without an ok seed; a dataset where no architecture has an ok
+seed ranks none. So an unstable cell never ranks above a stable one on its surviving seeds alone.
 
 Display order: architectures as registered (then others by name), datasets as registered, each
 synthetic twin after its real dataset, then datasets this archbench does not know, by name.
@@ -12,7 +18,7 @@ synthetic twin after its real dataset, then datasets this archbench does not kno
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -28,7 +34,13 @@ PARAM_COLUMNS = {  # trials column -> field of study.StudyParams (and archs.Para
     "params_trainable": "trainable",
     "params_non_trainable": "non_trainable",
 }
-HISTOGRAM_COLUMN = "pred_histogram"        # predicted-class counts on the test set; absent in older schemas
+# Predicted-class counts: on the validation split (what collapse is judged on), else on the test set; absent or
+# null in older schemas.
+HISTOGRAM_COLUMNS = ("val_pred_histogram", "pred_histogram")
+UNPREDICTED_COLUMN = "unpredicted_classes"
+EARLIER_COLUMN = "earlier_results"           # added by choose_attempts
+UNSTABLE_STATUSES = ("collapsed", "diverged")
+STABLE, UNSTABLE, NO_OK_SEED = 0, 1, 2       # rank tiers
 
 
 def dataset_spec(name: str) -> DatasetSpec | None:
@@ -81,8 +93,9 @@ def cell_stats(trials: pd.DataFrame, specs: Mapping[str, DatasetSpec | None]) ->
     seed), ``seconds`` (training), ``seconds_per_epoch``, ``images_per_sec``; the parameter counts;
     ``val_mean``, ``val_std`` and ``val_n`` (the ok seeds' validation accuracy after the last epoch, and
     how many had a validation split), ``best_epoch_min`` and ``best_epoch_max`` (their epochs of best
-    validation accuracy); ``synthetic`` (a trial says so, or the dataset is a synthetic one) and ``rank``.
-    ``specs`` maps each dataset of ``trials`` to its spec (None where unknown).
+    validation accuracy); ``synthetic`` (a trial says so, or the dataset is a synthetic one); ``unstable``,
+    ``unpredicted`` and ``retrained`` (see the module docstring), ``tier`` (STABLE, UNSTABLE or NO_OK_SEED)
+    and ``rank``. ``trials`` holds one row per seed; ``specs`` maps each dataset to its spec (None where unknown).
     """
     keys = ["arch", "dataset"]
     counts = pd.crosstab([trials["arch"], trials["dataset"]], trials["status"])
@@ -109,30 +122,49 @@ def cell_stats(trials: pd.DataFrame, specs: Mapping[str, DatasetSpec | None]) ->
     named_synthetic = [name.startswith(SYNTHETIC_PREFIX) or bool(specs[name] and specs[name].synthetic)
                        for name in datasets]
     cells["synthetic"] = trials.groupby(keys)["synthetic"].any() | pd.Series(named_synthetic, index=cells.index)
-    accuracy = cells.groupby(level="dataset")["acc_mean"]
-    ranks = accuracy.rank(ascending=False, na_option="bottom")
-    cells["rank"] = ranks.where(accuracy.transform("count") > 0)  # a dataset where nothing ran ok ranks nobody
+    cells["unstable"] = cells[[f"n_{status}" for status in UNSTABLE_STATUSES]].sum(axis=1) > 0
+    cells["unpredicted"] = _any_per_cell(ok_trials, UNPREDICTED_COLUMN, lambda v: np.size(v) > 0, cells.index)
+    cells["retrained"] = _any_per_cell(trials, EARLIER_COLUMN,
+                                       lambda v: any(s in UNSTABLE_STATUSES for s in v), cells.index)
+    cells["tier"] = np.where(cells["acc_mean"].isna(), NO_OK_SEED, np.where(cells["unstable"], UNSTABLE, STABLE))
+    # tiers first, then accuracy within a tier; cells without an ok seed tie for the last places
+    order_key = cells["tier"] * 10 + (1 - cells["acc_mean"]).fillna(0)
+    ranks = order_key.groupby(level="dataset").rank(method="average")
+    has_ok = cells.groupby(level="dataset")["acc_mean"].transform("count") > 0
+    cells["rank"] = ranks.where(has_ok)  # a dataset where nothing ran ok ranks nobody
     return cells.reindex(display_order(cells.index))
+
+
+def _any_per_cell(trials: pd.DataFrame, column: str, test: Callable[[object], bool],
+                  index: pd.Index) -> pd.Series:
+    """Per (arch, dataset) of ``index``: whether ``test`` holds for a list value of ``column`` in any of its rows
+    (False where the column is absent)."""
+    if column not in trials or trials.empty:
+        return pd.Series(False, index=index)
+    hits = [np.ndim(value) > 0 and bool(test(value)) for value in trials[column]]   # null: no
+    found = pd.Series(hits, index=pd.MultiIndex.from_frame(trials[["arch", "dataset"]]), dtype=bool)
+    return found.groupby(level=["arch", "dataset"]).any().reindex(index, fill_value=False)
 
 
 def collapses(trials: pd.DataFrame) -> pd.DataFrame:
     """Per trial that is not ok and has a predicted-class histogram: its status, ``top_class`` (the class it
-    predicted most) and that class's ``share`` of its test predictions."""
+    predicted most) and that class's ``share`` of its predictions (validation, else test: HISTOGRAM_COLUMNS)."""
     columns = ["arch", "dataset", "seed", "status", "top_class", "share"]
-    if HISTOGRAM_COLUMN not in trials:
-        return pd.DataFrame(columns=columns)
+    present = [column for column in HISTOGRAM_COLUMNS if column in trials]
     rows = []
-    for row in trials[trials["status"] != OK].itertuples(index=False):
-        histogram = getattr(row, HISTOGRAM_COLUMN)
-        if np.ndim(histogram) == 0 or not np.sum(histogram):   # null, or no prediction counted
+    for row in trials[trials["status"] != OK].to_dict("records"):
+        histogram = next((row[c] for c in present if np.ndim(row[c]) and np.sum(row[c])), None)
+        if histogram is None:   # null, or no prediction counted
             continue
         counts = np.asarray(histogram, dtype=float)
-        rows.append((row.arch, row.dataset, row.seed, row.status, int(counts.argmax()), counts.max() / counts.sum()))
+        rows.append((row["arch"], row["dataset"], row["seed"], row["status"], int(counts.argmax()),
+                     counts.max() / counts.sum()))
     return pd.DataFrame(rows, columns=columns)
 
 
 def accuracy_curves(history: pd.DataFrame, ok: pd.DataFrame) -> pd.DataFrame:
-    """Per (arch, dataset, epoch): ``mean`` and ``std`` of the test accuracy of the cell's ok seeds."""
-    keys = ["sweep", "arch", "dataset", "seed"]
+    """Per (arch, dataset, epoch): ``mean`` and ``std`` of the test accuracy of the cell's ok seeds (the chosen
+    attempt's epochs)."""
+    keys = ["sweep", "arch", "dataset", "seed", "attempt"]
     ok_history = history.merge(ok[keys], on=keys)
     return ok_history.groupby(["arch", "dataset", "epoch"])["test_acc"].agg(["mean", "std"]).reset_index()

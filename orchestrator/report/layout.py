@@ -15,8 +15,8 @@ IMAGE_PLACES = {"accuracy_heatmap": "accuracy", "training_time": "time", "accura
                 "accuracy_curves": None}
 RESULT_TABLES = ("accuracy", "validation", "time", "params")
 ANSWER_TABLES = (("best",), ("traits", "trait_ranks"), ("overall",))   # per question
-STUDY_NOTE = ("Beside each figure of ours: the study's (its Tables 4.1-4.3, one Keras run per cell on one GPU) "
-              "and the difference, ours minus the study's.")
+STUDY_NOTE = ("Beside each figure of ours: the study's (its Tables 4.1-4.3: one figure per cell, with no spread; "
+              "the study states no number of runs, seeds or hardware) and the difference, ours minus the study's.")
 
 
 def images_after(place: str | None, available: Container[str]) -> list[str]:

@@ -18,7 +18,7 @@ from orchestrator.report.analysis import ReportError
 from orchestrator.report.answers import QUESTIONS, SYNTHETIC_NOTE
 from orchestrator.report.labels import dataset_labels, grid
 from orchestrator.report.layout import ANSWER_TABLES, IMAGE_TITLES, RESULT_TABLES, STUDY_NOTE, images_after
-from orchestrator.report.summary import Summary
+from orchestrator.report.summary import CONCLUSIONS_TITLE, Summary
 from orchestrator.report.tables import TITLES, heatmap_notes
 
 if TYPE_CHECKING:
@@ -66,7 +66,8 @@ def _figures(summary: Summary, plots: ModuleType) -> dict[str, Figure]:
 
 
 def markdown_page(summary: Summary, images: Mapping[str, Path]) -> str:
-    """``report.md``: the notes, the tables with the images after them, the questions with their answers."""
+    """``report.md``: the notes, the tables with the images after them, the questions with their answers, the
+    study's conclusions checked."""
     def table(name: str) -> str:
         return render(getattr(summary, name), "markdown", TITLES[name])
 
@@ -78,9 +79,12 @@ def markdown_page(summary: Summary, images: Mapping[str, Path]) -> str:
         notes.append(STUDY_NOTE)
     answers = [[f"### {number}. {question}", answer, *map(table, names)] for number, question, answer, names
                in zip((1, 2, 3), QUESTIONS, summary.answers, ANSWER_TABLES)]
+    conclusions = [f'{c.number}. "{c.claim}"  \n   **{c.verdict}**: {c.evidence}.  \n   Rule: {c.rule}.'
+                   for c in summary.conclusions]
     sections = [
         f"# archbench report: sweep `{summary.sweep}`", *notes,
         "## Results", *(part for name in RESULT_TABLES for part in (table(name), *after(name))),
         "## The study's questions", *(part for block in answers for part in block), *after(None),
+        f"## {CONCLUSIONS_TITLE}", *conclusions,
     ]
     return "\n\n".join(section.strip() for section in sections if section) + "\n"

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from orchestrator.data.specs import DatasetSpec
-from orchestrator.report.significance import lead_test
+from orchestrator.report.cells import NO_OK_SEED, STABLE
+from orchestrator.report.significance import compare, holm
 
 DIFFICULTY_ARCH = "lenet5"       # its accuracy on a dataset is the difficulty proxy
 IMAGE_FORMAT, CLASSES, TRAIN_SIZE, DIFFICULTY = "image format", "classes", "train size", "difficulty"
@@ -25,25 +26,36 @@ MEDIAN_SPLITS = {TRAIN_SIZE: "train_size", DIFFICULTY: "difficulty"}   # trait -
 # --- question 1: the best architecture per dataset -----------------------------------------------
 
 def best_per_dataset(cells: pd.DataFrame, datasets: Sequence[str], ok: pd.DataFrame) -> pd.DataFrame:
-    """Per dataset: ``winners`` (every arch with the highest mean accuracy; none without an ok seed),
-    ``best`` and ``runner_up`` (the two best archs, ties in display order; NaN where missing), their
-    accuracies ``best_acc`` / ``runner_up_acc``, ``lead``, and ``test`` (a LeadTest; None without a runner-up)."""
+    """Per dataset: ``order`` (the archs with an ok seed, by rank: see ``report.cells``), ``candidate`` (the first
+    of them if its cell is stable, else ''), ``comparisons`` (Comparisons of the candidate with every other
+    stable cell that has an ok seed, Holm-corrected over every dataset's tests) and ``winner`` (the candidate
+    where each of its comparisons separates, else '').
+
+    A candidate with no other stable cell to compare with is no winner: nothing was tested.
+    """
     seeds = dict(list(ok.groupby(["arch", "dataset"])["test_acc"]))
     rows = {}
     for dataset in datasets:
-        accuracy = cells["acc_mean"].xs(dataset, level="dataset").dropna()
-        top = list(accuracy.sort_values(ascending=False, kind="stable").index[:2]) + [None, None]
-        best, runner_up = top[:2]
-        rows[dataset] = {
-            "winners": tuple(accuracy.index[accuracy == accuracy.max()]),
-            "best": best,
-            "runner_up": runner_up,
-            "best_acc": accuracy.get(best, np.nan),
-            "runner_up_acc": accuracy.get(runner_up, np.nan),
-            "lead": accuracy.get(best, np.nan) - accuracy.get(runner_up, np.nan),
-            "test": lead_test(seeds[(best, dataset)], seeds[(runner_up, dataset)]) if runner_up else None,
-        }
+        cell = cells.xs(dataset, level="dataset")
+        ranked = cell[cell["tier"] != NO_OK_SEED].sort_values("rank", kind="stable")
+        order = tuple(ranked.index)
+        candidate = order[0] if order and ranked["tier"].iloc[0] == STABLE else ""
+        others = [arch for arch in order[1:] if ranked.loc[arch, "tier"] == STABLE] if candidate else []
+        rows[dataset] = {"order": order, "candidate": candidate,
+                         "comparisons": [compare(candidate, seeds[(candidate, dataset)], arch, seeds[(arch, dataset)])
+                                         for arch in others]}
+    flat = holm([c for row in rows.values() for c in row["comparisons"]])
+    for row in rows.values():
+        row["comparisons"], flat = tuple(flat[:len(row["comparisons"])]), flat[len(row["comparisons"]):]
+        separated = row["comparisons"] and all(c.separates and c.higher == row["candidate"]
+                                               for c in row["comparisons"])
+        row["winner"] = row["candidate"] if separated else ""
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("dataset")
+
+
+def tests_made(best: pd.DataFrame) -> int:
+    """How many Welch tests question 1 made: the size of its Holm family."""
+    return sum(c.tested for comparisons in best["comparisons"] for c in comparisons)
 
 
 # --- question 2: dataset traits ------------------------------------------------------------------
@@ -143,21 +155,19 @@ def common_datasets(cells: pd.DataFrame, datasets: Sequence[str]) -> list[str]:
     return list(accuracy.columns[accuracy.notna().all()])
 
 
-def overall_stats(cells: pd.DataFrame, winners: Iterable[Sequence[str]], common: Sequence[str]) -> pd.DataFrame:
-    """Per arch, best mean rank first: ``mean_rank`` (over every dataset), ``wins`` (a tie counts for each
-    of the tied, ``winners`` being each dataset's) and of those ``shared_wins``, ``ok_datasets`` of
-    ``datasets``, and ``mean_acc``, ``mean_seconds`` and ``acc_per_second`` over the ``common``
-    datasets (NaN when there are none)."""
+def overall_stats(cells: pd.DataFrame, winners: Iterable[str], common: Sequence[str]) -> pd.DataFrame:
+    """Per arch, best mean rank first: ``mean_rank`` (over every dataset), ``wins`` (datasets where it is
+    question 1's winner, ``winners`` being each dataset's or ''), ``unstable`` (datasets where its cell is
+    unstable), ``ok_datasets`` of ``datasets``, and ``mean_acc``, ``mean_seconds`` and ``acc_per_second``
+    over the ``common`` datasets (NaN when there are none)."""
     by_arch = cells.groupby(level="arch", sort=False)
-    winners = [tuple(group) for group in winners]
-    wins = pd.Series([arch for tied in winners for arch in tied], dtype=object)
-    shared = pd.Series([arch for tied in winners if len(tied) > 1 for arch in tied], dtype=object)
+    wins = pd.Series([arch for arch in winners if arch], dtype=object)
     on_common = cells[cells.index.get_level_values("dataset").isin(common)].groupby(level="arch", sort=False)
     names = list(cells.index.unique("arch"))
     frame = pd.DataFrame({
         "mean_rank": by_arch["rank"].mean(),
         "wins": wins.value_counts().reindex(names, fill_value=0),
-        "shared_wins": shared.value_counts().reindex(names, fill_value=0),
+        "unstable": by_arch["unstable"].sum(),
         "ok_datasets": by_arch["n_ok"].agg(lambda n: (n > 0).sum()),
         "datasets": by_arch.size(),
         "mean_acc": on_common["acc_mean"].mean().reindex(names),

@@ -6,8 +6,11 @@ dataset of the same name. A cell the study has no figure for (another architectu
 NaN study columns.
 
 Time to the study's accuracy: per ok seed, the training seconds (the running sum of the history's
-``epoch_seconds``) until its ``test_acc`` first reached the study's Table 4.1 figure for the cell;
-the cell's figure is the mean over the seeds that reached it.
+``epoch_seconds``) until the end of the first epoch whose accuracy reached the study's Table 4.1
+figure for the cell and stayed at or above it at the next epoch (or was the last epoch). The
+accuracy is the validation accuracy (the history's ``val_acc``) where the seed trained with a
+validation split, else its test accuracy. The cell's figure is the mean over the seeds that reached
+it. A study figure that is a constant prediction's accuracy (a collapsed run of the study) is no target.
 """
 
 from __future__ import annotations
@@ -56,21 +59,29 @@ def constant_prediction_class(dataset: str, accuracy: float) -> float:
     return float(matches[0]) if len(matches) == 1 else np.nan
 
 
-def time_to_study(history: pd.DataFrame, ok: pd.DataFrame, study_acc: pd.Series) -> pd.DataFrame:
-    """Per cell of ``study_acc``: ``seconds_to_study`` (the mean over the ok seeds that reached the study's
-    accuracy), ``seeds_reached`` of ``seeds_timed`` (the ok seeds with a history)."""
-    seeds = ["arch", "dataset", "seed"]
+def time_to_study(history: pd.DataFrame, ok: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """Per cell of ``cells`` (with ``study_acc`` and ``study_collapse_class``): ``seconds_to_study`` (the mean
+    over the ok seeds that reached the study's accuracy, see the module docstring), ``seeds_reached`` of
+    ``seeds_timed`` (the ok seeds with a history) and ``seeds_on_test`` (timed on test accuracy: no split)."""
+    seeds = ["arch", "dataset", "seed", "attempt"]
+    targets = cells["study_acc"].where(cells["study_collapse_class"].isna())
     epochs = history.merge(ok[seeds], on=seeds).sort_values([*seeds, "epoch"])
-    epochs["elapsed"] = epochs.groupby(seeds)["epoch_seconds"].cumsum()
-    epochs["target"] = [study_acc.get((arch, dataset), np.nan)
-                        for arch, dataset in zip(epochs["arch"], epochs["dataset"])]
-    reached = epochs[epochs["test_acc"] >= epochs["target"]].groupby(seeds)["elapsed"].first()
-    per_seed = pd.DataFrame({"reached": reached}).reindex(epochs.groupby(seeds).size().index)
-    by_cell = per_seed.groupby(level=["arch", "dataset"])["reached"]
-    frame = pd.DataFrame({"seconds_to_study": by_cell.mean(), "seeds_reached": by_cell.count(),
-                          "seeds_timed": by_cell.size()})
-    frame = frame.reindex(study_acc.index)
-    return frame.fillna({"seeds_reached": 0, "seeds_timed": 0}).astype({"seeds_reached": int, "seeds_timed": int})
+    by_seed = epochs.groupby(seeds)
+    epochs["elapsed"] = by_seed["epoch_seconds"].cumsum()
+    epochs["on_val"] = by_seed["val_acc"].transform(lambda values: values.notna().all())
+    accuracy = epochs["val_acc"].where(epochs["on_val"], epochs["test_acc"])
+    target = [targets.get((arch, dataset), np.nan) for arch, dataset in zip(epochs["arch"], epochs["dataset"])]
+    epochs["at_target"] = accuracy >= target
+    after = epochs.groupby(seeds)["at_target"].shift(-1)
+    held = epochs["at_target"] & (after.isna() | (after == True))   # noqa: E712 (NaN: the last epoch)
+    reached = epochs[held].groupby(seeds)["elapsed"].first()
+    per_seed = pd.DataFrame({"reached": reached}).reindex(by_seed.size().index)
+    per_seed["on_test"] = ~epochs.groupby(seeds)["on_val"].first()
+    by_cell = per_seed.groupby(level=["arch", "dataset"])
+    frame = pd.DataFrame({"seconds_to_study": by_cell["reached"].mean(), "seeds_reached": by_cell["reached"].count(),
+                          "seeds_timed": by_cell.size(), "seeds_on_test": by_cell["on_test"].sum()})
+    counts = {"seeds_reached": 0, "seeds_timed": 0, "seeds_on_test": 0}
+    return frame.reindex(cells.index).fillna(counts).astype({name: int for name in counts})
 
 
 def study_collapses(cells: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import pandas as pd
 from orchestrator.render import render, terminal_width, wrap
 from orchestrator.report import answers, tables
 from orchestrator.report.analysis import Analysis, analyze
+from orchestrator.report.conclusions import Check, check_all
 from orchestrator.report.tables import NO_VALUE, TITLES
 
 
@@ -28,6 +29,7 @@ class Summary:
     trait_ranks: pd.DataFrame
     overall: pd.DataFrame
     answers: tuple[str, str, str]     # one per answers.QUESTIONS
+    conclusions: tuple[Check, ...]    # the study's seven conclusions, checked
 
     @property
     def sweep(self) -> str:
@@ -53,6 +55,7 @@ def summarize(trials: pd.DataFrame, history: pd.DataFrame, *, sweep: str | None 
         params=tables.params_table(analysis.cells, vs_study), best=tables.best_table(analysis),
         traits=tables.traits_table(analysis), trait_ranks=tables.trait_ranks_table(analysis),
         overall=tables.overall_table(analysis), answers=answers.answers(analysis),
+        conclusions=check_all(analysis),
     )
 
 
@@ -62,6 +65,15 @@ def answer_blocks(summary: Summary) -> list[str]:
             in enumerate(zip(answers.QUESTIONS, summary.answers), start=1)]
 
 
+CONCLUSIONS_TITLE = "The study's conclusions, checked against these rows"
+
+
+def conclusion_blocks(summary: Summary) -> list[str]:
+    """'C1. "<the study's words>"\n<verdict>: <numbers>\nRule: <rule>' for each conclusion."""
+    return [f'C{c.number}. "{c.claim}"\n{c.verdict.upper()}: {c.evidence}.\nRule: {c.rule}.'
+            for c in summary.conclusions]
+
+
 def render_summary(summary: Summary, fmt: str = "table", width: int | None = None) -> str:
     """The notes, every table and the answers as one text in ``fmt`` (see ``render.FORMATS``).
 
@@ -69,7 +81,7 @@ def render_summary(summary: Summary, fmt: str = "table", width: int | None = Non
     block under a ``# <title>`` line, a missing value is an empty field, and the notes and answers are
     ``#`` lines.
     """
-    blocks = answer_blocks(summary)
+    blocks = [*answer_blocks(summary), CONCLUSIONS_TITLE + ":", *conclusion_blocks(summary)]
     if fmt == "csv":
         csv = [f"# {title}\n" + render(df.replace(NO_VALUE, ""), fmt) for title, df in summary.tables().items()]
         return "\n".join([*map(_comment, summary.notes), *csv, *map(_comment, blocks)]) + "\n"

@@ -1,10 +1,14 @@
 """The study's tables and the answers' tables as text, made from an ``Analysis``'s numbers.
 
 Tables 1-3 follow the study's layout: architectures down, datasets across. Table 1 and the validation
-table have one row per architecture; Tables 2 and 3 one row per architecture and measure. With ``vs_study`` the study's
-figures sit beside ours ("MNIST", "MNIST study", "MNIST Δ", ...), or below them in Table 2, where only
-the training seconds have a study figure. Each cell is a string ready for ``render``; a missing
-number is NO_VALUE, a cell the study has no figure for says NO_STUDY_FIGURE.
+table have one row per architecture; Tables 2 and 3 one row per architecture and measure. With ``vs_study`` the
+study's figures sit below ours in Tables 1 and 2 (rows "study" and "Δ", so that the table stays as
+narrow as the datasets are few) and beside them in Table 3 ("MNIST", "MNIST study", "MNIST Δ", ...).
+Each cell is a string ready for ``render``; a missing number is NO_VALUE, a cell the study has no
+figure for says NO_STUDY_FIGURE.
+
+A Table 1 cell reads "0.9550 ± 0.0071 (2/3; 1 failed) †": the mean ± std of the ok seeds, how many of
+the cell's seeds were ok, the others by status, then its marks (MARKS).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from orchestrator.report.analysis import Analysis
 from orchestrator.report.cells import OK, PARAM_COLUMNS
 from orchestrator.report.labels import dataset_labels, grid, in_label_order, trait_group_label
 from orchestrator.report.questions import DIFFICULTY_ARCH, ranks
-from orchestrator.report.significance import LeadTest, lead_test
+from orchestrator.report.significance import NO_SPREAD, TIE, TOO_FEW, Comparison
 
 NO_VALUE = "—"
 NOT_RUN = "not run"
@@ -36,6 +40,14 @@ TITLES = {
     "overall": "Q3: architectures across datasets",
 }
 PARAM_KINDS = dict(zip(("total", "trainable", "non-trainable"), PARAM_COLUMNS))   # row label -> column
+TIME_TO_STUDY = "s to study acc"
+ON_TEST = "on test acc"
+# Table 1's marks: cells column -> mark, and what it means
+MARKS = {
+    "unstable": ("†", "unstable: a seed collapsed or diverged (ranked after every stable cell)"),
+    "unpredicted": ("‡", "an ok seed never predicted some class (its accuracy stands, flagged)"),
+    "retrained": ("§", "a seed was re-trained after a collapse or divergence (its latest result shown)"),
+}
 
 
 def fmt(value: object, spec: str) -> str:
@@ -73,11 +85,25 @@ def outcome_texts(analysis: Analysis) -> pd.Series:
     return pd.Series([text(cell, row) for cell, row in cells.iterrows()], index=cells.index, dtype=object)
 
 
-def _accuracy_text(row: pd.Series, outcome: str) -> str:
-    """E.g. '0.9183', '0.9183 ± 0.0021 (n=3)', '0.9500 ± 0.0071 (n=2; failed 1/3)', 'diverged 3/3'."""
-    if row["n_ok"] == 0:
-        return outcome
-    return _seeds_text(row["acc_mean"], row["acc_std"], row["n_ok"], row["n"], [outcome])
+def seed_counts_text(row: pd.Series) -> str:
+    """E.g. '3/3', '2/3; 1 failed', '0/3; 2 diverged, 1 collapsed': ok seeds of all, then the others by status."""
+    statuses = [c.removeprefix("n_") for c in row.index if c.startswith("n_") and c != f"n_{OK}"]
+    others = [f"{row[f'n_{status}']} {status}" for status in statuses if row[f"n_{status}"]]
+    return "; ".join([f"{row['n_ok']}/{row['n']}", *filter(None, [", ".join(others)])])
+
+
+def marks_text(row: pd.Series) -> str:
+    """The cell's MARKS, e.g. '†§'; '' for none."""
+    return "".join(mark for flag, (mark, _) in MARKS.items() if row[flag])
+
+
+def _accuracy_text(row: pd.Series) -> str:
+    """E.g. '0.9183 ± 0.0021 (3/3)', '0.9500 (1/2; 1 collapsed) †', '— (0/3; 3 diverged) †'."""
+    accuracy = fmt(row["acc_mean"], ".4f")
+    if row["n_ok"] >= 2:
+        accuracy += f" ± {row['acc_std']:.4f}"
+    marks = marks_text(row)
+    return f"{accuracy} ({seed_counts_text(row)})" + (f" {marks}" if marks else "")
 
 
 def _validation_text(row: pd.Series, outcome: str) -> str:
@@ -120,22 +146,22 @@ def _stacked(measures: Mapping[str, pd.DataFrame], index_name: str) -> pd.DataFr
 # --- Tables 1-3 ----------------------------------------------------------------------------------
 
 def accuracy_table(analysis: Analysis, vs_study: bool = False) -> pd.DataFrame:
-    """Table 1: arch x dataset test accuracy of the ok seeds; with ``vs_study`` the study's figure and the difference.
+    """Table 1: arch x dataset test accuracy of the ok seeds with the seeds' statuses and the cell's marks; with
+    ``vs_study`` rows for the study's figure and the difference below each architecture's.
 
     A study figure that equals a constant prediction's accuracy says so: '0.0670 (collapsed: class 0)'.
     """
     cells = analysis.cells
-    outcomes = outcome_texts(analysis)
-    texts = pd.Series([_accuracy_text(row, outcomes[cell]) for cell, row in cells.iterrows()], index=cells.index)
-    parts = {"": grid(cells, texts).fillna(NOT_RUN)}
-    if vs_study:
-        study = _study_text(cells["study_acc"], ".4f")
-        collapsed = cells["study_collapse_class"].notna()
-        study[collapsed] = [f"{text} (collapsed: class {k:.0f})"
-                            for text, k in zip(study[collapsed], cells.loc[collapsed, "study_collapse_class"])]
-        parts[" study"] = grid(cells, study)
-        parts[" Δ"] = grid(cells, cells["acc_mean"] - cells["study_acc"]).map(formatter("+.4f"))
-    return _side_by_side(parts)
+    ours = grid(cells, cells.apply(_accuracy_text, axis=1)).fillna(NOT_RUN)
+    if not vs_study:
+        return ours
+    study = _study_text(cells["study_acc"], ".4f")
+    collapsed = cells["study_collapse_class"].notna()
+    study[collapsed] = [f"{text} (collapsed: class {k:.0f})"
+                        for text, k in zip(study[collapsed], cells.loc[collapsed, "study_collapse_class"])]
+    measures = {"test acc": ours, "study": grid(cells, study),
+                "Δ": grid(cells, cells["acc_mean"] - cells["study_acc"]).map(formatter("+.4f"))}
+    return _stacked(measures, "figure").fillna(NO_VALUE)
 
 
 def validation_table(analysis: Analysis) -> pd.DataFrame:
@@ -153,17 +179,18 @@ def _time_to_study_text(row: pd.Series) -> str:
         return STUDY_COLLAPSED
     if row["n_ok"] == 0 or row["seeds_timed"] == 0:
         return NO_VALUE
-    if row["seeds_reached"] == 0:
-        return NOT_REACHED
-    seconds = f"{row['seconds_to_study']:,.1f}"
-    if row["seeds_reached"] < row["seeds_timed"]:
-        seconds += f" ({row['seeds_reached']}/{row['seeds_timed']} seeds)"
-    return seconds
+    reached, timed, on_test = row["seeds_reached"], row["seeds_timed"], row["seeds_on_test"]
+    notes = [f"{reached}/{timed} seeds"] if 0 < reached < timed else []
+    if on_test:
+        notes.append(ON_TEST if on_test == timed else f"{on_test}/{timed} {ON_TEST}")
+    text = f"{row['seconds_to_study']:,.1f}" if reached else NOT_REACHED
+    return f"{text} ({'; '.join(notes)})" if notes else text
 
 
 def time_table(analysis: Analysis, vs_study: bool = False) -> pd.DataFrame:
     """Table 2: per arch and dataset, the ok seeds' mean training seconds (the outcome where none is ok), seconds
-    per epoch, images/s and seconds to the study's accuracy; with ``vs_study`` the study's seconds and the difference.
+    per epoch, images/s and seconds to the study's accuracy (on validation accuracy, held at the next epoch: see
+    ``report.study_figures``); with ``vs_study`` the study's seconds and the difference.
     """
     cells = analysis.cells
     seconds = cells["seconds"].map(formatter(",.1f")).where(cells["n_ok"] > 0, outcome_texts(analysis))
@@ -173,7 +200,7 @@ def time_table(analysis: Analysis, vs_study: bool = False) -> pd.DataFrame:
         measures["Δ s"] = grid(cells, cells["seconds"] - cells["study_seconds"]).map(formatter("+,.1f"))
     measures["s/epoch"] = grid(cells, "seconds_per_epoch").map(formatter(",.2f"))
     measures["images/s"] = grid(cells, "images_per_sec").map(formatter(",.0f"))
-    measures["s to study acc"] = grid(cells, cells.apply(_time_to_study_text, axis=1))
+    measures[TIME_TO_STUDY] = grid(cells, cells.apply(_time_to_study_text, axis=1))
     return _stacked(measures, "measure").fillna(NO_VALUE)
 
 
@@ -197,35 +224,59 @@ def params_table(counts: pd.DataFrame, vs_study: bool = False) -> pd.DataFrame:
 
 # --- question 1 ----------------------------------------------------------------------------------
 
-def verdict_text(test: LeadTest) -> str:
-    """A LeadTest in words."""
-    if test.kind == "tie":
-        return "tie"
-    if test.kind == "single seed":
-        return "single seed: spread unknown"
-    if test.kind == "identical seeds":
-        return "lead exceeds seed spread (no spread: seeds identical)"
-    return f"lead {'exceeds' if test.exceeds else 'within'} seed spread (Welch t-test, p={test.p:.3f})"
+def comparison_text(comparison: Comparison) -> str:
+    """E.g. 'vgg − lenet5 = +0.0120, n = 3 vs 3, Welch p = 0.0041, Holm p = 0.012: separable'."""
+    c = comparison
+    head = f"{c.higher} − {c.lower} = {c.lead:+.4f}, n = {c.n_higher} vs {c.n_lower}"
+    if c.kind == TIE:
+        return f"{head}: tied"
+    if c.kind == TOO_FEW:
+        return f"{head}: not tested: n = {min(c.n_higher, c.n_lower)}"
+    if c.kind == NO_SPREAD:
+        return f"{head}: not tested: identical seeds on both sides (zero spread is no evidence)"
+    verdict = "separable" if c.separates else "not separable"
+    return f"{head}, Welch p = {c.p:.2g}, Holm p = {c.p_holm:.2g}: {verdict}"
 
 
-def spread_verdict(best: list[float], runner_up: list[float]) -> str:
-    """Whether the best cell's lead over the runner-up (accuracies per seed) exceeds the spread over seeds, in words."""
-    return verdict_text(lead_test(best, runner_up))
+def best_text(row: pd.Series) -> str:
+    """A dataset's verdict in a few words: the winner, 'not separable', 'not tested: n = 2', ..."""
+    if row["winner"]:
+        return row["winner"]
+    if not row["order"]:
+        return "no ok seed"
+    if not row["candidate"]:
+        return "no stable cell"
+    comparisons = row["comparisons"]
+    if not comparisons:
+        return "only stable cell: nothing to test"
+    if any(c.kind == TIE for c in comparisons):
+        return "tied: not separable"
+    untested = [c for c in comparisons if c.kind == TOO_FEW]
+    if untested and not any(c.tested for c in comparisons):
+        return f"not tested: n = {min(min(c.n_higher, c.n_lower) for c in untested)}"
+    if not any(c.tested for c in comparisons):
+        return "not tested: no spread"
+    return "not separable"
+
+
+def order_text(analysis: Analysis, dataset: str) -> str:
+    """E.g. 'vgg 0.9920 > lenet5 0.9800 > resnet20v1 0.9900 †': the ranked cells with an ok seed, marked."""
+    cells = analysis.cells.xs(dataset, level="dataset")
+    parts = []
+    for arch in analysis.best.loc[dataset, "order"]:
+        marks = marks_text(cells.loc[arch])
+        parts.append(f"{arch} {cells.loc[arch, 'acc_mean']:.4f}" + (f" {marks}" if marks else ""))
+    return " > ".join(parts) or NO_VALUE
 
 
 def best_table(analysis: Analysis) -> pd.DataFrame:
-    """Q1: per dataset the best arch, the runner-up, the lead and whether it exceeds the seed spread."""
+    """Q1: per dataset the best arch (only where separable), the order of the architectures and the tests."""
     best = analysis.best
-    verdicts = [verdict_text(row.test) if pd.notna(row.runner_up)
-                else "no runner-up with an ok seed" if pd.notna(row.best) else "no ok seed"
-                for row in best.itertuples()]
     return pd.DataFrame({
-        "best": [" = ".join(winners) or NO_VALUE for winners in best["winners"]],
-        "accuracy": best["best_acc"].map(formatter(".4f")),
-        "runner-up": best["runner_up"].fillna(NO_VALUE),
-        "runner-up accuracy": best["runner_up_acc"].map(formatter(".4f")),
-        "lead": best["lead"].map(formatter(".4f")),
-        "lead vs spread": verdicts,
+        "best": [best_text(row) for _, row in best.iterrows()],
+        "order (mean test acc)": [order_text(analysis, dataset) for dataset in best.index],
+        "tests (first against each other stable cell)":
+            ["; ".join(map(comparison_text, comparisons)) or NO_VALUE for comparisons in best["comparisons"]],
     }, index=best.index).rename(index=dataset_labels(analysis.cells)).rename_axis("dataset")
 
 
@@ -268,6 +319,7 @@ def overall_table(analysis: Analysis) -> pd.DataFrame:
     return pd.DataFrame({
         "mean rank": overall["mean_rank"].map(formatter(".2f")),
         "best on": overall["wins"].astype(str),
+        "unstable on": overall["unstable"].astype(str),
         "ok on": overall["ok_datasets"].astype(str) + "/" + overall["datasets"].astype(str),
         "mean acc": overall["mean_acc"].map(formatter(".4f")),
         "mean train s": overall["mean_seconds"].map(formatter(".1f")),

@@ -15,7 +15,7 @@ import pandas as pd
 
 from orchestrator.report.answers import QUESTIONS, SYNTHETIC_NOTE
 from orchestrator.report.layout import ANSWER_TABLES, IMAGE_TITLES, RESULT_TABLES, STUDY_NOTE, images_after
-from orchestrator.report.summary import Summary
+from orchestrator.report.summary import CONCLUSIONS_TITLE, Summary
 from orchestrator.report.tables import TITLES
 
 STYLE = """
@@ -31,6 +31,7 @@ thead th, tbody th { background: #f3f3f3; text-align: left; }
 figure { margin: 1.5rem 0; }
 figure svg { max-width: 100%; height: auto; }
 figcaption { color: #444; font-size: 0.9rem; }
+.verdict { font-weight: bold; }
 """
 
 
@@ -49,6 +50,10 @@ def html_page(summary: Summary, svgs: Mapping[str, str]) -> str:
         body += [f"<h3>{number}. {escape(question)}</h3>", f'<p class="answer">{escape(answer)}</p>',
                  *(_table(summary, name) for name in names)]
     body += [_figure(image, svgs[image]) for image in images_after(None, svgs)]
+    body += [f"<h2>{escape(CONCLUSIONS_TITLE)}</h2>", '<ol class="conclusions">',
+             *(f'<li id="conclusion-{c.number}"><p><q>{escape(c.claim)}</q></p>'
+               f'<p><span class="verdict">{escape(c.verdict)}</span>: {escape(c.evidence)}.</p>'
+               f'<p class="note">Rule: {escape(c.rule)}.</p></li>' for c in summary.conclusions), "</ol>"]
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',

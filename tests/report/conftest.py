@@ -144,3 +144,42 @@ def sole_winner_with_ties():
     """lenet5 is best on both datasets, tied with vgg on MNIST."""
     return report.summarize(*sweep_frames("partly", {("lenet5", "mnist"): [1.0], ("vgg", "mnist"): [1.0],
                                                      ("lenet5", "svhn"): [0.95], ("vgg", "svhn"): [0.9]}))
+
+
+@pytest.fixture(scope="session")
+def retrained():
+    """vgg's MNIST seed collapsed, was re-trained and diverged, then re-trained ok: four attempts for two seeds."""
+    rows = [trial_row("s", "lenet5", "mnist", 0, 0.9)]
+    rows += [trial_row("s", "vgg", "mnist", 0, outcome, attempt=attempt)
+             for attempt, outcome in enumerate(["collapsed", "diverged", 0.95], start=1)]
+    return report.summarize(*frames(rows))
+
+
+@pytest.fixture(scope="session")
+def unpredicted():
+    """lenet5's second MNIST seed is ok but never predicted classes 3 and 7."""
+    rows = [trial_row("s", "lenet5", "mnist", 0, 0.9), trial_row("s", "vgg", "mnist", 0, 0.8),
+            trial_row("s", "lenet5", "mnist", 1, 0.8, unpredicted_classes=[3, 7])]
+    return report.summarize(*frames(rows))
+
+
+@pytest.fixture(scope="session")
+def identical_seeds():
+    """Three identical seeds a side: a lead without spread."""
+    return report.summarize(*sweep_frames("s", {("lenet5", "mnist"): [0.9] * 3, ("vgg", "mnist"): [0.8] * 3}))
+
+
+@pytest.fixture(scope="session")
+def unstable_above():
+    """vgg's surviving MNIST seeds beat lenet5's, but its third seed diverged."""
+    return report.summarize(*sweep_frames("s", {("lenet5", "mnist"): [0.89, 0.90, 0.91],
+                                                ("vgg", "mnist"): [0.99, 0.99, "diverged"]}))
+
+
+@pytest.fixture(scope="session")
+def separable_everywhere():
+    """lenet5 is above vgg on both datasets by far more than the seed spread."""
+    return report.summarize(*sweep_frames("s", {("lenet5", "mnist"): [0.95, 0.96, 0.97],
+                                                ("vgg", "mnist"): [0.80, 0.81, 0.82],
+                                                ("lenet5", "svhn"): [0.90, 0.91, 0.92],
+                                                ("vgg", "svhn"): [0.70, 0.71, 0.72]}))
