@@ -297,14 +297,13 @@ def _accuracy(run: Run, speed: dict | None, level: dict | None, limit: float, wo
     run.log(swept["output"].rstrip()[-6000:])
     summary = run_cli(["summarize", "--results", str(results), "--vs-study"], timeout=120)
     run.log(summary["output"].rstrip())
-    rows = ResultStore(results).trials() if (results / "trials.parquet").exists() else None
+    rows = ResultStore(results).trials()
     line = {"step": "accuracy", "archs": chosen, "flags": budget + resources, "wall_s": round(swept["wall_s"], 1),
             "returncode": swept["returncode"], "cut": swept["cut"], "estimated_s": estimates,
             "summarize_returncode": summary["returncode"], "summarize": summary["output"][-20000:],
-            "rows": [] if rows is None else [
-                {k: plain(r.get(k)) for k in ("arch", "status", "error", "test_acc", "best_val_acc", "epochs_run",
-                                               "wall_seconds", "train_seconds", "images_per_sec", "peak_mem_bytes")}
-                for r in rows.to_dict("records")]}
+            "rows": [{k: plain(r.get(k)) for k in ("arch", "status", "error", "test_acc", "best_val_acc", "epochs_run",
+                                                   "wall_seconds", "train_seconds", "images_per_sec", "peak_mem_bytes")}
+                     for r in rows.to_dict("records")]}
     run.record(line)
     return line
 
@@ -453,10 +452,14 @@ def main() -> None:
     if not args.dry and found["device"] == "cpu":
         run.log("error: no CUDA device; use --dry on a machine without a GPU")
         sys.exit(2)
-    # Shares of what is left: the later steps keep what they need at the least.
-    speed = throughput(run, limit=min(70.0, run.left() - 400))
-    pack = packing(run, found, speed, limit=min(120.0, run.left() - 270))
-    compiled = compiled_throughput(run, limit=min(45.0, run.left() - 200))
+    def limit(cap: float, keep: float) -> float:
+        """What is left less ``keep`` for the later steps, at most ``cap`` seconds on the GPU; a dry run
+        has no cap (on a busy CPU, Ray's start alone can take a minute)."""
+        return run.left() - keep if args.dry else min(cap, run.left() - keep)
+
+    speed = throughput(run, limit=limit(70.0, keep=400))
+    pack = packing(run, found, speed, limit=limit(120.0, keep=270))
+    compiled = compiled_throughput(run, limit=limit(45.0, keep=200))
     acc = accuracy(run, speed, best_level(pack), limit=run.left() - 40)
     summary(run, found, speed, compiled, pack, acc)
 
