@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-from common import append_result, close_run, machine_facts, results_path, run_cli
+from common import add_run_options, finish, new_result, parse_args, run_cli, script_parser
 
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
@@ -131,9 +129,7 @@ def print_table(result: dict) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.split("\n")[1:]))
+    parser = script_parser(__doc__)
     parser.add_argument("--trials", type=int, default=None, help="seeds 0..N-1 (default 20)")
     parser.add_argument("--arch", default="lenet5")
     parser.add_argument("--dataset", default="synthetic_mnist")
@@ -142,14 +138,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="torch threads of the in-process trials")
-    parser.add_argument("--quick", action="store_true", help="--trials 3")
-    parser.add_argument("--results", default=None, help="JSON lines file (default: benchmarks/results/overhead.jsonl)")
-    parser.add_argument("--no-save", action="store_true", help="do not append the JSON line")
-    args = parser.parse_args()
-    args.trials = args.trials or (3 if args.quick else 20)
+    add_run_options(parser, "overhead", {"trials": 3}, "seconds")
+    args = parse_args(parser, {"trials": 3})
+    args.trials = args.trials or 20
     torch.set_num_threads(args.threads)
-    result = {"machine": {**machine_facts(), "device": "cpu"},
-              "command": " ".join([Path(sys.executable).name, *sys.argv]), "settings": vars(args)}
+    result = new_result(args, device="cpu")
     started = time.perf_counter()
     print(f"in-process: {args.trials} trials ...", flush=True)
     rows = in_process(args)
@@ -158,11 +151,7 @@ def main() -> None:
     print(f"archbench sweep --local: {args.trials} trials ...", flush=True)
     sweep = through_sweep(args)
     result["figures"] = summarize(args, rows, sweep, puts)
-    close_run(result, started)
-    print_table(result)
-    print(f"{result['seconds']} s in all")
-    if not args.no_save:
-        append_result(results_path(args.results, "overhead"), result)
+    finish(result, started, args, "overhead", print_table)
 
 
 if __name__ == "__main__":

@@ -126,8 +126,9 @@ def _tuner(plan: SweepPlan, specs: dict[str, TrialSpec], gpus: float, storage: s
         tune.with_resources(tune.with_parameters(run_trial, specs=specs),
                             {"cpu": plan.cpus_per_trial, "gpu": gpus}),
         param_space={"cell": tune.grid_search(list(specs))},
-        # Reusing a trial's worker process for the next trial saves a fresh process's imports
-        # (torch, torchvision, Ray Tune: about 3.5 s a trial; BENCHMARKS.md, "Sweep overhead").
+        # Reusing a trial's worker process for the next trial saves a fresh process's imports of
+        # torch, torchvision and Ray Tune, seconds a trial (BENCHMARKS.md, "Sweep overhead": 0.13 s
+        # between trials with reuse).
         tune_config=tune.TuneConfig(max_concurrent_trials=plan.max_concurrent, reuse_actors=True,
                                     trial_dirname_creator=_trial_folder),
         run_config=tune.RunConfig(
