@@ -65,10 +65,13 @@ def history_rows(row: Mapping[str, object]) -> list[dict]:
 
 
 def epoch_rows(arch: str, dataset: str, seed: int, accuracies: Iterable[float], seconds: float = 10.0,
-               sweep: str = "s") -> list[dict]:
-    """History rows of one seed: its test accuracy after each epoch, each epoch ``seconds`` long."""
-    return [{"sweep": sweep, "arch": arch, "dataset": dataset, "seed": seed, "attempt": 1, "epoch": e,
-             "test_acc": acc, "epoch_seconds": seconds} for e, acc in enumerate(accuracies, start=1)]
+               sweep: str = "s", val: Iterable[float] | None = None, attempt: int = 1) -> list[dict]:
+    """History rows of one seed: its test (and ``val``idation) accuracy after each epoch, each ``seconds`` long."""
+    accuracies = list(accuracies)
+    val = list(val) if val is not None else [None] * len(accuracies)
+    return [{"sweep": sweep, "arch": arch, "dataset": dataset, "seed": seed, "attempt": attempt, "epoch": e,
+             "test_acc": acc, "val_acc": v, "epoch_seconds": seconds}
+            for e, (acc, v) in enumerate(zip(accuracies, val), start=1)]
 
 
 def frames(rows: Iterable[Mapping[str, object]],

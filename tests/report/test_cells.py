@@ -76,3 +76,31 @@ def test_curves_use_ok_seeds_of_the_sweep(summary):
     assert curves.loc[("vgg", "mnist", 3), "std"] == pytest.approx(0.002)
     assert ("vgg", "cifar10", 1) not in curves.index
     assert curves.loc[("resnet20v1", "mnist", 3), "mean"] == pytest.approx(0.955)
+
+
+def test_an_unstable_cell_ranks_after_every_stable_one_and_before_those_without_an_ok_seed():
+    analysis = analyze(*sweep_frames("s", {("lenet5", "mnist"): [0.80], ("vgg", "mnist"): [0.99, "diverged"],
+                                           ("resnet20v1", "mnist"): ["failed"], ("resnet20v2", "mnist"): [0.70]}))
+    cells = analysis.cells.xs("mnist", level="dataset")
+    assert cells["rank"].to_dict() == {"lenet5": 1, "vgg": 3, "resnet20v1": 4, "resnet20v2": 2}
+    assert cells["unstable"].to_dict() == {"lenet5": False, "vgg": True, "resnet20v1": False, "resnet20v2": False}
+
+
+def test_a_cell_is_flagged_by_its_ok_seeds_unpredicted_classes_only(unpredicted):
+    rows = [trial_row("s", "lenet5", "mnist", 0, "collapsed", unpredicted_classes=[1, 2]),
+            trial_row("s", "lenet5", "mnist", 1, 0.9, unpredicted_classes=[])]
+    assert not analyze(*frames(rows)).cells.loc[("lenet5", "mnist"), "unpredicted"]
+    assert unpredicted.analysis.cells["unpredicted"].to_dict() == {("lenet5", "mnist"): True, ("vgg", "mnist"): False}
+
+
+def test_each_seed_counts_once_by_its_chosen_attempt(retrained):
+    cells = retrained.analysis.cells
+    assert cells.loc[("vgg", "mnist"), ["n", "n_ok", "n_collapsed", "n_diverged"]].tolist() == [1, 1, 0, 0]
+    assert cells["retrained"].to_dict() == {("lenet5", "mnist"): False, ("vgg", "mnist"): True}
+    assert retrained.analysis.retrained[["arch", "seed", "status"]].values.tolist() == [["vgg", 0, "ok"]]
+
+
+def test_a_seed_retrained_after_a_failure_only_is_not_marked():
+    rows = [trial_row("s", "lenet5", "mnist", 0, "failed", attempt=1), trial_row("s", "lenet5", "mnist", 0, 0.9,
+                                                                                 attempt=2)]
+    assert not analyze(*frames(rows)).cells.loc[("lenet5", "mnist"), "retrained"]

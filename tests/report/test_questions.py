@@ -3,28 +3,49 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+import pytest
+from scipy import stats
 
 from orchestrator import data
 from orchestrator.report import analyze
 from orchestrator.report.questions import DIFFICULTY, IMAGE_FORMAT, TRAIN_SIZE, TraitGroup, same_partitions
-from report_frames import frames, trial_row
+from orchestrator.report.significance import TOO_FEW, WELCH
+from report_frames import frames, sweep_frames, trial_row
 
 
 def test_best_per_dataset(summary):
     best = summary.analysis.best
-    assert best.loc["mnist", ["winners", "best", "runner_up"]].tolist() == [("vgg",), "vgg", "lenet5"]
-    assert best.loc["mnist", ["best_acc", "runner_up_acc"]].tolist() == [0.992, 0.98]
-    assert best.loc["cifar10", ["best", "runner_up"]].tolist() == ["resnet20v2", "lenet5"]
-    assert [best.loc[d, "test"].kind for d in ("mnist", "cifar10", "svhn")] == ["welch", "welch", "single seed"]
-    assert [best.loc[d, "test"].exceeds for d in ("mnist", "cifar10")] == [False, True]
+    assert best["order"].to_dict() == {"mnist": ("vgg", "lenet5", "resnet20v2", "resnet20v1"),
+                                       "cifar10": ("resnet20v2", "lenet5"),
+                                       "svhn": ("resnet20v2", "resnet20v1", "vgg", "lenet5")}
+    assert best["candidate"].tolist() == ["vgg", "resnet20v2", "resnet20v2"]
+    assert best["winner"].tolist() == ["", "resnet20v2", ""]
+    mnist = best.loc["mnist", "comparisons"]
+    assert [(c.lower, c.kind) for c in mnist] == [("lenet5", WELCH), ("resnet20v2", TOO_FEW), ("resnet20v1", TOO_FEW)]
+    assert summary.analysis.tests == 2
 
 
-def test_a_dataset_without_a_runner_up_has_no_test(collapsed, nothing_ok_on_svhn):
+def test_the_holm_family_is_every_test_question_1_made(summary):
+    p_mnist = stats.ttest_ind([0.990, 0.992, 0.994], [0.98, 0.97, 0.99], equal_var=False).pvalue
+    p_cifar = stats.ttest_ind([0.70, 0.71, 0.72], [0.60, 0.62, 0.64], equal_var=False).pvalue
+    best = summary.analysis.best
+    assert best.loc["cifar10", "comparisons"][0].p_holm == pytest.approx(2 * p_cifar)
+    assert best.loc["mnist", "comparisons"][0].p_holm == pytest.approx(max(2 * p_cifar, p_mnist))
+
+
+def test_a_dataset_without_a_second_stable_cell_names_no_winner(collapsed, nothing_ok_on_svhn, unstable_above):
     svhn = collapsed.analysis.best.loc["svhn"]
-    assert (svhn["winners"], svhn["best"], svhn["test"]) == (("vgg",), "vgg", None) and pd.isna(svhn["runner_up"])
+    assert (svhn["order"], svhn["candidate"], svhn["comparisons"], svhn["winner"]) == (("vgg",), "vgg", (), "")
     nobody = nothing_ok_on_svhn.analysis.best.loc["svhn"]
-    assert nobody["winners"] == () and pd.isna(nobody["best"]) and pd.isna(nobody["test"])
+    assert (nobody["order"], nobody["candidate"], nobody["winner"]) == ((), "", "")
+    mnist = unstable_above.analysis.best.loc["mnist"]
+    assert (mnist["order"], mnist["comparisons"], mnist["winner"]) == (("lenet5", "vgg"), (), "")
+
+
+def test_a_best_unstable_cell_is_no_candidate():
+    analysis = analyze(*sweep_frames("s", {("lenet5", "mnist"): ["diverged", 0.9, 0.9],
+                                           ("vgg", "mnist"): [0.8, "collapsed", 0.8]}))
+    assert analysis.best.loc["mnist", ["order", "candidate", "winner"]].tolist() == [("lenet5", "vgg"), "", ""]
 
 
 def test_dataset_traits(summary):
@@ -66,7 +87,7 @@ def test_train_size_is_what_the_trials_trained_on():
 def test_overall(summary):
     overall = summary.analysis.overall
     assert list(overall.index) == ["resnet20v2", "vgg", "lenet5", "resnet20v1"]
-    assert overall["wins"].tolist() == [2, 1, 0, 0]
+    assert overall["wins"].tolist() == [1, 0, 0, 0]   # resnet20v2 on CIFAR-10, the only separable lead
     assert overall[["ok_datasets", "datasets"]].to_numpy().tolist() == [[3, 3], [2, 3], [3, 3], [2, 3]]
     # acc and seconds over MNIST and SVHN only: vgg and resnet20v1 have no ok seed on CIFAR-10
     assert summary.analysis.common == ["mnist", "svhn"]
@@ -83,12 +104,14 @@ def test_a_dataset_where_nothing_ran_ok_counts_for_nobody(nothing_ok_on_svhn):
     assert nothing_ok_on_svhn.analysis.overall["mean_rank"].to_dict() == {"lenet5": 1.0, "vgg": 2.0}
 
 
-def test_a_tie_counts_as_a_win_for_each(tied):
-    overall = tied.analysis.overall
-    assert overall.loc[["lenet5", "vgg", "resnet20v1"], ["wins", "shared_wins"]].to_numpy().tolist() == \
-        [[2, 2], [2, 2], [0, 0]]
+def test_a_tie_is_a_win_for_nobody(tied):
+    assert tied.analysis.overall["wins"].tolist() == [0, 0, 0]
 
 
-def test_a_sole_winner_counts_the_wins_it_shared(sole_winner_with_ties):
-    overall = sole_winner_with_ties.analysis.overall
-    assert overall[["wins", "shared_wins"]].to_numpy().tolist() == [[2, 1], [1, 1]]
+def test_only_separable_wins_count(separable_everywhere, sole_winner):
+    assert separable_everywhere.analysis.overall["wins"].to_dict() == {"lenet5": 2, "vgg": 0}
+    assert sole_winner.analysis.overall["wins"].to_dict() == {"lenet5": 0, "vgg": 0}   # one seed a side
+
+
+def test_unstable_datasets_are_counted_per_architecture(unstable_above):
+    assert unstable_above.analysis.overall["unstable"].to_dict() == {"lenet5": 0, "vgg": 1}

@@ -8,7 +8,7 @@ import pytest
 from orchestrator import study
 from orchestrator.report import analyze
 from orchestrator.report.study_figures import constant_prediction_class
-from report_frames import frames, sweep_frames, trial_row
+from report_frames import epoch_rows, frames, sweep_frames, trial_row
 
 
 def test_a_cell_gets_the_studys_figures(summary):
@@ -31,8 +31,8 @@ def test_a_cell_the_study_lacks_has_nan_figures():
 
 def test_time_to_the_studys_accuracy(timed_to_study):
     cells = timed_to_study.analysis.cells
-    assert cells.loc[("lenet5", "mnist"), "seconds_to_study"] == pytest.approx((20.0 + 7.0) / 2)
-    assert cells.loc[("lenet5", "mnist"), ["seeds_reached", "seeds_timed"]].tolist() == [2, 2]
+    assert cells.loc[("lenet5", "mnist"), "seconds_to_study"] == pytest.approx((20.0 + 21.0) / 2)
+    assert cells.loc[("lenet5", "mnist"), ["seeds_reached", "seeds_timed", "seeds_on_test"]].tolist() == [2, 2, 2]
     assert np.isnan(cells.loc[("vgg", "mnist"), "seconds_to_study"])
     assert cells.loc[("vgg", "mnist"), ["seeds_reached", "seeds_timed"]].tolist() == [0, 2]
 
@@ -52,3 +52,29 @@ def test_the_studys_collapsed_run_is_found_with_its_class(study_collapsed):
 def test_a_constant_predictions_accuracy_is_recognised_at_the_figures_rounding(dataset, accuracy, expected):
     found = constant_prediction_class(dataset, accuracy)
     assert (np.isnan(found) if expected is None else found == expected)
+
+
+def test_time_to_the_studys_accuracy_is_read_on_validation_where_there_is_a_split():
+    """Test accuracy reaches lenet5/MNIST's 0.9834 at epoch 1; validation only at epoch 3, the last."""
+    rows = [trial_row("s", "lenet5", "mnist", 0, 0.99)]
+    history = epoch_rows("lenet5", "mnist", 0, [0.99, 0.99, 0.99], val=[0.97, 0.98, 0.985])
+    cells = analyze(*frames(rows, history)).cells
+    assert cells.loc[("lenet5", "mnist"), ["seconds_to_study", "seeds_on_test"]].tolist() == [30.0, 0]
+
+
+@pytest.mark.parametrize("val, reached_at", [([0.99, 0.97, 0.99, 0.99], 30.0),   # a dip: from epoch 3, held
+                                             ([0.97, 0.99, 0.97], None)])        # reached once, then lost
+def test_an_epoch_counts_only_when_the_next_one_holds_the_target(val, reached_at):
+    rows = [trial_row("s", "lenet5", "mnist", 0, 0.99)]
+    cells = analyze(*frames(rows, epoch_rows("lenet5", "mnist", 0, [0.5] * len(val), val=val))).cells
+    found = cells.loc[("lenet5", "mnist"), "seconds_to_study"]
+    assert np.isnan(found) if reached_at is None else found == reached_at
+
+
+def test_the_chosen_attempts_epochs_are_timed():
+    rows = [trial_row("s", "lenet5", "mnist", 0, "collapsed", attempt=1),
+            trial_row("s", "lenet5", "mnist", 0, 0.99, attempt=2)]
+    history = (epoch_rows("lenet5", "mnist", 0, [0.99, 0.99], attempt=1)
+               + epoch_rows("lenet5", "mnist", 0, [0.5, 0.99, 0.99], attempt=2, seconds=5.0))
+    cells = analyze(*frames(rows, history)).cells
+    assert cells.loc[("lenet5", "mnist"), "seconds_to_study"] == 10.0
