@@ -89,9 +89,6 @@ class _Part:
     last: int
     level: int | None
 
-    def inside(self, other: _Part) -> bool:
-        return other != self and other.first <= self.first and self.last <= other.last
-
 
 class _Table:
     """One result table: its directory of part files, and the single file of an older archbench if there is one."""
@@ -172,11 +169,12 @@ class _AttemptIndex:
         self._read: set[tuple[str, int, int, int]] = set()
         self._highest: dict[tuple[object, ...], int] = {}
 
-    def update(self, parts: list[_Part], columns: tuple[Column, ...]) -> None:
+    def update(self, parts: list[_Part]) -> None:
+        """Note the attempts of the trials files in ``parts`` that were not read yet."""
         current = {_identity(p.path): p.path for p in _live(parts)}
         for identity, path in current.items():
             if identity not in self._read:
-                table = _read(path, columns)
+                table = _read(path, TRIAL_COLUMNS)
                 for *cell, attempt in zip(*(table[name].to_pylist() for name in ATTEMPT_KEY)):
                     self.note(tuple(cell), attempt)
         self._read = set(current)
@@ -254,7 +252,7 @@ class ResultStore:
         self.root.mkdir(parents=True, exist_ok=True)
         cell = tuple(row.record()[name] for name in CELL_KEY)
         with self._lock:
-            self._attempts.update(self._trials.parts(), TRIAL_COLUMNS)
+            self._attempts.update(self._trials.parts())
             attempt = self._attempts.highest(cell) + 1
             row = replace(row, attempt=attempt)
             history_parts = self._history.merge_full_levels()
@@ -297,8 +295,15 @@ def _part_name(first: int, last: int, level: int) -> str:
 
 
 def _live(parts: list[_Part]) -> list[_Part]:
-    """``parts`` without the inputs of a merge that are not deleted yet (their rows are in the merged file)."""
-    return [p for p in parts if not any(p.inside(other) for other in parts)]
+    """``parts`` (listed oldest puts first) without the inputs of a merge that are not deleted yet.
+
+    The merged file holds their rows and is listed first: it starts where its first input does, and ends later.
+    """
+    live: list[_Part] = []
+    for part in parts:
+        if not live or part.last > live[-1].last:
+            live.append(part)
+    return live
 
 
 def _unchanged(before: list[_Part], after: list[_Part]) -> bool:
@@ -324,7 +329,8 @@ def _read(path: Path, columns: tuple[Column, ...]) -> pa.Table:
     """
     schema = arrow_schema(columns)
     try:
-        table = pq.read_table(path)
+        with pq.ParquetFile(path) as file:
+            table = file.read(use_threads=False)
     except FileNotFoundError:
         raise
     except (OSError, pa.ArrowException) as exc:
@@ -336,12 +342,14 @@ def _read(path: Path, columns: tuple[Column, ...]) -> pa.Table:
     if newest is not None and newest > SCHEMA_VERSION:
         raise ResultsError(f"{path} was written by a newer archbench (schema {newest}, this one reads "
                            f"{SCHEMA_VERSION}); upgrade archbench, it leaves the file as it is")
+    present = set(table.column_names)
     for c in columns:
         added_since = newest < c.since if newest is not None else not versioned and c.since > 1
-        if c.name not in table.column_names and added_since:
+        if c.name not in present and added_since:
             values = c.derive(table) if c.derive else pa.nulls(len(table), c.type)
             table = table.append_column(c.arrow_field(), values)
-    missing = [name for name in schema.names if name not in table.column_names]
+            present.add(c.name)
+    missing = [name for name in schema.names if name not in present]
     if missing:
         raise ResultsError(f"{path} is not an archbench table: missing columns {', '.join(missing)}")
     try:

@@ -32,7 +32,8 @@ def _older_single_files(root, version, rows):
     scratch = ResultStore(root / "scratch")
     for row in rows:
         scratch.put_trial(row)
-    trials = pq.read_table(scratch.trials_path).drop_columns([c.name for c in results.TRIAL_COLUMNS if c.since > version])
+    trials = pq.read_table(scratch.trials_path).drop_columns(
+        [c.name for c in results.TRIAL_COLUMNS if c.since > version])
     trials = trials.set_column(0, "schema_version", pa.array([version] * len(trials), pa.int32()))
     history = pq.read_table(scratch.history_path).drop_columns(
         [c.name for c in results.HISTORY_COLUMNS if c.since > version])
