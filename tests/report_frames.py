@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestrator import data, study
-from orchestrator.results import HISTORY_FILE, HISTORY_SCHEMA, SCHEMA_VERSION, TRIAL_SCHEMA, TRIALS_FILE
+from orchestrator.results import HISTORY_DIR, HISTORY_SCHEMA, SCHEMA_VERSION, TRIAL_SCHEMA, TRIALS_DIR, _part_name
 
 BASE_SECONDS = {"lenet5": 10.0, "vgg": 100.0, "resnet20v1": 200.0, "resnet20v2": 300.0}
 PARAMS = {  # lenet5 uses the study's own counts, so its differences are zero
@@ -95,8 +95,10 @@ def sweep_frames(sweep: str, cells: Mapping[tuple[str, str], list], day: int = 2
 
 
 def write_results(root: Path, trials: pd.DataFrame, history: pd.DataFrame) -> Path:
-    """Write the frames as a results directory (the Parquet files a sweep leaves); return ``root``."""
-    root.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pandas(trials, schema=TRIAL_SCHEMA, preserve_index=False), root / TRIALS_FILE)
-    pq.write_table(pa.Table.from_pandas(history, schema=HISTORY_SCHEMA, preserve_index=False), root / HISTORY_FILE)
+    """Write the frames as a results directory (one part file per table, as one put of a sweep leaves them);
+    return ``root``."""
+    for directory, frame, schema in ((TRIALS_DIR, trials, TRIAL_SCHEMA), (HISTORY_DIR, history, HISTORY_SCHEMA)):
+        (root / directory).mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+        pq.write_table(table, root / directory / _part_name(1, 1, 0))
     return root

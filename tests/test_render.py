@@ -49,28 +49,28 @@ def test_every_line_fits_and_every_number_is_whole(summary, width):
     assert max(map(len, text.splitlines())) <= width
     missing = _table_numbers(summary) - _numbers(text)
     assert not missing, f"cut or lost at width {width}: {sorted(missing)}"
-    assert "part 1 of" in text   # Table 1 beside the study is wider than any of these widths
+    assert "part 1 of" in text   # Table 3 beside the study is wider than any of these widths
 
 
 def test_a_table_that_fits_is_one_table_without_wrapped_cells():
-    df = pd.DataFrame({"MNIST": ["0.9800 ± 0.0100 (n=3)"], "SVHN": ["diverged 3/3"]},
+    df = pd.DataFrame({"MNIST": ["0.9800 ± 0.0100 (3/3)"], "SVHN": ["— (0/3; 3 diverged) †"]},
                       index=pd.Index(["lenet5"], name="arch"))
     text = render(df, "table", "Table 1", width=100)
-    assert "part" not in text and "0.9800 ± 0.0100 (n=3)" in text and "diverged 3/3" in text
+    assert "part" not in text and "0.9800 ± 0.0100 (3/3)" in text and "— (0/3; 3 diverged) †" in text
 
 
 def test_wrapped_cells_break_between_words_only():
-    df = pd.DataFrame({c: ["0.9550 ± 0.0071 (n=2; failed 1/3)"] for c in ("MNIST", "CIFAR-10", "SVHN", "Fashion")},
+    df = pd.DataFrame({c: ["0.9550 ± 0.0071 (2/3; 1 failed) †"] for c in ("MNIST", "CIFAR-10", "SVHN", "Fashion")},
                       index=pd.Index(["resnet20v1"], name="arch"))
     text = render(df, "table", width=60)
     assert max(map(len, text.splitlines())) <= 60
     words = [w for line in text.splitlines() for w in re.split(r"[\s│┃]+", line) if w]
-    assert {"0.9550", "0.0071", "(n=2;", "1/3)"} <= set(words)
+    assert {"0.9550", "0.0071", "(2/3;", "failed)", "†"} <= set(words)
 
 
 def test_markdown_and_csv_keep_the_full_width(summary):
-    cell = summary.accuracy.loc["resnet20v1", "MNIST"]
-    assert cell == "0.9550 ± 0.0071 (n=2; failed 1/3)"
+    cell = summary.accuracy.loc[("resnet20v1", "test acc"), "MNIST"]
+    assert cell == "0.9550 ± 0.0071 (2/3; 1 failed)"
     for fmt in ("markdown", "csv"):
         text = report.render_summary(summary, fmt, width=60)
         assert cell in text and "part 1 of" not in text

@@ -35,7 +35,7 @@ def test_report_links_existing_files(report_path, summary):
     assert text.startswith("# archbench report: sweep `main`")
     for title in report.TITLES.values():
         assert f"**{title}**" in text
-    assert re.search(r"\| lenet5 +\| 0\.9800 ± 0\.0100 \(n=3\) +\|", text)
+    assert re.search(r"\| lenet5 +\| test acc +\| 0\.9800 ± 0\.0100 \(3/3\) +\|", text)
     assert all(f"### {n}. {question}" in text for n, question in enumerate(report.QUESTIONS, start=1))
     assert all(answer in text for answer in summary.answers)
     assert "Synthetic" not in text

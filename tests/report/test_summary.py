@@ -11,7 +11,7 @@ from orchestrator.render import FORMATS
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_render_summary_in_every_format(summary, fmt):
     text = report.render_summary(summary, fmt, width=400)   # wide enough that no cell wraps
-    assert "0.9920 ± 0.0020 (n=3)" in text and "diverged 3/3" in text and "-1,616" in text
+    assert "0.9920 ± 0.0020 (3/3)" in text and "(0/3; 3 diverged) †" in text and "-1,616" in text
     words = " ".join(text.split())   # a terminal wraps the answers between words
     assert f"Q3. {report.QUESTIONS[2]}" in words and summary.answers[1] in words
 
@@ -28,8 +28,9 @@ def test_csv_summary_titles_every_block(summary):
     for title, df in summary.tables().items():
         at = lines.index(f"# {title}")
         assert lines[at + 1].split(",")[0] == (df.index.names[0] or "")   # the block's header follows its title
-    assert report.NO_VALUE not in text
-    assert "# Q1. " + report.QUESTIONS[0] in lines and not any(line.startswith("Q") for line in lines)
+    assert report.NO_VALUE not in {field for line in lines for field in line.split(",")}   # an empty field instead
+    assert "# Q1. " + report.QUESTIONS[0] in lines and not any(line.startswith(("Q", "C1")) for line in lines)
+    assert "# C1. " + f'"{summary.conclusions[0].claim}"' in lines
 
 
 def test_the_tables_come_in_report_order(summary):

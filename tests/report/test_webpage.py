@@ -6,9 +6,11 @@ dependency (Debian: ``apt-get install chromium``; .ci/run installs it).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -81,7 +83,7 @@ def test_the_page_holds_every_table_plot_and_answer(synthetic_summary, page):
     assert all(answer in text for answer in synthetic_summary.answers)
     assert report.SYNTHETIC_NOTE in text and "ours minus the study's" in text
     assert "0.0670 (collapsed: class 0)" in text   # the study's VGG-like on SVHN
-    assert "0.9750 ± 0.0071 (n=2)" in text and "MNIST (synthetic) study" in text
+    assert "0.9750 ± 0.0071 (2/2)" in text and "0.9900 (1/2; 1 collapsed) †" in text
 
 
 def test_plot_ids_are_unique_on_the_page(page):
@@ -119,3 +121,26 @@ def test_the_screenshot_is_not_blank(page, tmp_path):
     assert pixels.shape[:2] == (2400, 1280)
     assert pixels.std() > 0.05                      # not one flat colour
     assert (pixels.mean(axis=2) < 0.5).mean() > 0.01   # some dark ink: text, lines, plots
+
+
+LAPTOP = (1366, 900)
+MEASURE_WIDTHS = """<script>
+document.body.setAttribute("data-widths", JSON.stringify([...document.querySelectorAll("section.table .scroll")]
+    .map(box => [box.parentElement.id, box.scrollWidth, box.clientWidth])));
+</script>"""
+
+
+@needs_browser
+def test_tables_1_and_2_beside_the_study_fit_a_laptop_screen(synthetic_report, tmp_path):
+    """At 1,366 px no scroll box of Table 1 or 2 scrolls sideways (the character count in test_tables checks Table 1
+    without a browser)."""
+    page = tmp_path / "measured.html"
+    page.write_text(synthetic_report.html.read_text().replace("</body>", MEASURE_WIDTHS + "</body>"))
+    result = _browse(page, tmp_path / "profile", "--dump-dom", f"--window-size={LAPTOP[0]},{LAPTOP[1]}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = re.search(r'data-widths="([^"]*)"', result.stdout)
+    assert found, "the page's script did not run"
+    widths = {name: (scroll, client) for name, scroll, client in json.loads(unescape(found.group(1)))}
+    for name in ("table-accuracy", "table-time"):
+        scroll, client = widths[name]
+        assert 0 < client and scroll <= client, f"{name} scrolls sideways: {scroll} px in a {client} px box"
