@@ -1,4 +1,5 @@
-"""One sweep's results as the study's three tables, the answers to its three questions, and a report.
+"""One sweep's results as the study's three tables, the answers to its three questions, its seven conclusions
+checked, and a report.
 
 How the CLI uses it (every error is a ReportError with a one-line message)::
 
@@ -8,9 +9,9 @@ How the CLI uses it (every error is a ReportError with a one-line message)::
 
 Numbers and words are apart. Numbers: ``analysis`` gathers one sweep's ``Analysis`` from ``cells``
 (per-cell statistics), ``study_figures`` (the study's figures beside them), ``questions`` (the numbers
-behind the three questions) and ``significance`` (the test of a lead against the seed spread). Words:
-``labels`` names datasets and groups of datasets, ``tables`` and ``answers`` put the numbers into
-words, ``summary`` renders them as text, ``layout``, ``pages`` and ``webpage`` write the report files;
+behind the three questions) and ``significance`` (Welch tests of one architecture against another,
+Holm-corrected). Words: ``labels`` names datasets and groups of datasets, ``tables`` and ``answers`` put
+the numbers into words, ``conclusions`` checks the study's conclusions and words each verdict, ``summary`` renders them as text, ``layout``, ``pages`` and ``webpage`` write the report files;
 ``orchestrator.plots`` draws the figures from the numbers. ``model_params.parameter_counts`` and
 ``params_table`` make Table 3 for ``archbench params`` the way the summary makes it.
 """

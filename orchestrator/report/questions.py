@@ -1,6 +1,10 @@
 """The numbers behind the study's three questions: the best architecture per dataset, how the ranks
 move with the datasets' traits, and the architectures compared across datasets.
 
+Question 1 names a best architecture on a dataset only where ``report.significance`` separates the
+first stable cell from every other stable cell with an ok seed, the tests of every dataset forming
+one Holm family; an unstable cell is never first (see ``report.cells``).
+
 Question 3's mean accuracy, mean training seconds and accuracy per training second are taken over
 the common datasets only, those where every architecture has an ok seed, so that one failing on a
 hard dataset is not flattered by its easy ones.

@@ -8,7 +8,7 @@ import pytest
 
 from orchestrator import report, study
 from orchestrator.report.conclusions import CONTRADICTED, NOT_TESTABLE, SUPPORTED
-from report_frames import frames, trial_row
+from report_frames import frames, sweep_frames, trial_row
 
 SECONDS = {"lenet5": 10.0, "vgg": 100.0, "resnet20v1": 200.0, "resnet20v2": 300.0, "squeezenet": 400.0}
 SQUEEZENET_PARAMS = {"params_total": 711_956, "params_trainable": 711_956, "params_non_trainable": 0}
@@ -58,11 +58,19 @@ def test_vgg_ranks_better_on_grayscale_and_smaller_images_in_one_contrast(checks
     assert "the grayscale ones are the smaller ones: one contrast, not two" in checks[3].evidence
 
 
-def test_resnet_v1_is_not_better_on_digits_by_rank(checks):
+def test_resnet_v1_ranks_alike_on_digits_and_objects_which_decides_nothing(checks):
     """v1 ranks 4th on MNIST and 2nd on SVHN, 5th on Fashion-MNIST and 1st on CIFAR-10: 3.00 against 3.00."""
-    assert checks[4].verdict == CONTRADICTED
+    assert checks[4].verdict == NOT_TESTABLE
     assert checks[4].evidence.startswith("digits (MNIST, SVHN): mean rank 3.00 against objects "
                                          "(Fashion-MNIST, CIFAR-10): 3.00")
+    assert checks[4].evidence.endswith("within 1 place: decides nothing")
+
+
+def test_a_rank_worse_by_a_full_place_contradicts():
+    results = sweep_frames("s", {("resnet20v1", "mnist"): [0.5], ("lenet5", "mnist"): [0.9],
+                                 ("resnet20v1", "cifar10"): [0.9], ("lenet5", "cifar10"): [0.5]})
+    four = {c.number: c for c in report.summarize(*results).conclusions}[4]
+    assert four.verdict == CONTRADICTED and "mean rank 2.00 against objects (CIFAR-10): 1.00" in four.evidence
 
 
 def test_resnet_v2_not_always_above_v1_and_about_25_points_on_fashion_mnist(checks):
