@@ -94,3 +94,11 @@ def test_params_fits_a_100_column_terminal(monkeypatch, capsys):
     assert max(map(len, out.splitlines())) <= 100
     table = report.params_table(report.parameter_counts(), vs_study=True)
     assert set().union(*(_numbers(v) for v in table.to_numpy().ravel())) <= _numbers(out)
+
+
+def test_table_1_beside_the_study_fits_a_laptop_screen_with_four_datasets_of_mixed_outcomes(summary):
+    """The natural width (no cell wrapped) of Table 1 in characters of 0.9rem text (about 8 px each) with each
+    cell's padding (about 2 characters) fits 1,366 px less the page's margins: 150 characters."""
+    flat = summary.accuracy.reset_index()
+    assert len(flat.columns) == 2 + 4
+    assert sum(max(len(str(v)) for v in [column, *flat[column]]) + 2 for column in flat.columns) <= 150
