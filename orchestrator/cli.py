@@ -332,8 +332,8 @@ def summarize(
         fail(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
     load_plugins(plugin)   # a plugin dataset's title and traits come from its spec
     store = ResultStore(results)
-    if not store.trials_path.exists():
-        fail(f"no results in {results}: {store.trials_path} does not exist (run `archbench sweep` first)")
+    if not store.has_results():
+        fail(f"no results in {results}: no trial is stored there (run `archbench sweep` first)")
     try:
         summary = report.summarize(store.trials(), store.history(), sweep=sweep_name, vs_study=vs_study)
     except (report.ReportError, ResultsError) as exc:

@@ -3,6 +3,7 @@
 import pytest
 
 import archs
+from orchestrator.results import ResultStore
 
 from helpers import archbench, make_row, run_in_process as run
 
@@ -147,7 +148,7 @@ def test_gpus_asked_on_a_machine_without(monkeypatch, capsys, tmp_path):
     code, _, err = run(monkeypatch, capsys, "sweep", "--local", "--gpus-per-trial", "0.5", "--datasets",
                        "synthetic_mnist", "--archs", "lenet5", "--results", str(tmp_path / "r"))
     assert_one_line_error(code, err, "--gpus-per-trial 0.5", "use 0")
-    assert not (tmp_path / "r" / "trials.parquet").exists()
+    assert not ResultStore(tmp_path / "r").has_results()
 
 
 def test_results_dir_is_a_file(monkeypatch, capsys, tmp_path):

@@ -401,7 +401,7 @@ def test_a_driver_without_the_token_is_refused(cluster, tmp_path):
         assert proc.returncode == 2, (what, proc.stdout[-2000:] + proc.stderr[-3000:])
         assert proc.stderr.strip().splitlines()[-1].startswith(
             f"error: cannot connect to Ray at '{cluster.address}'"), (what, proc.stderr[-2000:])
-        assert not (results / "trials.parquet").exists()
+        assert not ResultStore(results).has_results()
         if what == "no token":
             # The GCS itself turned the client away (a wrong token is refused without a log line).
             assert gcs_log.read_text().count("Missing authorization header") > missing_before

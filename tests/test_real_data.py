@@ -145,7 +145,7 @@ def test_a_short_sweep_on_the_imported_data_learns_both_datasets(imported: Path,
     done = archbench("summarize", "--results", str(results), "--format", "csv")
     assert done.returncode == 0, done.stderr
     accuracy = table_1(done.stdout).loc["lenet5"]
-    trials = pd.read_parquet(results / "trials.parquet").set_index("dataset")
+    trials = pd.read_parquet(results / "trials").set_index("dataset")
     assert not trials["synthetic"].any() and set(trials["status"]) == {"ok"}
     for title, floor in ACCURACY_FLOOR.items():
         assert accuracy[title] >= floor, f"{title}: {accuracy[title]} (expected at least {floor})"

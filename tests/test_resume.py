@@ -24,13 +24,13 @@ def test_rows_of_the_same_setup_are_resumed(tmp_path):
 
 
 def test_columns_an_older_schema_did_not_record_count_as_asked(tmp_path):
-    store = ResultStore(tmp_path)
-    store.put_trial(_row())
-    table = results.pq.read_table(store.trials_path)
+    # A results dir of schema 3: one trials.parquet, without the columns added since.
+    ResultStore(tmp_path / "new").put_trial(_row())
+    table = results.pq.read_table(tmp_path / "new" / results.TRIALS_DIR)
     added = [c.name for c in results.TRIAL_COLUMNS if c.since > 3]
     results.pq.write_table(table.drop_columns(added).set_column(
-        0, "schema_version", results.pa.array([3], results.pa.int32())), store.trials_path)
-    check_same_setup(PLAN, store)
+        0, "schema_version", results.pa.array([3], results.pa.int32())), tmp_path / results.TRIALS_FILE)
+    check_same_setup(PLAN, ResultStore(tmp_path))
 
 
 @pytest.mark.parametrize("changes,held,asked", [

@@ -68,9 +68,9 @@ def time_to_study(history: pd.DataFrame, ok: pd.DataFrame, cells: pd.DataFrame) 
     epochs = history.merge(ok[seeds], on=seeds).sort_values([*seeds, "epoch"])
     by_seed = epochs.groupby(seeds)
     epochs["elapsed"] = by_seed["epoch_seconds"].cumsum()
-    epochs["on_val"] = by_seed["val_acc"].transform(lambda values: values.notna().all())
+    epochs["on_val"] = epochs["val_acc"].notna().groupby([epochs[c] for c in seeds]).transform("all")
     accuracy = epochs["val_acc"].where(epochs["on_val"], epochs["test_acc"])
-    target = [targets.get((arch, dataset), np.nan) for arch, dataset in zip(epochs["arch"], epochs["dataset"])]
+    target = targets.reindex(pd.MultiIndex.from_arrays([epochs["arch"], epochs["dataset"]])).to_numpy()
     epochs["at_target"] = accuracy >= target
     after = epochs.groupby(seeds)["at_target"].shift(-1)
     held = epochs["at_target"] & (after.isna() | (after == True))   # noqa: E712 (NaN: the last epoch)
