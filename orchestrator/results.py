@@ -159,23 +159,28 @@ class _Table:
 
 
 class _AttemptIndex:
-    """The highest attempt of each cell in the trials table, kept current by reading only the files not read yet.
+    """The highest attempt of each cell in both tables, kept current by reading only the files not read yet.
 
     Part files are never changed, so after its first use a writer reads only the parts that other
-    writers added and the files their merges made.
+    writers added and the files their merges made. The history counts too: a put that died between
+    its history's rename and its row's left epochs of an attempt that has no row, and that number
+    is not given again.
     """
 
     def __init__(self) -> None:
         self._read: set[tuple[str, int, int, int]] = set()
         self._highest: dict[tuple[object, ...], int] = {}
 
-    def update(self, parts: list[_Part]) -> None:
-        """Note the attempts of the trials files in ``parts`` that were not read yet."""
-        current = {_identity(p.path): p.path for p in _live(parts)}
-        for identity, path in current.items():
+    def update(self, *tables: _Table) -> None:
+        """Note the attempts in the files of ``tables`` that were not read yet."""
+        current = {}
+        for table in tables:
+            key = tuple(c for c in table.columns if c.name in ATTEMPT_KEY)
+            current.update({_identity(p.path): (p.path, key) for p in _live(table.parts())})
+        for identity, (path, key) in current.items():
             if identity not in self._read:
-                table = _read(path, TRIAL_COLUMNS)
-                for *cell, attempt in zip(*(table[name].to_pylist() for name in ATTEMPT_KEY)):
+                rows = _read(path, key)
+                for *cell, attempt in zip(*(rows[name].to_pylist() for name in ATTEMPT_KEY)):
                     self.note(tuple(cell), attempt)
         self._read = set(current)
 
@@ -252,18 +257,18 @@ class ResultStore:
         self.root.mkdir(parents=True, exist_ok=True)
         cell = tuple(row.record()[name] for name in CELL_KEY)
         with self._lock:
-            self._attempts.update(self._trials.parts())
+            self._attempts.update(self._trials, self._history)
             attempt = self._attempts.highest(cell) + 1
             row = replace(row, attempt=attempt)
             history_parts = self._history.merge_full_levels()
             trial_parts = self._trials.merge_full_levels()
-            self._attempts.mark_read(p.path for p in trial_parts)
+            self._attempts.mark_read(p.path for p in (*trial_parts, *history_parts))
             put = 1 + max((p.last for p in (*trial_parts, *history_parts)), default=0)
             history_part = self._history.part_writer(put, row.history_records())
             trial_part = self._trials.part_writer(put, [{"schema_version": SCHEMA_VERSION, **row.record()}])
             atomic_write_all([history_part, trial_part])
             self._attempts.note(cell, attempt)
-            self._attempts.mark_read([trial_part[0]])
+            self._attempts.mark_read([trial_part[0], history_part[0]])
         return attempt
 
 

@@ -375,3 +375,15 @@ def test_a_failed_merge_stores_nothing_and_changes_no_file(tmp_path, monkeypatch
         store.put_trial(_row(seed=2, epochs=1))
     assert _files(tmp_path) == before
     assert sorted(store.trials()["seed"]) == [0, 1]
+
+
+def test_an_attempt_whose_row_never_landed_keeps_its_number_taken(tmp_path):
+    # A put that died between renaming its history part and its trials part left epochs without a row:
+    # the next attempt of the cell gets a number of its own, so no epoch is ever stored twice under one key.
+    store = ResultStore(tmp_path)
+    store.put_trial(_row(epochs=2))
+    for part in (tmp_path / "trials").iterdir():
+        part.unlink()
+    assert ResultStore(tmp_path).put_trial(_row(epochs=1)) == 2
+    history = ResultStore(tmp_path).history()
+    assert not history.duplicated(list(results.EPOCH_KEY)).any()
