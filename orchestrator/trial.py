@@ -3,7 +3,7 @@
 A ``TrialSpec`` (a ``Cell`` and a ``Budget``, plus where the data is) is built once per cell by
 ``SweepPlan.trial``, travels through Ray Tune unchanged and is what ``train.train`` takes.
 
-The row a trial leaves in ``trials.parquet`` has three parts, each declared once, field by field,
+The row a trial leaves in the trials table (``results``) has three parts, each declared once, field by field,
 as columns (``orchestrator.columns``):
 
 - ``TrialSetup``, how the cell is set up to train: its cell, the resolved recipe, augmentation and
@@ -171,7 +171,7 @@ class TrialSpec:
 
 @dataclass(frozen=True)
 class EpochRow:
-    """One epoch of a trial: a row of history.parquet."""
+    """One epoch of a trial: a row of the history table."""
 
     epoch: int = column(pa.int64(), "1-based", key=True, nullable=False)
     train_loss: float = column(pa.float64(), "mean training loss over the epoch's steps")
@@ -270,7 +270,7 @@ def _first_attempts(table: pa.Table) -> pa.Array:
 
 @dataclass(frozen=True)
 class TrialRow:
-    """One finished attempt of a cell: a row of trials.parquet, and its epochs in ``outcome.history``."""
+    """One finished attempt of a cell: a row of the trials table, and its epochs in ``outcome.history``."""
 
     sweep: str = column(pa.string(), "the sweep's name", key=True, nullable=False)
     setup: TrialSetup
@@ -301,7 +301,7 @@ class TrialRow:
         return {**values_of(self), **values_of(self.setup), **values_of(self.outcome), **values_of(self.placement)}
 
     def history_records(self) -> list[dict[str, object]]:
-        """The epochs as rows of history.parquet, each with the row's key."""
+        """The epochs as rows of the history table, each with the row's key."""
         record = self.record()
         key = {c.name: record[c.name] for c in self.columns() if c.group == "key"}
         return [{**key, **values_of(epoch)} for epoch in self.outcome.history]
