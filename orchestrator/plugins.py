@@ -26,6 +26,7 @@ import torch
 
 import archs
 from orchestrator import data
+from orchestrator.errors import first_line
 
 ENTRY_POINT_GROUP = "archbench.plugins"
 
@@ -70,13 +71,13 @@ def check(arch_names: Sequence[str], dataset_names: Sequence[str]) -> None:
             try:
                 model = archs.build(arch, spec.channels, spec.num_classes, spec.image_size).eval()
             except Exception as exc:
-                raise PluginError(f"{where}: the builder raised {_describe(exc)}") from None
+                raise PluginError(f"{where}: the builder raised {first_line(exc, with_type=True)}") from None
             images = torch.zeros(2, spec.channels, spec.image_size, spec.image_size)
             try:
                 with torch.no_grad():
                     logits = model(images)
             except Exception as exc:
-                raise PluginError(f"{where}: forward of a {tuple(images.shape)} batch raised {_describe(exc)}") from None
+                raise PluginError(f"{where}: forward of a {tuple(images.shape)} batch raised {first_line(exc, with_type=True)}") from None
             expected = (2, spec.num_classes)
             if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != expected:
                 got = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
@@ -92,7 +93,7 @@ def _load_once(plugin: str, do_import: Callable[[], object]) -> None:
     except PluginError:
         raise
     except Exception as exc:    # an import error, a duplicate name, anything the module raised
-        raise PluginError(f"plugin {plugin}: {_describe(exc)}") from None
+        raise PluginError(f"plugin {plugin}: {first_line(exc, with_type=True)}") from None
     _loaded.add(plugin)
 
 
@@ -118,8 +119,3 @@ def _import(plugin: str) -> None:
 
 def _is_path(plugin: str) -> bool:
     return plugin.endswith(".py") or "/" in plugin
-
-
-def _describe(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

@@ -8,7 +8,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestrator import results
-from orchestrator.atomic import atomic_write_text
 from orchestrator.results import HISTORY_SCHEMA, TRIAL_SCHEMA, ResultsError, ResultStore
 
 from helpers import make_row
@@ -324,23 +323,6 @@ def test_concurrent_writers_keep_every_row_and_readers_see_each_row_once(tmp_pat
     assert (trials["attempt"] == 1).all()
     assert len(history) == 45
     assert not list(tmp_path.rglob("*.tmp")), "temporary files left behind"
-
-
-def test_atomic_write_text_replaces_whole_file(tmp_path):
-    path = tmp_path / "out.md"
-    path.write_text("old")
-    atomic_write_text(path, "new text")
-    assert path.read_text() == "new text"
-    assert [p.name for p in tmp_path.iterdir()] == ["out.md"]
-
-
-def test_atomic_files_get_the_mode_open_would_give(tmp_path):
-    old = os.umask(0o027)
-    try:
-        atomic_write_text(tmp_path / "out.md", "text")
-    finally:
-        os.umask(old)
-    assert (tmp_path / "out.md").stat().st_mode & 0o777 == 0o640
 
 
 def test_a_failed_write_changes_neither_table(tmp_path, monkeypatch):
