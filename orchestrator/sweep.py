@@ -158,6 +158,9 @@ def _quiet_tune() -> None:
     warnings (such as trials waiting for resources the cluster lacks) still show.
     """
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")   # the legacy reporter is silent at verbose=0
+    # Keeping one checkpoint a trial makes Tune snapshot the experiment after each epoch's checkpoint
+    # (a small file), and warn, several lines a time, whenever epochs are shorter than 5 s: by design here.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     for name in ("ray.tune.execution.tune_controller", "ray.tune.tune"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
