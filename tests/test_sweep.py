@@ -137,6 +137,23 @@ def test_failed_diverged_collapsed_and_killed_trials_through_a_plugin(tmp_path):
     assert summary.returncode == 0, summary.stderr
     assert "tiny_cnn" in summary.stdout and "collapsed" in summary.stdout
 
+    # The same command again: a collapsed or diverged seed is its result, only the failed one trains again.
+    command = ["sweep", "--local", "--plugin", FAULTS, "--archs", "fault_nan,fault_collapse,fault_raise",
+               "--datasets", "synthetic_mnist", *TINY, "--results", str(tmp_path / "results"), "--name", "faults",
+               "--max-failures", "0"]
+    again = archbench(*command)
+    assert "2 of 3 cells" in again.stdout, again.stdout[-2000:]
+    rows = ResultStore(tmp_path / "results").trials()
+    assert sorted(zip(rows["arch"], rows["attempt"])) == [
+        ("fault_collapse", 1), ("fault_kill_once", 1), ("fault_nan", 1), ("fault_raise", 1), ("fault_raise", 2),
+        ("tiny_cnn", 1)]
+    # --force trains them again, and every earlier attempt stays on record.
+    forced = archbench(*(arg.replace("fault_nan,fault_collapse,fault_raise", "fault_collapse") for arg in command),
+                       "--force")
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    collapsed = ResultStore(tmp_path / "results").trials().query("arch == 'fault_collapse'")
+    assert list(collapsed.sort_values("attempt")["status"]) == ["collapsed", "collapsed"]
+
 
 @pytest.mark.ray
 def test_summarize_the_sweep(first_sweep, tmp_path):
