@@ -103,6 +103,8 @@ def add_run_options(parser: argparse.ArgumentParser, script: str, quick: dict[st
     parser.add_argument("--quick", action="store_true", help=f"{what}: {presets}")
     parser.add_argument("--results", default=None, help=f"JSON lines file (default: benchmarks/results/{script}.jsonl)")
     parser.add_argument("--no-save", action="store_true", help="do not append the JSON line")
+    parser.add_argument("--each", default=None,
+                        help="also append a JSON line per cell or level to this file as each is measured")
 
 
 def parse_args(parser: argparse.ArgumentParser, quick: dict[str, object]) -> argparse.Namespace:
@@ -150,6 +152,14 @@ def append_result(path: Path, result: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as f:
         f.write(json.dumps(result, default=str) + "\n")
+
+
+def append_item(args: argparse.Namespace, item: dict) -> None:
+    """With ``--each``, append ``item`` (one cell or level) as it is measured, so that a run stopped
+    midway keeps its figures: ``{"step": $ARCHBENCH_GPU_STEP_NAME or the script, "item": item}``."""
+    if args.each:
+        step = os.environ.get("ARCHBENCH_GPU_STEP_NAME") or Path(sys.argv[0]).stem
+        append_result(Path(args.each), {"step": step, "item": item})
 
 
 def plain(value):

@@ -15,6 +15,11 @@ seen at once on a device, each trial's peak memory, and the statuses. The packin
 level's wall time / each level's. The levels run in the order given, the first one first: give one
 by one first.
 
+``--ray-once`` starts Ray once in this process for all levels, and each level's command joins it
+(``--address``): a level's wall time then holds no Ray start. ``--smaller-share`` adds, after the first
+level, a share below the last one that still holds MEMORY_HEADROOM times the largest peak memory of the
+first level (on CUDA). ``--each`` appends each level's line as it ends.
+
 ``--max-seconds`` skips a level that would end after it (estimate: the last level's wall time; packing
 only shortens it) and interrupts one still running at it (its stored rows are kept), saying so.
 
@@ -30,7 +35,7 @@ import os
 import tempfile
 import time
 
-from common import (GRACE, add_run_options, device_facts, finish, mib, new_result, num, parse_args, plain, run_cli,
+from common import (GRACE, add_run_options, append_item, device_facts, finish, mib, new_result, num, parse_args, plain, run_cli,
                     script_parser)
 
 import pandas as pd  # noqa: E402
@@ -40,14 +45,15 @@ import archs  # noqa: E402
 from orchestrator import data  # noqa: E402
 from orchestrator.results import ResultStore  # noqa: E402
 
+MEMORY_HEADROOM = 1.5     # a share must hold this many times the largest peak memory measured
 QUICK = {"archs": "lenet5", "datasets": "synthetic_mnist,synthetic_cifar10", "train_limit": 256, "test_limit": 128}
 
 
-def run_level(flags: list[str], common: list[str], timeout: float | None) -> dict:
-    """One packing level: the command, then its rows."""
+def run_level(flags: list[str], common: list[str], timeout: float | None, site: list[str]) -> dict:
+    """One packing level: the command (``site``: --local, or --address of the Ray it joins), then its rows."""
     with tempfile.TemporaryDirectory(prefix="archbench-bench-") as tmp:
         begin = pd.Timestamp.now(tz="UTC")
-        run = run_cli(["sweep", "--local", *common, *flags, "--results", tmp, "--name", "bench"], timeout=timeout)
+        run = run_cli(["sweep", *site, *common, *flags, "--results", tmp, "--name", "bench"], timeout=timeout)
         rows = ResultStore(tmp).trials()
     if run["returncode"] not in (0, 1) and rows.empty:     # 1: some trials failed or collapsed; still timed
         raise SystemExit(f"error: archbench sweep {' '.join(flags)} exited {run['returncode']}:\n{run['output'][-3000:]}")
@@ -72,9 +78,25 @@ def summarize_level(run: dict, rows: pd.DataFrame, begin: pd.Timestamp) -> dict:
     }
 
 
+def smaller_share(peak_bytes: int | None, memory_bytes: int | None, cells: int, below: float) -> float | None:
+    """A share below ``below`` that still holds MEMORY_HEADROOM x ``peak_bytes``; None if none does."""
+    if not peak_bytes or not memory_bytes:
+        return None
+    trials = min(int(memory_bytes // (MEMORY_HEADROOM * peak_bytes)), cells, os.cpu_count() or 1)
+    return round(1 / trials, 4) if trials > 1 / below else None
+
+
+def start_ray(on_cuda: bool) -> str:
+    """Start Ray in this process for every level to join; its address."""
+    import ray
+
+    ray.init(num_gpus=1 if on_cuda else 0, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    return ray.get_runtime_context().gcs_address
+
+
 def print_table(result: dict) -> None:
     m, s = result["machine"], result["settings"]
-    print(f"\n{result['cells']} cells through `archbench sweep --local`, {s['epochs']} epoch(s), train_limit "
+    print(f"\n{result['cells']} cells through `archbench sweep`, {s['epochs']} epoch(s), train_limit "
           f"{s['train_limit']}, test_limit {s['test_limit']}, {m['device']}, {m['cpu_count']} cores, "
           f"load {m['load_avg_start']} -> {m['load_avg_end']}")
     print("gain = the first level's wall (or span) / this one's; slowdown = trial wall sum / the first level's; "
@@ -103,6 +125,9 @@ def main() -> None:
     parser.add_argument("--train-limit", type=int, default=None, help="default: the whole training split")
     parser.add_argument("--test-limit", type=int, default=None, help="default: the whole test split")
     parser.add_argument("--batch-size", type=int, default=None, help="default: each recipe's")
+    parser.add_argument("--ray-once", action="store_true", help="start Ray once here; every level joins it")
+    parser.add_argument("--smaller-share", action="store_true",
+                        help="add a smaller share, chosen from the first level's peak memory (CUDA)")
     parser.add_argument("--max-seconds", type=float, default=None,
                         help="skip levels that would end after this, interrupt one running at it")
     add_run_options(parser, "sweep", QUICK, "CPU check")
@@ -125,8 +150,9 @@ def main() -> None:
     result = {**new_result(args, **device_facts()),
               "cells": len(chosen_archs.split(",")) * len(chosen_datasets.split(",")), "levels": []}
     started = time.perf_counter()
+    site = ["--address", start_ray(on_cuda)] if args.ray_once else ["--local"]
     first = last = None
-    for label, flags in levels:
+    for label, flags in levels:     # --smaller-share may add one while they run
         left = None if args.max_seconds is None else args.max_seconds - (time.perf_counter() - started)
         if left is not None and last is not None and last["wall_s"] > left:
             level = {"packing": label, "skipped": f"{left:.0f} s left, the last level took {last['wall_s']:.0f} s"}
@@ -135,7 +161,12 @@ def main() -> None:
         else:
             print(f"{label} per trial ...", flush=True)
             # Interrupted early enough that its grace period too ends within --max-seconds.
-            level = {"packing": label, **run_level(flags, common, timeout=None if left is None else left - GRACE)}
+            level = {"packing": label, **run_level(flags, common, None if left is None else left - GRACE, site)}
+            if first is None and args.smaller_share and on_cuda:
+                extra = smaller_share(level["peak_mem_bytes_max"], device_facts()["device_memory_bytes"],
+                                      result["cells"], below=min(shares))
+                if extra:
+                    levels.append((f"{extra:g} GPU", ["--gpus-per-trial", f"{extra:g}"]))
             first, last = first or level, level
             level["gain"] = round(first["wall_s"] / level["wall_s"], 3)
             level["span_gain"] = (round(first["trials_span_s"] / level["trials_span_s"], 3)
@@ -144,6 +175,7 @@ def main() -> None:
                                  if first["trial_wall_sum_s"] else None)
             print(f"  wall {level['wall_s']:.1f} s, gain {level['gain']:.2f}x, {level['statuses']}", flush=True)
         result["levels"].append(level)
+        append_item(args, level)
     finish(result, started, args, "sweep", print_table)
 
 

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from common import add_run_options, device_facts, finish, mib, new_result, parse_args, script_parser
+from common import add_run_options, append_item, device_facts, finish, mib, new_result, parse_args, script_parser
 
 import torch  # noqa: E402
 
@@ -277,6 +277,7 @@ def main() -> None:
                     figure["explain"] = explain(s, images, args.repeats)
                 longest = max(longest, time.perf_counter() - cell_start)
             result["figures"].append(figure)
+            append_item(args, figure)
             print(row_line(figure), flush=True)
     measured = [f["ratio"]["median"] for f in result["figures"] if "ratio" in f]
     result["summary"] = {"cells": len(result["figures"]), "measured": len(measured),

@@ -1,12 +1,14 @@
-"""The benchmarks stay runnable: each ``--quick`` mode, and the GPU run's dry run on the slimmed Ray kit.
+"""The benchmarks stay runnable: each ``--quick`` mode, and the GPU run's dry run on its kit.
 
 They check that each script runs through archbench's public interfaces and records what it
-measured, never how fast anything was (speed goes to BENCHMARKS.md). ``throughput.py --quick`` and
-``sweep.py --quick`` run inside the GPU dry run (``benchmarks/gpu/run.py --dry`` calls them).
+measured, never how fast anything was (speed goes to BENCHMARKS.md). ``throughput.py --quick`` runs
+inside the GPU dry run (``benchmarks/gpu/run.py --dry`` calls it); the dry run's packing step is the
+one stopped at its limit there.
 
 The kit tests need the package registry (``benchmarks/gpu/pack`` downloads Ray's wheel once into
-``benchmarks/gpu/build/``) and, for the dry run, real MNIST where ``ARCHBENCH_REAL_DATA`` points
-(as tests/test_real_data.py); they are skipped, saying why, where either is missing.
+``benchmarks/gpu/build/``, and keeps its xz archives there) and, for the dry run, real MNIST and
+Fashion-MNIST where ``ARCHBENCH_REAL_DATA`` points (as tests/test_real_data.py); they are skipped,
+saying why, where either is missing.
 """
 
 from __future__ import annotations
@@ -19,17 +21,16 @@ import subprocess
 import sys
 import sysconfig
 import venv
-import zipfile
 from pathlib import Path
 
 import pytest
-from packaging.utils import parse_wheel_filename
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = REPO / "benchmarks"
 PACK, RUN_SH = BENCHMARKS / "gpu" / "pack", BENCHMARKS / "gpu" / "run.sh"
 REAL_DATA = os.environ.get("ARCHBENCH_REAL_DATA", "")
-MNIST = Path(REAL_DATA) / "mnist"
+REAL = Path(REAL_DATA)
+MNIST = REAL / "mnist"
 THIS_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
@@ -55,7 +56,7 @@ def gpu_image_python(folder: Path, kit: Path) -> tuple[Path, Path]:
     So the GPU image is imitated: what the kit brings comes from the kit alone, Ray's workers included.
     """
     venv.create(folder / "venv", with_pip=False)
-    left_out = {"ray", "archbench", *(parse_wheel_filename(w.name)[0] for w in (kit / "wheels").glob("*.whl"))}
+    left_out = {"ray", "archbench", *json.loads((kit / "manifest.json").read_text())["site_packages"]}
     hidden = {Path(str(f)).parts[0] for name in left_out for f in importlib.metadata.distribution(name).files}
     deps = folder / "deps"
     deps.mkdir()
@@ -73,15 +74,40 @@ def load_gpu_run():
     return module
 
 
-def test_unmet_requirements_name_the_absent_and_the_excluded_version_and_skip_other_extras(monkeypatch):
+def test_the_plan_fits_the_clock_with_the_accuracy_table_holding_the_largest_share():
     gpu_run = load_gpu_run()
-    requires = {"ray": ["numpy>=1.20", "absent-pkg; extra == 'tune'", "other-extra-pkg; extra == 'serve'",
-                        "old-python-pkg; python_version < '3.0'"],
-                "archbench": ["typer>=0.29", "ray[tune]>=2.44"]}
-    installed = {"numpy": "2.0.0", "typer": "0.15.1", "ray": "2.60.0"}
-    monkeypatch.setattr(gpu_run.importlib.metadata, "requires", requires.__getitem__)
-    monkeypatch.setattr(gpu_run, "_version", installed.get)
-    assert gpu_run.unmet_requirements() == ["absent-pkg", "typer 0.15.1, archbench wants >=0.29"]
+    assert gpu_run.INSTALL + sum(gpu_run.PLAN.values()) <= gpu_run.CLOCK <= 420
+    assert max(gpu_run.PLAN, key=gpu_run.PLAN.get) == "accuracy"
+    assert list(gpu_run.PLAN)[:3] == ["preflight", "packing", "accuracy"]
+
+
+def test_a_step_past_its_limit_is_stopped_with_a_process_it_started_in_another_session(tmp_path):
+    gpu_run = load_gpu_run()
+    child = tmp_path / "child.pid"
+    # The step starts a child in a session of its own (as a sweep starts Ray), then outlives its limit.
+    step = ("import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'],"
+            f" start_new_session=True); open({str(child)!r}, 'w').write(str(p.pid)); time.sleep(600)")
+    done = gpu_run.run_step([sys.executable, "-c", step], limit=5)
+    assert done["stopped"] and done["returncode"] is None
+    assert child.exists() and gpu_run.marked(done["marker"]) == []
+    assert not Path(f"/proc/{child.read_text()}").exists() or "zombie" in Path(f"/proc/{child.read_text()}/status").read_text()
+
+
+def test_a_step_within_its_limit_keeps_its_exit_code():
+    done = load_gpu_run().run_step([sys.executable, "-c", "raise SystemExit(3)"], limit=120)
+    assert done == {**done, "returncode": 3, "stopped": False}
+
+
+def test_the_projection_scales_the_cells_by_their_recipes_and_divides_by_the_packing_gain():
+    gpu_run = load_gpu_run()
+    rates = {(arch, shape): 10_000.0 for arch in ("lenet5", "vgg", "resnet20v1", "resnet20v2", "squeezenet")
+             for shape in ("1x28x28", "3x32x32")}
+    alone, packed = gpu_run.projection(rates, gain=None), gpu_run.projection(rates, gain=4.0)
+    assert alone["cells_not_projected"] == [] and alone["serial_hours"] > 0
+    assert packed["one_seed_hours"] == pytest.approx(alone["one_seed_hours"] / 4, rel=0.01)
+    assert packed["three_seeds_hours"] == pytest.approx(3 * packed["one_seed_hours"], rel=0.01)
+    del rates[("vgg", "3x32x32")]
+    assert gpu_run.projection(rates, gain=None)["cells_not_projected"] == ["vgg/cifar10", "vgg/svhn"]
 
 
 def test_data_loader_quick_times_both_loaders_and_the_decoded_load(tmp_path):
@@ -110,7 +136,7 @@ def test_pack_refuses_a_kit_over_its_limit_and_keeps_the_old_one(tmp_path):
     kit = tmp_path / "kit"
     kit.mkdir()
     (kit / "old").write_text("the kit before")
-    done = pack(kit, "--limit-mib", "1", "--mnist", str(MNIST if MNIST.is_dir() else REPO.parent / "shared/data/mnist"))
+    done = pack(kit, "--limit-mib", "1", "--data", str(REAL if REAL.is_dir() else REPO.parent / "shared/data"))
     if "missing" in done.stderr:
         pytest.skip(f"no real MNIST: {done.stderr.strip()}")
     assert done.returncode == 1
@@ -120,35 +146,38 @@ def test_pack_refuses_a_kit_over_its_limit_and_keeps_the_old_one(tmp_path):
 
 
 @pytest.mark.ray
-@pytest.mark.skipif(not MNIST.is_dir(), reason="the dry run trains on real MNIST: set ARCHBENCH_REAL_DATA "
-                                               "(e.g. ARCHBENCH_REAL_DATA=../shared/data)")
-def test_gpu_dry_run_installs_the_slim_kit_and_runs_every_step(tmp_path):
+@pytest.mark.skipif(not MNIST.is_dir(), reason="the dry run trains on real MNIST and Fashion-MNIST: set "
+                                               "ARCHBENCH_REAL_DATA (e.g. ARCHBENCH_REAL_DATA=../shared/data)")
+def test_gpu_dry_run_installs_the_kit_runs_every_step_and_stops_one_past_its_limit(tmp_path):
     kit = tmp_path / "kit"
-    packed = pack(kit, "--mnist", str(MNIST))
+    packed = pack(kit, "--data", str(REAL))
     assert packed.returncode == 0, packed.stderr
-    (ray_wheel,) = (kit / "wheels").glob("ray-*.whl")
-    with zipfile.ZipFile(ray_wheel) as wheel:
-        names = wheel.namelist()
-    assert "ray/_raylet.so" in names and not [n for n in names if n.startswith("ray/jars/")]
-
+    assert sorted(p.name for p in (kit / "data").iterdir()) == ["fashion_mnist", "mnist"]
     python, deps = gpu_image_python(tmp_path / "image", kit)
-    out = tmp_path / "out"
-    env = {**os.environ, "PYTHON": str(python), "PYTHONPATH": str(deps), "OUT": str(out)}
-    done = run(["bash", RUN_SH, "--dry", "--kit", kit], timeout=900, env=env)
+    out, work = tmp_path / "out", tmp_path / "work"
+    env = {**os.environ, "PYTHON": str(python), "PYTHONPATH": str(deps), "OUT": str(out),
+           "ARCHBENCH_GPU_WORK": str(work)}
+    # Packing cannot start Ray and train within 6 s: it is stopped, and the accuracy table still runs.
+    done = run(["bash", RUN_SH, "--dry", "--kit", kit, "--limits", "packing=6"], timeout=900, env=env)
     assert done.returncode == 0, done.stdout[-5000:]
     assert sorted(p.name for p in out.iterdir()) == ["archbench-gpu.jsonl", "archbench-gpu.log"]
-    lines = {line["step"]: line for line in map(json.loads, (out / "archbench-gpu.jsonl").read_text().splitlines())}
-    assert set(lines) == {"facts", "throughput", "packing", "accuracy", "compile", "summary"}
-    assert lines["facts"]["unmet_requirements"] == []
-    assert lines["facts"]["kit"].startswith("packed ")       # the manifest was read and the files compared
-    assert [f["arch"] for f in lines["throughput"]["figures"]] == ["lenet5"]
-    assert sum(lines["packing"]["levels"][0]["statuses"].values()) == 1
-    (row,) = lines["accuracy"]["rows"]
-    assert row["arch"] == "lenet5" and row["status"] == "ok" and row["test_acc"] > 0.5    # chance: 0.1
-    assert "Q1. Which architecture works best" in lines["accuracy"]["summarize"]
-    assert lines["compile"]["skipped"].startswith("not in a dry run")
+    lines = [json.loads(line) for line in (out / "archbench-gpu.jsonl").read_text().splitlines()]
+    results = {line["step"]: line for line in lines if "item" not in line and not line.get("started")}
+    checks = results["preflight"]["checks"]
+    assert checks["torch bf16 matmul on the GPU"] == checks["ray sees one GPU"] == "skipped (no GPU)"
+    assert all(state.startswith("ok") for name, state in checks.items() if name.startswith("import"))
+    assert checks["ray task on a CPU"] == "ok: cpu"
+    assert results["preflight"]["facts"]["kit"].startswith("packed ")   # the manifest was read, the files compared
+    assert results["packing stopped"]["stopped"] and load_gpu_run().marked(results["packing stopped"]["marker"]) == []
+    cells = [line["item"] for line in lines if line["step"] == "accuracy" and "item" in line]
+    assert sorted(c["dataset"] for c in cells) == ["fashion_mnist", "mnist"]
+    assert all(c["arch"] == "lenet5" and c["status"] == "ok" and c["test_acc"] > 0.5 for c in cells)  # chance: 0.1
+    assert "Q1. Which architecture works best" in results["accuracy"]["summarize"]
+    assert [f["arch"] for line in lines if line["step"] in ("throughput", "shapes") and "item" in line
+            for f in [line["item"]]] == ["lenet5", "lenet5"]
     log = (out / "archbench-gpu.log").read_text()
-    assert "kit installed into" in log and "recommended default --gpus-per-trial" in log
+    assert "plan (" in log and "STOPPED packing" in log and "kit installed into" in log
+    assert "projection, not a measurement [dry run: not a GPU figure]" in log and "the study: 47.4 h" in log
 
 
 @pytest.mark.ray

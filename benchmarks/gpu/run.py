@@ -1,123 +1,286 @@
-"""The GPU run: what one call on the GPU machine measures, within its own clock (``run.sh`` starts it).
+"""The GPU run: one call on the GPU machine, in order of value, within its own clock (``run.sh`` starts it).
 
-Steps, in this order, each given the time that is left and skipped (saying so) when too little is:
+The call ends within CLOCK seconds of its start (``run.sh``'s install counted), so that a fix and a
+second call still fit in the machine's window. Each step runs in a process of its own, in its own
+process group, and is stopped at its limit (SIGINT, then SIGKILL after STOP_GRACE seconds) together
+with everything it started, Ray included (found by a marker in their environment); the next step
+still runs. The plan, printed first:
 
-  1. facts        GPU name and memory, driver, torch, CUDA, cuDNN, Ray; the kit's project files against
-                  this tree; what Ray, Ray Tune and archbench require that is not installed, or installed
-                  at a version they exclude (read with ``packaging``, which the GPU image holds)
-  2. throughput   benchmarks/throughput.py, eager: per architecture and input size, images/s of
-                  archbench's ``train`` against a bare loop (bf16 autocast + channels-last), peak memory
-  3. packing      benchmarks/sweep.py: the 5 x 4 grid through ``archbench sweep --local`` on the
-                  synthetic twins (real sizes), a fixed short budget, at --gpus-per-trial 1, 0.5,
-                  0.25 and a smaller share chosen from the peak memory of step 2
-  4. compile      benchmarks/throughput.py --compile on 3x32x32 for LeNet-5, then ResNet-20 v1 (one
-                  process each), as far as its 45 s allow: compiling all ten cells takes minutes
-  5. accuracy     ``archbench data import mnist`` (the kit's real files), every architecture with its
-                  full recipe through ``archbench sweep --local`` at the best share of step 3, then
-                  ``archbench summarize --vs-study``; an architecture that would not finish in time
-                  (estimated from steps 2 and 3) is left out, saying so
-  6. summary      one table, the recommended default GPU share and the three GPU goals
+  preflight   torch sees the GPU and runs a bf16 matmul; Ray starts with one GPU; a task asking
+              for 0.25 GPU returns the device's name; the kit's packages import. Any failure: one
+              line saying what failed, and the call ends at once (exit 3)
+  packing     benchmarks/sweep.py on the synthetic twins of MNIST and Fashion-MNIST, Ray started
+              once for all levels: --gpus-per-trial 1, 0.25 and a smaller share from the first
+              level's peak memory; nvidia-smi sampled into the log
+  accuracy    real MNIST and Fashion-MNIST (the kit's): every architecture's full recipe, one seed,
+              packed at the best share measured, then ``archbench summarize --vs-study``;
+              nvidia-smi sampled into the log
+  throughput  benchmarks/throughput.py on 1x28x28: ``train()`` against the bare loop
+  shapes      benchmarks/throughput.py on 3x32x32: two epochs of each architecture (the CIFAR-10 shape)
+  summary     the tables, the recommended share and the projection of the full study
 
-Everything goes under ``--out``: ``archbench-gpu.jsonl`` (one JSON line per step) beside the log that
-``run.sh`` writes. ``--dry`` runs the same steps on this CPU machine at tiny budgets (one packing
-level of CPUs, LeNet-5 only, no compile), so that the script is known to work before GPU time is spent.
+Every step appends JSON lines to ``archbench-gpu.jsonl`` as it goes (one per cell or level, then
+its result); the file is kept in ``--work`` (outside ``$OUT``, which each call empties) and copied to
+``--out`` after each step, so ``--steps accuracy,summary`` on a machine still warm re-runs chosen
+steps with the earlier steps' figures at hand. ``--dry`` runs the same steps on a CPU at tiny budgets;
+the GPU checks are then reported as skipped (no GPU), and no figure of it is a GPU figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import importlib.metadata
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from pathlib import Path
-
-from packaging.requirements import Requirement
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = HERE.parent
 sys.path.insert(0, str(BENCHMARKS))
 
-from common import (GRACE, REPO, append_result, device_facts, machine_facts, mib, num, plain, run_cli,  # noqa: E402
-                    script_parser)
-
-import torch  # noqa: E402
-
-import archs  # noqa: E402
-from orchestrator import data, study  # noqa: E402
-from orchestrator.results import ResultStore  # noqa: E402
-from orchestrator.trial import DEFAULT_VAL_SPLIT  # noqa: E402
+from common import GRACE, REPO, append_result, mib, num, plain, run_cli, script_parser  # noqa: E402
 
 JSONL = "archbench-gpu.jsonl"
-MEMORY_HEADROOM = 1.5        # a share must hold this many times the largest peak memory measured
+CLOCK = 420.0              # seconds from the call's start to its end: room left in the window for a second call
+INSTALL = 25.0             # what run.sh's install takes of the clock (untar the kit, unpack the data)
+STOP_GRACE = 10            # seconds a stopped step has between SIGINT and SIGKILL
+MARKER = "ARCHBENCH_GPU_STEP"  # in the environment of every process a step starts, so that all can be stopped
+DATASETS = ("mnist", "fashion_mnist")
+# Seconds per step on the GPU, in order of value; the accuracy table holds the largest share. Estimates:
+# preflight = Python, torch and Ray's start (~15 s) and a task; packing = one Ray start and three levels of
+# 10 short trials (~3 s to start a trial process, one by one at share 1); accuracy = both datasets' import
+# (~10 s), 10 full recipes packed (the ResNets' 40 epochs of 422 steps, at a few ms a step), summarize (~10 s).
+PLAN = {"preflight": 40.0, "packing": 70.0, "accuracy": 190.0, "throughput": 40.0, "shapes": 35.0, "summary": 10.0}
+# A dry run on a busy CPU: Ray's start alone can take a minute.
+DRY_PLAN = {"preflight": 150.0, "packing": 240.0, "accuracy": 300.0, "throughput": 120.0, "shapes": 120.0,
+            "summary": 60.0}
+KIT_PACKAGES = ("ray.tune", "typer", "pydantic", "pyarrow", "pandas", "torch")
 GAIN_GOAL, RATIO_GOAL, LENET_PUBLISHED = 3.0, 0.95, 0.99
-PACKAGES = ("torchvision", "numpy", "pandas", "pyarrow", "typer", "rich", "pydantic", "filelock", "scipy", "matplotlib")
 
 
-class Run:
-    """The clock, the output file and the log of one run."""
+# ---------------------------------------------------------------- the run's record
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
-        self.deadline = args.started + args.budget
-        self.jsonl = args.out / JSONL
-        self.skipped: list[str] = []
+
+class Record:
+    """The run's JSON lines (in the work folder, copied to --out) and its log."""
+
+    def __init__(self, work: Path, out: Path, dry: bool) -> None:
+        self.path, self.out, self.dry = work / JSONL, out, dry
+
+    def add(self, line: dict) -> None:
+        append_result(self.path, {"dry": self.dry, **line})
+
+    def lines(self, step: str) -> list[dict]:
+        if not self.path.exists():
+            return []
+        return [line for line in map(json.loads, self.path.read_text().splitlines()) if line.get("step") == step]
+
+    def result(self, step: str) -> dict | None:
+        """The last whole-step line of ``step`` (not its per-item lines)."""
+        done = [line for line in self.lines(step) if "item" not in line and not line.get("started")]
+        return done[-1] if done else None
+
+    def items(self, step: str) -> list[dict]:
+        """The per-cell or per-level lines of ``step``'s last run."""
+        lines = self.lines(step)
+        starts = [i for i, line in enumerate(lines) if line.get("started")]
+        return [line["item"] for line in lines[starts[-1] if starts else 0:] if "item" in line]
+
+    def copy_out(self) -> None:
+        if self.path.exists():
+            shutil.copyfile(self.path, self.out / JSONL)
+
+
+def log(line: str = "") -> None:
+    print(line, flush=True)
+
+
+# ---------------------------------------------------------------- steps in processes of their own
+
+
+def run_step(command: list[str], limit: float, env: dict[str, str] | None = None) -> dict:
+    """Run ``command`` in a new process group, stopped at ``limit`` seconds with everything it started.
+
+    Returns its exit code, seconds, and whether it was stopped. Everything it started carries a
+    marker in its environment: at the limit each of their process groups gets SIGINT (Ctrl-C: a sweep
+    stores what it finished), and after STOP_GRACE seconds whatever is left gets SIGKILL, by its pid.
+    """
+    marker = uuid.uuid4().hex
+    start = time.monotonic()
+    process = subprocess.Popen(command, start_new_session=True, env={**(env or os.environ), MARKER: marker})
+    try:
+        returncode = process.wait(timeout=max(limit, 0.1))
+        stopped = False
+    except subprocess.TimeoutExpired:
+        stopped = True
+        for group in {_group(pid) for pid in marked(marker)} - {None}:
+            _signal(group, signal.SIGINT, os.killpg)
+        try:
+            process.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            pass
+        returncode = None
+    # Leftovers (Ray's daemons, workers) go with their step, stopped or not.
+    for pid in marked(marker):
+        _signal(pid, signal.SIGKILL, os.kill)
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    return {"returncode": returncode, "stopped": stopped, "marker": marker,
+            "seconds": round(time.monotonic() - start, 1)}
+
+
+def marked(marker: str) -> list[int]:
+    """The pids of live processes whose environment holds MARKER=marker."""
+    needle = f"{MARKER}={marker}".encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if needle in (entry / "environ").read_bytes().split(b"\0"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def _group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+def _signal(target: int, sig: int, send) -> None:
+    try:
+        send(target, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+# ---------------------------------------------------------------- the steps (each in its own process)
+
+
+class Step:
+    """What a step's process knows: its name, its limit, the run's record and options."""
+
+    def __init__(self, name: str, limit: float, args: argparse.Namespace) -> None:
+        self.name, self.limit, self.args = name, limit, args
+        self.started = time.time()
+        self.record = Record(args.work, args.out, args.dry)
 
     def left(self) -> float:
-        return self.deadline - time.time()
+        return self.limit - (time.time() - self.started)
 
-    def log(self, line: str = "") -> None:
-        print(line, flush=True)
+    def add(self, line: dict) -> None:
+        self.record.add({"step": self.name, **line})
 
-    def skip(self, step: str, why: str) -> None:
-        self.skipped.append(f"{step}: {why}")
-        self.log(f"SKIPPED {step}: {why}")
-        self.record({"step": step, "skipped": why})
-
-    def record(self, line: dict) -> None:
-        append_result(self.jsonl, {"dry": self.args.dry, **line})
-
-    def script(self, step: str, script: str, flags: list[str], limit: float) -> dict | None:
-        """Run benchmarks/SCRIPT with ``flags``; its JSON line (recorded under ``step``), or None if it failed."""
+    def script(self, script: str, flags: list[str]) -> dict | None:
+        """Run benchmarks/SCRIPT (its per-item lines go to the record as they come); its result line, or None."""
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "line.jsonl"
-            command = [sys.executable, str(BENCHMARKS / script), *flags, "--results", str(out)]
-            self.log(f"$ {' '.join(command[1:])}")
-            try:
-                done = subprocess.run(command, timeout=max(limit, 1) + 20)
-            except subprocess.TimeoutExpired:
-                self.skip(step, f"{script} ran past its {limit:.0f} s and was stopped")
-                return None
+            command = [sys.executable, str(BENCHMARKS / script), *flags, "--results", str(out),
+                       "--each", str(self.record.path)]
+            log(f"$ {' '.join(command[1:])}")
+            done = subprocess.run(command)
             if done.returncode != 0 or not out.exists():
-                self.skip(step, f"{script} exited {done.returncode} (see the log)")
+                log(f"{self.name}: {script} exited {done.returncode}")
                 return None
             line = json.loads(out.read_text().splitlines()[-1])
-        self.record({"step": step, **line})
+        self.add(line)
         return line
 
 
-# ---------------------------------------------------------------- 1. facts
+def preflight(step: Step) -> int:
+    """The checks that make the rest worth running; exit 3, with one line naming what failed, if one fails."""
+    checks: dict[str, str] = {}
 
+    def check(name: str, test) -> object:
+        try:
+            value = test()
+            checks[name] = "ok" if value is None else f"ok: {value}"
+            return value
+        except Exception as exc:    # noqa: BLE001 -- any failure is the finding
+            checks[name] = f"FAILED: {type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:200]}"
+            return None
 
-def facts(run: Run) -> dict:
+    for module in KIT_PACKAGES:
+        check(f"import {module}", lambda module=module: importlib.import_module(module) and None)
+    import torch
+
     on_cuda = torch.cuda.is_available()
-    found = {**machine_facts(), **device_facts(), "cudnn": torch.backends.cudnn.version() if on_cuda else None,
-             "nvidia_smi": _nvidia_smi() if on_cuda else None, "ray": _version("ray"),
-             "archbench": _version("archbench"), "packages": {name: _version(name) for name in PACKAGES}}
-    found["unmet_requirements"] = unmet_requirements()
-    found["kit"] = kit_check(run.args.kit)
-    run.record({"step": "facts", **found})
-    run.log(f"device {found['device']}, {mib(found['device_memory_bytes'])} MiB, {found['nvidia_smi'] or ''}")
-    run.log(f"python {found['python']}, torch {found['torch']}, CUDA {found['cuda']}, cuDNN {found['cudnn']}, "
-            f"ray {found['ray']}, {found['cpu_count']} cores")
-    run.log("packages: " + ", ".join(f"{name} {version}" for name, version in found["packages"].items()))
-    run.log(f"unmet requirements: {', '.join(found['unmet_requirements']) or 'none'}")
-    run.log(f"kit: {found['kit']}")
-    return found
+    if on_cuda:
+        check("torch bf16 matmul on the GPU", lambda: _bf16_matmul(torch))
+    elif step.args.dry:
+        checks["torch bf16 matmul on the GPU"] = "skipped (no GPU)"
+    else:
+        checks["torch sees the GPU"] = "FAILED: torch.cuda.is_available() is False"
+    check("ray starts", lambda: _ray_checks(checks, on_cuda, step.args.dry))
+    found = {"checks": checks, "facts": facts(step.args.kit)}
+    step.add(found)
+    for name, state in checks.items():
+        log(f"preflight: {name}: {state}")
+    failed = [f"{name} ({state[len('FAILED: '):]})" for name, state in checks.items() if state.startswith("FAILED")]
+    if failed:
+        log("preflight FAILED: " + "; ".join(failed))
+        return 3
+    return 0
+
+
+def _bf16_matmul(torch) -> str:
+    a = torch.randn(2048, 2048, device="cuda", dtype=torch.bfloat16)
+    total = float((a @ a).float().abs().sum())
+    torch.cuda.synchronize()
+    if not total > 0:
+        raise RuntimeError(f"the product's sum is {total}")
+    return torch.cuda.get_device_name()
+
+
+def _ray_checks(checks: dict[str, str], on_cuda: bool, dry: bool) -> str:
+    """Ray starts (as `archbench sweep --local` starts it), sees one GPU, and runs a task on a 0.25 share."""
+    import ray
+
+    ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        resources = ray.cluster_resources()
+        gpus = resources.get("GPU", 0)
+        if not on_cuda and dry:
+            checks["ray sees one GPU"] = checks["ray task on 0.25 GPU"] = "skipped (no GPU)"
+            name = ray.get(ray.remote(num_cpus=1)(_device_name).remote(), timeout=120)
+            checks["ray task on a CPU"] = f"ok: {name}"
+        elif gpus != 1:
+            checks["ray sees one GPU"] = f"FAILED: cluster_resources()['GPU'] is {gpus}, not 1"
+        else:
+            checks["ray sees one GPU"] = "ok"
+            name = ray.get(ray.remote(num_gpus=0.25)(_device_name).remote(), timeout=60)
+            checks["ray task on 0.25 GPU"] = (f"ok: {name}" if name != "cpu" else
+                                              "FAILED: the task saw no CUDA device")
+        return f"{resources.get('CPU', 0):g} CPUs, {gpus:g} GPUs"
+    finally:
+        ray.shutdown()
+
+
+def _device_name() -> str:
+    import torch
+
+    return torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
+
+
+def facts(kit: Path) -> dict:
+    from common import device_facts, machine_facts
+
+    return {**machine_facts(), **device_facts(), "ray": _version("ray"), "archbench": _version("archbench"),
+            "nvidia_smi": _nvidia_smi_facts(), "kit": kit_check(kit)}
 
 
 def _version(name: str) -> str | None:
@@ -127,38 +290,12 @@ def _version(name: str) -> str | None:
         return None
 
 
-def _nvidia_smi() -> str | None:
-    try:
-        return subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
-                              capture_output=True, text=True, timeout=30).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
+def _nvidia_smi_facts() -> str | None:
+    if not shutil.which("nvidia-smi"):
         return None
-
-
-def unmet_requirements() -> list[str]:
-    """What Ray (with its tune extra) and archbench require on this Python that is not installed (its name),
-    or is installed at a version the requirement excludes ("name version, dist wants specifier")."""
-    unmet: list[str] = []
-    for dist, extras in (("ray", ("tune",)), ("archbench", ())):
-        try:
-            requires = importlib.metadata.requires(dist) or []
-        except importlib.metadata.PackageNotFoundError:
-            unmet.append(dist)
-            continue
-        for requirement in map(Requirement, requires):
-            marker = requirement.marker
-            if marker is not None and not any(marker.evaluate({"extra": extra}) for extra in ("", *extras)):
-                continue
-            installed = _version(requirement.name)
-            if installed is None:
-                problem = requirement.name
-            elif not requirement.specifier.contains(installed, prereleases=True):
-                problem = f"{requirement.name} {installed}, {dist} wants {requirement.specifier}"
-            else:
-                continue
-            if problem not in unmet:
-                unmet.append(problem)
-    return unmet
+    done = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+                          capture_output=True, text=True, timeout=30)
+    return done.stdout.strip() or None
 
 
 def kit_check(kit: Path) -> str:
@@ -176,292 +313,352 @@ def kit_check(kit: Path) -> str:
     return f"packed {packed['date']} from {packed['git_commit']}, Ray {packed['ray']}; project files {state}"
 
 
-# ---------------------------------------------------------------- 2. and 5. throughput
+class GpuSampler:
+    """nvidia-smi's utilisation and memory, sampled into the log every 2 s while a packed step runs."""
+
+    def __init__(self, step: str) -> None:
+        self.step, self.process, self.started = step, None, time.time()
+
+    def __enter__(self) -> GpuSampler:
+        if shutil.which("nvidia-smi"):
+            self.process = subprocess.Popen(
+                ["nvidia-smi", "--query-gpu=utilization.gpu,memory.used,memory.total", "--format=csv,noheader",
+                 "-lms", "2000"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            threading.Thread(target=self._echo, daemon=True).start()
+        return self
+
+    def _echo(self) -> None:
+        for line in self.process.stdout:
+            log(f"nvidia-smi {self.step} +{time.time() - self.started:.0f}s: {line.strip()}")
+
+    def __exit__(self, *exc) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait()
 
 
-GPU_THROUGHPUT = ["--device", "cuda", "--images", "8192", "--test-limit", "1024", "--explain", "never"]
-COMPILED = ("lenet5", "resnet20v1")     # the smallest model and a deep one; compiling all ten cells takes minutes
+def packing(step: Step) -> int:
+    import torch
 
-
-def throughput(run: Run, limit: float) -> dict | None:
-    if limit < 30:
-        run.skip("throughput", f"{limit:.0f} s left for it")
-        return None
-    flags = ["--device", "cpu", "--quick"] if run.args.dry else [*GPU_THROUGHPUT, "--repeats", "2"]
-    return run.script("throughput", "throughput.py", [*flags, "--max-seconds", f"{limit:.0f}"], limit)
-
-
-def compiled_throughput(run: Run, limit: float) -> list[dict]:
-    """throughput.py --compile on 3x32x32, one process per architecture of COMPILED while time is left."""
-    if run.args.dry:
-        run.skip("compile", "not in a dry run (torch.compile on a CPU needs minutes)")
-        return []
-    lines, end = [], time.time() + limit
-    for arch in COMPILED:
-        left = end - time.time()
-        if left < 40:
-            run.skip("compile", f"{arch}: {left:.0f} s left for it")
-            continue
-        line = run.script("compile", "throughput.py", [*GPU_THROUGHPUT, "--compile", "--archs", arch, "--inputs",
-                                                        "cifar10", "--repeats", "1", "--max-seconds", f"{left:.0f}"],
-                          left)
-        lines += [line] if line else []
-    return lines
-
-
-# ---------------------------------------------------------------- 3. packing
-
-
-def smaller_share(peak_bytes: int | None, memory_bytes: int | None, cells: int) -> float | None:
-    """A share below 0.25 that still holds MEMORY_HEADROOM x the largest peak; None if none does."""
-    if not peak_bytes or not memory_bytes:
-        return None
-    fit = int(memory_bytes // (MEMORY_HEADROOM * peak_bytes))
-    trials = min(fit, cells, os.cpu_count() or 1)
-    return round(1 / trials, 4) if trials > 4 else None
-
-
-def packing(run: Run, found: dict, speed: dict | None, limit: float) -> dict | None:
-    if limit < 60:
-        run.skip("packing", f"{limit:.0f} s left for it")
-        return None
-    if run.args.dry:
+    if step.args.dry:
         flags = ["--quick", "--datasets", "synthetic_mnist", "--cpus-per-trial", str(os.cpu_count() or 1)]
     else:
-        peak = max((f.get("archbench_peak_mem_bytes") or 0 for f in (speed or {}).get("figures", [])), default=0)
-        shares = [1.0, 0.5, 0.25]
-        extra = smaller_share(peak, found["device_memory_bytes"], cells=20)
-        if extra:
-            shares.append(extra)
-        run.log(f"shares: {shares} (largest peak memory measured {mib(peak)} MiB)")
-        flags = ["--gpus-per-trial", *map(str, shares), "--train-limit", "8192", "--test-limit", "2048"]
-    return run.script("packing", "sweep.py", [*flags, "--epochs", "1", "--max-seconds", f"{limit:.0f}"], limit)
+        flags = ["--gpus-per-trial", "1", "0.25", "--smaller-share", "--datasets",
+                 "synthetic_mnist,synthetic_fashion_mnist", "--train-limit", "4096", "--test-limit", "1024"]
+    flags += ["--ray-once", "--epochs", "1", "--max-seconds", f"{step.left() - 5:.0f}"]
+    with GpuSampler("packing") if torch.cuda.is_available() else _nothing():
+        return 0 if step.script("sweep.py", flags) else 1
 
 
-def best_level(pack: dict | None) -> dict | None:
-    """The fastest packing level; of two within 5% of each other, the larger share (less contention)."""
-    levels = [lv for lv in (pack or {}).get("levels", []) if "wall_s" in lv and not lv["cut"]]
-    if not levels:
+def best_level(levels: list[dict]) -> dict | None:
+    """The fastest packing level that finished; of two within 5% of each other, the larger share."""
+    done = [lv for lv in levels if "wall_s" in lv and not lv["cut"]]
+    if not done:
         return None
-    fastest = min(lv["wall_s"] for lv in levels)
-    return next(lv for lv in levels if lv["wall_s"] <= 1.05 * fastest)
+    fastest = min(lv["wall_s"] for lv in done)
+    return next(lv for lv in done if lv["wall_s"] <= 1.05 * fastest)
 
 
 def share_of(level: dict) -> float:
     return float(level["packing"].split()[0])
 
 
-# ---------------------------------------------------------------- 4. accuracy
+def accuracy(step: Step) -> int:
+    import torch
+
+    level = best_level(step.record.items("packing"))
+    with tempfile.TemporaryDirectory(prefix="archbench-accuracy-") as work, \
+            (GpuSampler("accuracy") if torch.cuda.is_available() else _nothing()):
+        return _accuracy(step, level, Path(work))
 
 
-def accuracy(run: Run, speed: dict | None, level: dict | None, limit: float) -> dict | None:
-    mnist = run.args.mnist
-    if not all((mnist / f).is_file() for f in ("train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")):
-        run.skip("accuracy", f"no MNIST files in {mnist}")
-        return None
-    if limit < 60:
-        run.skip("accuracy", f"{limit:.0f} s left for it")
-        return None
-    with tempfile.TemporaryDirectory(prefix="archbench-accuracy-") as work:
-        return _accuracy(run, speed, level, limit, Path(work))
-
-
-def _accuracy(run: Run, speed: dict | None, level: dict | None, limit: float, work: Path) -> dict | None:
-    mnist, started = run.args.mnist, time.time()
-    imported = run_cli(["data", "import", "mnist", str(mnist), "--data-dir", str(work / "data")], timeout=120)
-    run.log(imported["output"].rstrip())
-    if imported["returncode"] != 0:
-        run.skip("accuracy", f"archbench data import mnist exited {imported['returncode']}")
-        return None
-    # The sweep's own limit: room after it for an interruption's grace period and for summarize.
-    seconds = limit - (time.time() - started) - 20 - GRACE
-    if run.args.dry:
-        chosen, budget = ["lenet5"], ["--epochs", "2", "--train-limit", "2048", "--test-limit", "512"]
+def _accuracy(step: Step, level: dict | None, work: Path) -> int:
+    for dataset in DATASETS:
+        imported = run_cli(["data", "import", dataset, str(step.args.data / dataset), "--data-dir",
+                            str(work / "data")], timeout=120)
+        log(imported["output"].rstrip())
+        if imported["returncode"] != 0:
+            step.add({"failed": f"archbench data import {dataset} exited {imported['returncode']}"})
+            return 1
+    if step.args.dry:
+        chosen, budget = "lenet5", ["--epochs", "2", "--train-limit", "2048", "--test-limit", "512"]
         resources = ["--gpus-per-trial", "0", "--cpus-per-trial", str(os.cpu_count() or 1)]
-        estimates: dict[str, float] = {}
     else:
         share = share_of(level) if level else 0.25
-        resources, budget = ["--gpus-per-trial", f"{share:g}"], []
-        estimates = full_recipe_seconds(speed, level, default=limit / 2)
-        chosen = fitting_archs(estimates, share, seconds)
-        for arch in archs.names():
-            if arch not in chosen:
-                run.skip(f"accuracy {arch}", f"estimated {estimates[arch]:.0f} s, {seconds:.0f} s for the sweep")
-        if not chosen:
-            return None
+        chosen, budget, resources = "all", [], ["--gpus-per-trial", f"{share:g}"]
     results = work / "results"
-    run.log(f"accuracy: {', '.join(chosen)} on real MNIST, {' '.join(budget) or 'full recipes'}, {' '.join(resources)}")
-    swept = run_cli(["sweep", "--local", "--archs", ",".join(chosen), "--datasets", "mnist", *budget, *resources,
-                     "--data-dir", str(work / "data"), "--no-download", "--results", str(results), "--name",
-                     "gpu-mnist"], timeout=max(seconds, 30))
-    run.log(swept["output"].rstrip()[-6000:])
-    summary = run_cli(["summarize", "--results", str(results), "--vs-study"], timeout=120)
-    run.log(summary["output"].rstrip())
-    rows = ResultStore(results).trials()
-    line = {"step": "accuracy", "archs": chosen, "flags": budget + resources, "wall_s": round(swept["wall_s"], 1),
-            "returncode": swept["returncode"], "cut": swept["cut"], "estimated_s": estimates,
-            "summarize_returncode": summary["returncode"], "summarize": summary["output"][-20000:],
-            "rows": [{k: plain(r.get(k)) for k in ("arch", "status", "error", "test_acc", "best_val_acc", "epochs_run",
-                                                   "wall_seconds", "train_seconds", "images_per_sec", "peak_mem_bytes")}
-                     for r in rows.to_dict("records")]}
-    run.record(line)
-    return line
+    log(f"accuracy: {chosen} on real {' and '.join(DATASETS)}, {' '.join(budget) or 'full recipes'}, "
+        f"{' '.join(resources)}")
+    archs_flag = [] if chosen == "all" else ["--archs", chosen]
+    seconds = step.left() - 25 - GRACE        # room for an interruption's grace period and for summarize
+    with CellWatcher(step, results):
+        swept = run_cli(["sweep", "--local", *archs_flag, "--datasets", ",".join(DATASETS), *budget, *resources,
+                         "--data-dir", str(work / "data"), "--no-download", "--results", str(results), "--name",
+                         "gpu-accuracy"], timeout=max(seconds, 30))
+    log(swept["output"].rstrip()[-6000:])
+    summary = run_cli(["summarize", "--results", str(results), "--vs-study"], timeout=60)
+    log(summary["output"].rstrip())
+    step.add({"archs": chosen, "flags": budget + resources, "wall_s": round(swept["wall_s"], 1),
+              "returncode": swept["returncode"], "cut": swept["cut"], "summarize_returncode": summary["returncode"],
+              "summarize": summary["output"][-20000:], "rows": cell_rows(results)})
+    return 0
 
 
-def full_recipe_seconds(speed: dict | None, level: dict | None, default: float) -> dict[str, float]:
-    """Estimated seconds of each architecture's full recipe on MNIST when packed at ``level``.
+ROW_COLUMNS = ("arch", "dataset", "status", "error", "test_acc", "best_val_acc", "epochs_run", "wall_seconds",
+               "train_seconds", "images_per_sec", "peak_mem_bytes")
 
-    Training images / the eager images/s of step 2 at 1x28x28, times the level's slowdown (trial
-    time packed / one by one), plus a tenth for evaluation and 10 s for the trial's start; the
-    largest of those (or ``default``) for an architecture step 2 did not measure.
+
+def cell_rows(results: Path) -> list[dict]:
+    from orchestrator.results import ResultStore
+
+    store = ResultStore(results)
+    if not store.has_results():
+        return []
+    return [{k: plain(r.get(k)) for k in ROW_COLUMNS} for r in store.trials().to_dict("records")]
+
+
+class CellWatcher:
+    """Appends each stored trial of the sweep to the record as it lands (read every 5 s)."""
+
+    def __init__(self, step: Step, results: Path) -> None:
+        self.step, self.results, self.seen = step, results, set()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> CellWatcher:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+        self._read()
+
+    def _watch(self) -> None:
+        while not self.stop.wait(5):
+            self._read()
+
+    def _read(self) -> None:
+        try:
+            rows = cell_rows(self.results)
+        except Exception:    # noqa: BLE001 -- a part file mid-write: read again next time
+            return
+        for row in rows:
+            key = (row["arch"], row["dataset"], row["status"], row["wall_seconds"])
+            if key not in self.seen:
+                self.seen.add(key)
+                self.step.add({"item": row})
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def throughput(step: Step) -> int:
+    flags = (["--device", "cpu", "--quick"] if step.args.dry else
+             ["--device", "cuda", "--inputs", "mnist", "--images", "8192", "--test-limit", "1024", "--repeats", "1",
+              "--explain", "never"])
+    return 0 if step.script("throughput.py", [*flags, "--max-seconds", f"{step.left() - 5:.0f}"]) else 1
+
+
+def shapes(step: Step) -> int:
+    flags = (["--device", "cpu", "--quick", "--inputs", "cifar10"] if step.args.dry else
+             ["--device", "cuda", "--inputs", "cifar10", "--images", "16384", "--test-limit", "1024", "--repeats",
+              "1", "--explain", "never"])
+    return 0 if step.script("throughput.py", [*flags, "--max-seconds", f"{step.left() - 5:.0f}"]) else 1
+
+
+STEPS = {"preflight": preflight, "packing": packing, "accuracy": accuracy, "throughput": throughput,
+         "shapes": shapes}
+
+
+# ---------------------------------------------------------------- the summary and the projection
+
+
+def projection(rates: dict[tuple[str, str], float], gain: float | None) -> dict:
+    """The full 20-cell study's wall time at full recipes, projected from images/s and the packing gain.
+
+    Per cell: its recipe's epochs x the training split (less validation) / the architecture's
+    ``train()`` images/s at the dataset's input size, plus a tenth for evaluation; the cells' sum,
+    divided by the packing gain (1 where none was measured).
     """
-    slowdown = (level or {}).get("slowdown") or 1.0
-    rates = {f["arch"]: f["archbench_images_per_s"]["median"] for f in (speed or {}).get("figures", [])
-             if f.get("input") == "1x28x28" and "archbench_images_per_s" in f}
-    spec = data.spec("mnist")
-    out = {}
+    import archs
+    from orchestrator import data
+    from orchestrator.trial import DEFAULT_VAL_SPLIT
+
+    seconds, missing = 0.0, []
     for arch in archs.names():
-        if arch in rates:
-            epochs = archs.recipe(arch).for_dataset("mnist").epochs
-            images = epochs * spec.train_size * (1 - DEFAULT_VAL_SPLIT)
-            out[arch] = round(1.1 * images / rates[arch] * max(slowdown, 1.0) + 10, 1)
-    fallback = max(out.values(), default=default)
-    return {arch: out.get(arch, fallback) for arch in archs.names()}
+        for dataset in ("mnist", "fashion_mnist", "cifar10", "svhn"):
+            spec = data.spec(dataset)
+            rate = rates.get((arch, f"{spec.channels}x{spec.image_size}x{spec.image_size}"))
+            if not rate:
+                missing.append(f"{arch}/{dataset}")
+                continue
+            epochs = archs.recipe(arch).for_dataset(dataset).epochs
+            seconds += 1.1 * epochs * spec.train_size * (1 - DEFAULT_VAL_SPLIT) / rate
+    one_seed = seconds / (gain or 1.0)
+    return {"serial_hours": round(seconds / 3600, 3), "gain": gain, "one_seed_hours": round(one_seed / 3600, 3),
+            "three_seeds_hours": round(3 * one_seed / 3600, 3), "cells_not_projected": missing}
 
 
-def fitting_archs(estimates: dict[str, float], share: float, seconds: float) -> list[str]:
-    """The architectures whose runs, longest first on 1/share slots, all end within ``seconds``."""
-    slots = max(int(1 / share + 1e-6), 1)
-    chosen = sorted(estimates, key=estimates.get)
-    while chosen:
-        ends = [0.0] * slots
-        for arch in sorted(chosen, key=estimates.get, reverse=True):
-            ends[ends.index(min(ends))] += estimates[arch]
-        if max(ends) <= seconds:
-            break
-        chosen.pop()               # the longest goes first
-    return [a for a in archs.names() if a in chosen]
+def summary(record: Record, dry: bool, started: float) -> None:
+    from orchestrator import study
 
-
-# ---------------------------------------------------------------- 6. summary
-
-
-def recommended_share(pack: dict | None, found: dict) -> tuple[float | None, str]:
-    level = best_level(pack)
-    if level is None or run_is_cpu(found):
-        return None, "no packing figure" if level is None else "CPU run: no GPU share to recommend"
-    share = share_of(level)
-    peak = level.get("peak_mem_bytes_max")
-    memory = found["device_memory_bytes"]
-    why = f"fastest packing level ({level['wall_s']:.0f} s, {level['gain']:.2f}x one by one)"
-    if peak and memory:
-        why += f"; largest peak memory {mib(peak)} MiB = {peak / (share * memory):.1%} of its share"
-    return share, why
-
-
-def run_is_cpu(found: dict) -> bool:
-    return found["device"] == "cpu"
-
-
-def summary(run: Run, found: dict, speed: dict | None, compiled: list[dict], pack: dict | None,
-            acc: dict | None) -> None:
-    run.log("\n" + "=" * 100)
-    run.log(f"archbench GPU run{' (DRY: CPU, tiny budgets; no figure here is a GPU figure)' if run.args.dry else ''}: "
-            f"{found['date']}, {found['device']}, {mib(found['device_memory_bytes'])} MiB, torch {found['torch']}, "
-            f"CUDA {found['cuda']}, ray {found['ray']}, commit {found['git_commit']}")
-    by_cell = {(f["arch"], f["input"]): f for line in compiled for f in line["figures"] if "ratio" in f}
-    run.log(f"\n{'arch':<11}{'input':<9}{'archbench/s':>12}{'bare/s':>10}{'ratio':>7}{'peak MiB':>9}"
-            f"{'compiled/s':>12}{'bare/s':>10}{'ratio':>7}")
-    for f in (speed or {}).get("figures", []):
+    mark = " [dry run: not a GPU figure]" if dry else ""
+    pre = record.result("preflight") or {}
+    found = pre.get("facts", {})
+    log("\n" + "=" * 100)
+    log(f"archbench GPU run{' (DRY: CPU, tiny budgets)' if dry else ''}: {found.get('date')}, "
+        f"{found.get('device')}, {mib(found.get('device_memory_bytes'))} MiB, torch {found.get('torch')}, "
+        f"CUDA {found.get('cuda')}, ray {found.get('ray')}, commit {found.get('git_commit')}")
+    for step in STEPS:
+        state = record.result(f"{step} stopped")
+        if state:
+            log(f"step {step}: STOPPED at its {state['limit_s']:.0f} s limit; its lines so far are kept")
+    speed = {}
+    log(f"\n{'arch':<11}{'input':<9}{'archbench/s':>12}{'bare/s':>10}{'ratio':>7}{'peak MiB':>9}")
+    for f in record.items("throughput") + record.items("shapes"):
         if "ratio" not in f:
-            run.log(f"{f['arch']:<11}{f['input']:<9}skipped: {f['skipped']}")
+            log(f"{f['arch']:<11}{f['input']:<9}skipped: {f['skipped']}")
             continue
-        c = by_cell.get((f["arch"], f["input"]))
-        line = (f"{f['arch']:<11}{f['input']:<9}{f['archbench_images_per_s']['median']:>12.0f}"
-                f"{f['bare_images_per_s']['median']:>10.0f}{f['ratio']['median']:>7.3f}"
-                f"{mib(f['archbench_peak_mem_bytes']):>9}")
-        if c:
-            line += (f"{c['archbench_images_per_s']['median']:>12.0f}{c['bare_images_per_s']['median']:>10.0f}"
-                     f"{c['ratio']['median']:>7.3f}")
-        run.log(line)
-    run.log(f"\n{'packing':<12}{'wall s':>8}{'gain':>7}{'span s':>8}{'gain':>7}{'slowdown':>9}{'peak MiB':>9}  "
-            "statuses (gain: one by one / this level, by the command's wall and by the trials' span)")
-    for lv in (pack or {}).get("levels", []):
+        speed[(f["arch"], f["input"])] = f["archbench_images_per_s"]["median"]
+        log(f"{f['arch']:<11}{f['input']:<9}{f['archbench_images_per_s']['median']:>12.0f}"
+            f"{f['bare_images_per_s']['median']:>10.0f}{f['ratio']['median']:>7.3f}"
+            f"{mib(f['archbench_peak_mem_bytes']):>9}")
+    levels = record.items("packing")
+    log(f"\n{'packing':<12}{'wall s':>8}{'gain':>7}{'span s':>8}{'peak MiB':>9}  statuses")
+    for lv in levels:
         if "wall_s" not in lv:
-            run.log(f"{lv['packing']:<12}skipped: {lv['skipped']}")
+            log(f"{lv['packing']:<12}skipped: {lv['skipped']}")
             continue
-        run.log(f"{lv['packing']:<12}{lv['wall_s']:>8.1f}{lv['gain']:>7.2f}{num(lv['trials_span_s'], '.1f'):>8}"
-                f"{num(lv['span_gain']):>7}{num(lv['slowdown']):>9}{mib(lv['peak_mem_bytes_max']):>9}  "
-                f"{lv['statuses']}" + (" CUT" if lv["cut"] else ""))
-    run.log(f"\n{'arch':<11}{'status':<10}{'test_acc':>9}{'study':>8}{'epochs':>7}{'wall s':>8}")
-    for r in (acc or {}).get("rows", []):
-        figure = study.ACCURACY.get((r["arch"], "mnist"))
-        run.log(f"{r['arch']:<11}{r['status']:<10}{num(r['test_acc'], '.4f'):>9}{num(figure, '.4f'):>8}"
-                f"{num(r['epochs_run'], 'd'):>7}{num(r['wall_seconds'], '.0f'):>8}")
-    share, why = recommended_share(pack, found)
-    run.log(f"\nrecommended default --gpus-per-trial: {share if share is not None else '-'} ({why})")
-    goals = goal_lines(speed, pack, acc)
+        log(f"{lv['packing']:<12}{lv['wall_s']:>8.1f}{num(lv.get('gain')):>7}{num(lv['trials_span_s'], '.1f'):>8}"
+            f"{mib(lv['peak_mem_bytes_max']):>9}  {lv['statuses']}" + (" CUT" if lv["cut"] else ""))
+    rows = record.items("accuracy")
+    log(f"\n{'arch':<11}{'dataset':<14}{'status':<10}{'test_acc':>9}{'study':>8}{'epochs':>7}{'wall s':>8}")
+    for r in rows:
+        log(f"{r['arch']:<11}{r['dataset']:<14}{r['status']:<10}{num(r['test_acc'], '.4f'):>9}"
+            f"{num(study.ACCURACY.get((r['arch'], r['dataset'])), '.4f'):>8}{num(r['epochs_run'], 'd'):>7}"
+            f"{num(r['wall_seconds'], '.0f'):>8}")
+    level = best_level(levels)
+    share = share_of(level) if level and not dry else None
+    log(f"\nrecommended default --gpus-per-trial: {share if share is not None else '-'}"
+        + (f" (fastest packing level, {level['wall_s']:.0f} s, {level.get('gain', 1):.2f}x one by one)" if share
+           else " (no GPU packing figure)"))
+    gain = level.get("gain") if level else None
+    plan = projection(speed, gain)
+    study_hours = sum(study.SECONDS.values()) / 3600
+    log(f"projection, not a measurement{mark}: the full 20-cell study at full recipes on one "
+        f"{found.get('device')}: {plan['one_seed_hours']:.2f} h with one seed, {plan['three_seeds_hours']:.2f} h "
+        f"with 3 (the study: {study_hours:.1f} h); inputs: train() images/s {_rates(speed)}, packing gain "
+        f"{num(gain)}x at {level['packing'] if level else '-'}, cells not projected (no images/s): "
+        f"{len(plan['cells_not_projected'])}")
+    goals = goal_lines(speed, levels, record.items("throughput"), rows, record.result("accuracy"))
     for line in goals:
-        run.log(f"goal: {line}" + (" [dry run: not a GPU figure]" if run.args.dry else ""))
-    for line in run.skipped:
-        run.log(f"skipped: {line}")
-    run.record({"step": "summary", "recommended_gpus_per_trial": share, "why": why, "goals": goals,
-                "skipped": run.skipped, "seconds": round(time.time() - run.args.started, 1)})
+        log(f"goal: {line}{mark}")
+    record.add({"step": "summary", "recommended_gpus_per_trial": share, "projection": plan,
+                "study_hours": round(study_hours, 1), "goals": goals, "seconds": round(time.time() - started, 1)})
 
 
-def goal_lines(speed: dict | None, pack: dict | None, acc: dict | None) -> list[str]:
-    lines = []
-    level = best_level(pack)
-    lines.append("packed grid >= 3x one by one: " + (
-        f"{level['gain']:.2f}x at {level['packing']} (trials' span: {num(level['span_gain'])}x) -> "
-        f"{'met' if level['gain'] >= GAIN_GOAL else 'NOT met'}"
-        if level and len([lv for lv in pack['levels'] if 'wall_s' in lv]) > 1 else "not measured"))
-    ratios = [f["ratio"]["median"] for f in (speed or {}).get("figures", []) if "ratio" in f]
+def _rates(speed: dict[tuple[str, str], float]) -> str:
+    return ", ".join(f"{arch} {shape} {rate:.0f}" for (arch, shape), rate in speed.items()) or "none"
+
+
+def goal_lines(speed: dict, levels: list[dict], figures: list[dict], rows: list[dict], acc: dict | None) -> list[str]:
+    level = best_level(levels)
+    measured = [lv for lv in levels if "wall_s" in lv]
+    lines = ["packed grid >= 3x one by one: " + (
+        f"{level['gain']:.2f}x at {level['packing']} -> {'met' if level['gain'] >= GAIN_GOAL else 'NOT met'}"
+        if level and len(measured) > 1 else "not measured")]
+    ratios = [f["ratio"]["median"] for f in figures if "ratio" in f]
     lines.append("archbench step within 5% of the bare loop: " + (
         f"{sum(r >= RATIO_GOAL for r in ratios)} of {len(ratios)} cells, worst {min(ratios):.3f} -> "
         f"{'met' if min(ratios) >= RATIO_GOAL else 'NOT met'}" if ratios else "not measured"))
-    rows = {r["arch"]: r for r in (acc or {}).get("rows", [])}
-    lenet = rows.get("lenet5")
-    lines.append("real MNIST, full recipes, in minutes, LeNet-5 >= 0.99: " + (
-        f"{len(rows)} architectures in {acc['wall_s'] / 60:.1f} min; LeNet-5 {num(lenet['test_acc'], '.4f')} -> "
-        f"{'met' if (lenet['test_acc'] or 0) >= LENET_PUBLISHED else 'NOT met'}" if lenet else "not measured"))
+    lenet = next((r for r in rows if r["arch"] == "lenet5" and r["dataset"] == "mnist"), None)
+    lines.append("real MNIST and Fashion-MNIST, full recipes, in minutes, LeNet-5 >= 0.99 on MNIST: " + (
+        f"{len(rows)} cells in {acc['wall_s'] / 60:.1f} min; LeNet-5 {num(lenet['test_acc'], '.4f')} -> "
+        f"{'met' if (lenet['test_acc'] or 0) >= LENET_PUBLISHED else 'NOT met'}" if lenet and acc else "not measured"))
     return lines
 
 
-# ---------------------------------------------------------------- the run
+# ---------------------------------------------------------------- the call
+
+
+def parse() -> argparse.Namespace:
+    parser = script_parser(__doc__)
+    parser.add_argument("--out", type=Path, required=True, help="where the files that come back go ($OUT)")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "archbench-gpu",
+                        help="kept between calls on a warm machine: the JSON lines of every step")
+    parser.add_argument("--kit", type=Path, default=HERE / "kit", help="the kit (its manifest)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="a folder with mnist/ and fashion_mnist/ (their idx files; default: the kit's)")
+    parser.add_argument("--started", type=float, default=None, help="when the call began (Unix time)")
+    parser.add_argument("--steps", default=",".join([*STEPS, "summary"]), help="comma list of the steps to run")
+    parser.add_argument("--limits", default="", help="step=seconds,... in place of the plan's")
+    parser.add_argument("--dry", action="store_true", help="a CPU, tiny budgets")
+    parser.add_argument("--step", default=None, help=argparse.SUPPRESS)       # run one step, in this process
+    parser.add_argument("--limit", type=float, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.started = args.started or time.time()
+    args.out, args.work, args.kit = args.out.resolve(), args.work.resolve(), args.kit.resolve()
+    args.data = (args.data or args.kit / "data").resolve()
+    return args
+
+
+def plan_of(args: argparse.Namespace) -> dict[str, float]:
+    plan = dict(DRY_PLAN if args.dry else PLAN)
+    for item in filter(None, args.limits.split(",")):
+        name, seconds = item.split("=")
+        plan[name] = float(seconds)
+    chosen = args.steps.split(",")
+    unknown = [s for s in chosen if s not in plan]
+    if unknown:
+        raise SystemExit(f"error: unknown step {unknown[0]!r}; steps: {', '.join(plan)}")
+    return {name: seconds for name, seconds in plan.items() if name in chosen}
 
 
 def main() -> None:
-    parser = script_parser(__doc__)
-    parser.add_argument("--out", type=Path, required=True, help="where the JSON lines go ($OUT)")
-    parser.add_argument("--kit", type=Path, default=HERE / "kit", help="the kit (its manifest and MNIST)")
-    parser.add_argument("--mnist", type=Path, default=None, help="the MNIST .gz files (default: the kit's)")
-    parser.add_argument("--started", type=float, default=None, help="when the call began (Unix time)")
-    parser.add_argument("--budget", type=float, default=None,
-                        help="seconds from --started to finish in (default: 530, --dry: 600)")
-    parser.add_argument("--dry", action="store_true", help="this CPU machine, tiny budgets")
-    args = parser.parse_args()
-    args.started = args.started or time.time()
-    args.budget = args.budget or (600.0 if args.dry else 530.0)
-    # Absolute: the CLI runs in another directory (common.run_cli).
-    args.out, args.kit = args.out.resolve(), args.kit.resolve()
-    args.mnist = (args.mnist or args.kit / "data" / "mnist").resolve()
+    args = parse()
     args.out.mkdir(parents=True, exist_ok=True)
-    run = Run(args)
-    found = facts(run)
-    if not args.dry and found["device"] == "cpu":
-        run.log("error: no CUDA device; use --dry on a machine without a GPU")
-        sys.exit(2)
-    def limit(cap: float, keep: float) -> float:
-        """What is left less ``keep`` for the later steps, at most ``cap`` seconds on the GPU; a dry run
-        has no cap (on a busy CPU, Ray's start alone can take a minute)."""
-        return run.left() - keep if args.dry else min(cap, run.left() - keep)
+    args.work.mkdir(parents=True, exist_ok=True)
+    if args.step:
+        sys.exit(STEPS[args.step](Step(args.step, args.limit, args)))
+    record = Record(args.work, args.out, args.dry)
+    plan = plan_of(args)
+    clock = (sum(DRY_PLAN.values()) + INSTALL) if args.dry else CLOCK
+    log(f"plan ({clock:.0f} s from the call's start, {time.time() - args.started:.0f} s gone): "
+        + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in plan.items()))
+    for name, seconds in plan.items():
+        if name == "summary":
+            continue
+        limit = min(seconds, args.started + clock - plan.get("summary", 0.0) - time.time())
+        if limit < 5:
+            record.add({"step": name, "skipped": f"{limit:.0f} s left on the clock"})
+            log(f"SKIPPED {name}: {limit:.0f} s left on the clock")
+            continue
+        log(f"\n---- {name} (limit {limit:.0f} s)")
+        record.add({"step": name, "started": True})
+        done = run_step([sys.executable, str(Path(__file__).resolve()), *step_argv(args, name, limit)], limit,
+                        env={**os.environ, "ARCHBENCH_GPU_STEP_NAME": name})
+        if done["stopped"]:
+            log(f"STOPPED {name}: ran past its {limit:.0f} s limit; it and what it started were stopped")
+            record.add({"step": f"{name} stopped", "limit_s": limit, **done})
+        record.copy_out()
+        if name == "preflight" and done["returncode"] != 0:
+            log("error: preflight failed (the line above says what); the call ends here")
+            sys.exit(3)
+    if "summary" in plan:
+        summary(record, args.dry, args.started)
+    record.copy_out()
 
-    speed = throughput(run, limit=limit(70.0, keep=400))
-    pack = packing(run, found, speed, limit=limit(120.0, keep=270))
-    compiled = compiled_throughput(run, limit=limit(45.0, keep=200))
-    acc = accuracy(run, speed, best_level(pack), limit=run.left() - 40)
-    summary(run, found, speed, compiled, pack, acc)
+
+def step_argv(args: argparse.Namespace, name: str, limit: float) -> list[str]:
+    argv = ["--step", name, "--limit", f"{limit:.1f}", "--out", str(args.out), "--work", str(args.work), "--kit",
+            str(args.kit), "--data", str(args.data)]
+    return argv + (["--dry"] if args.dry else [])
 
 
 if __name__ == "__main__":
