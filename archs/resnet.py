@@ -17,6 +17,8 @@ five), so the canonical models are kept and the parameters table shows the diffe
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from torch import nn
 
@@ -165,7 +167,10 @@ class ResNetV2(nn.Module):
 RECIPE = Recipe(optimizer="sgd", lr=0.1, weight_decay=5e-4, epochs=40, batch_size=128, warmup_epochs=2)
 
 
-@register("resnet20v1", recipe=RECIPE)
+# On real Fashion-MNIST, random crop + horizontal flip raised ResNet20 v1's validation accuracy from
+# 0.9078 ± 0.0043 to 0.9148 ± 0.0006 (12 epochs on 14,000 images, 4 seeds each, Welch's p = 0.047;
+# ACCURACY.md). ResNet20 v2 is not measured with it yet, so it trains Fashion-MNIST unaugmented.
+@register("resnet20v1", recipe=replace(RECIPE, dataset_augment={"fashion_mnist": "crop_flip"}))
 def resnet20v1(in_channels: int, num_classes: int, image_size: int) -> ResNetV1:
     return ResNetV1(20, in_channels, num_classes)
 
