@@ -248,11 +248,13 @@ def test_a_plugin_architecture_is_listed():
 def test_the_example_plugins_load_and_register_what_they_say():
     examples = PLUGINS.parents[1] / "examples" / "plugins"
     proc = archbench("archs", "--plugin", str(examples / "resnet_tricks.py"),
-                     "--plugin", str(examples / "fashion_mnist_crop_flip.py"))
+                     "--plugin", str(examples / "fashion_mnist_crop_flip.py"),
+                     "--plugin", str(examples / "resnet_augment.py"))
     assert proc.returncode == 0, proc.stderr
     architectures, datasets = " ".join(proc.stdout.split()).split("datasets:")
     assert ("resnet20v1_zero_init, resnet20v1_label_smoothing, resnet20v2_zero_init, "
             "resnet20v2_label_smoothing") in architectures
+    assert "resnet20v1_crop_flip, resnet20v2_crop_flip" in architectures
     assert "fashion_mnist_crop_flip" in datasets
 
 
