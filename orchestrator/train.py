@@ -29,7 +29,7 @@ from torch import nn
 import archs
 from orchestrator import data, recipes
 from orchestrator.checkpoint import TrainState
-from orchestrator.trial import EpochRow, Progress, TrialOutcome, TrialSpec
+from orchestrator.trial import EpochRow, Progress, TrialOutcome, TrialSetup, TrialSpec
 
 _DIVERGENCE_CHECK_STEPS = 50
 # Like the --test-limit sample (data.load_split), the validation hold-out does not depend on the
@@ -54,9 +54,10 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
     ``resume``: a state of the same setup to go on from (ValueError for another setup). The state
     ``on_checkpoint`` gets holds the live model's and optimizer's tensors: save it during the call.
     """
-    if resume is not None and resume.setup != spec.setup:
+    setup = spec.setup
+    if resume is not None and resume.setup != setup:
         raise ValueError(f"the checkpoint of {spec.cell} was trained as another setup: "
-                         f"{', '.join(spec.setup.differences(resume.setup.__dict__))} differ")
+                         f"{', '.join(setup.differences(resume.setup.__dict__))} differ")
     started_at = resume.started_at if resume else datetime.now(timezone.utc)
     wall_start = time.perf_counter()
     cell, budget, recipe = spec.cell, spec.budget, spec.recipe
@@ -85,11 +86,11 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
     def loader(images: torch.Tensor, labels: torch.Tensor, train: bool) -> data.DeviceLoader:
         batch = recipe.batch_size if train else max(recipe.batch_size, 256)
         return data.DeviceLoader(images, labels, dataset, batch, device=device, train=train, seed=cell.seed,
-                                 channels_last=channels_last, augment=spec.setup.augment)
+                                 channels_last=channels_last, augment=setup.augment)
 
     train_loader, test_loader = loader(train_x, train_y, True), loader(test_x, test_y, False)
     val_loader = loader(val_x, val_y, False) if val_x is not None and len(val_x) else None
-    _check_counts(spec, len(train_x), len(val_x) if val_x is not None else 0, len(test_x))
+    _check_counts(setup, len(train_x), len(val_x) if val_x is not None else 0, len(test_x))
     if len(train_loader) == 0:
         raise ValueError(f"batch size {recipe.batch_size} is larger than the {len(train_x)} training images")
 
@@ -147,7 +148,7 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
             break
         if on_checkpoint:
             on_checkpoint(TrainState(
-                setup=spec.setup, epoch=epoch, model=model.state_dict(), optimizer=optimizer.state_dict(),
+                setup=setup, epoch=epoch, model=model.state_dict(), optimizer=optimizer.state_dict(),
                 schedule=schedule.state_dict(), torch_rng=torch.get_rng_state(),
                 cuda_rng=torch.cuda.get_rng_state(device) if on_cuda else None, history=tuple(history),
                 train_seconds=train_seconds, wall_seconds=wall_before + time.perf_counter() - wall_start, steps=steps,
@@ -182,13 +183,12 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
     )
 
 
-def _check_counts(spec: TrialSpec, train_images: int, val_images: int, test_images: int) -> None:
+def _check_counts(setup: TrialSetup, train_images: int, val_images: int, test_images: int) -> None:
     """ValueError unless the data loaded has the sizes its dataset's spec promised (the row records those)."""
-    setup = spec.setup
     loaded = (train_images, val_images, test_images)
     promised = (setup.train_images, setup.val_images, setup.test_images)
     if loaded != promised:
-        raise ValueError(f"{spec.cell.dataset} gave {loaded[0]} training, {loaded[1]} validation and {loaded[2]} test "
+        raise ValueError(f"{setup.dataset} gave {loaded[0]} training, {loaded[1]} validation and {loaded[2]} test "
                          f"images; its spec promises {promised[0]}, {promised[1]} and {promised[2]}: fix the "
                          "dataset's train_size and test_size")
 
