@@ -5,22 +5,21 @@ measured, never how fast anything was (speed goes to BENCHMARKS.md). ``throughpu
 inside the GPU dry run (``benchmarks/gpu/run.py --dry`` calls it); the dry run's packing step is the
 one stopped at its limit there.
 
-The kit tests need the package registry (``benchmarks/gpu/pack`` downloads Ray's wheel once into
-``benchmarks/gpu/build/``, and keeps its xz archives there) and, for the dry run, real MNIST and
+The kit tests need the package registry (``benchmarks/gpu/pack`` downloads Ray's wheels for the GPU
+machine's CPython once into ``benchmarks/gpu/build/``, and keeps its xz archives there; they pack at
+xz's fastest preset, the same files in seconds) and, for the dry run, a CPython of that version here
+(``benchmarks/gpu/image-env`` builds the stand-in for the GPU image with it) and real MNIST and
 Fashion-MNIST where ``ARCHBENCH_REAL_DATA`` points (as tests/test_real_data.py); they are skipped,
-saying why, where either is missing.
+saying why, where any is missing.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import json
 import os
 import subprocess
 import sys
-import sysconfig
-import venv
 from pathlib import Path
 
 import pytest
@@ -31,7 +30,7 @@ PACK, RUN_SH = BENCHMARKS / "gpu" / "pack", BENCHMARKS / "gpu" / "run.sh"
 REAL_DATA = os.environ.get("ARCHBENCH_REAL_DATA", "")
 REAL = Path(REAL_DATA)
 MNIST = REAL / "mnist"
-THIS_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+IMAGE_PYTHON = "3.12"   # the GPU machine's CPython: the kit's wheels are built for it
 
 
 def run(command: list, timeout: float, **kwargs) -> subprocess.CompletedProcess:
@@ -44,26 +43,22 @@ def last_line(path: Path) -> dict:
 
 
 def pack(kit: Path, *flags: str) -> subprocess.CompletedProcess:
-    done = run([sys.executable, PACK, "--python-version", THIS_PYTHON, "--kit", kit, *flags], timeout=600)
+    done = run([sys.executable, PACK, "--python-version", IMAGE_PYTHON, "--xz-preset", "0", "--kit", kit, *flags],
+               timeout=600)
     if "pip cannot download" in done.stderr:
         pytest.skip(f"no package registry: {done.stderr.strip()}")
     return done
 
 
-def gpu_image_python(folder: Path, kit: Path) -> tuple[Path, Path]:
-    """(a Python, a PYTHONPATH folder) that see this environment's packages but not Ray, archbench or the kit's.
-
-    So the GPU image is imitated: what the kit brings comes from the kit alone, Ray's workers included.
-    """
-    venv.create(folder / "venv", with_pip=False)
-    left_out = {"ray", "archbench", *json.loads((kit / "manifest.json").read_text())["site_packages"]}
-    hidden = {Path(str(f)).parts[0] for name in left_out for f in importlib.metadata.distribution(name).files}
-    deps = folder / "deps"
-    deps.mkdir()
-    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
-        if entry.name not in hidden:
-            (deps / entry.name).symlink_to(entry)
-    return folder / "venv" / "bin" / "python", deps
+def gpu_image_python(kit: Path) -> Path:
+    """The Python of benchmarks/gpu/image-env's stand-in for the GPU image: CPython 3.12 with what the
+    image holds and nothing the kit brings (built once into benchmarks/gpu/build/)."""
+    done = run([sys.executable, BENCHMARKS / "gpu" / "image-env", "--kit", kit, "--python-version", IMAGE_PYTHON],
+               timeout=900)
+    if f"no CPython {IMAGE_PYTHON} here" in done.stderr or "pip cannot install" in done.stderr:
+        pytest.skip(done.stderr.strip())
+    assert done.returncode == 0, done.stderr
+    return Path(done.stdout.strip().splitlines()[-1])
 
 
 def load_gpu_run():
@@ -140,7 +135,8 @@ def test_pack_refuses_a_kit_over_its_limit_and_keeps_the_old_one(tmp_path):
     if "missing" in done.stderr:
         pytest.skip(f"no real MNIST: {done.stderr.strip()}")
     assert done.returncode == 1
-    assert done.stderr.startswith("error: the kit is ") and len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith("error: the kit is ") and done.stderr.strip().endswith("over --limit-mib 1")
+    assert len(done.stderr.strip().splitlines()) == 1
     assert [p.name for p in kit.iterdir()] == ["old"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".kit-")]
 
@@ -150,13 +146,13 @@ def test_pack_refuses_a_kit_over_its_limit_and_keeps_the_old_one(tmp_path):
                                                "ARCHBENCH_REAL_DATA (e.g. ARCHBENCH_REAL_DATA=../shared/data)")
 def test_gpu_dry_run_installs_the_kit_runs_every_step_and_stops_one_past_its_limit(tmp_path):
     kit = tmp_path / "kit"
-    packed = pack(kit, "--data", str(REAL))
+    packed = pack(kit, "--data", str(REAL), "--limit-mib", "100")
     assert packed.returncode == 0, packed.stderr
     assert sorted(p.name for p in (kit / "data").iterdir()) == ["fashion_mnist", "mnist"]
-    python, deps = gpu_image_python(tmp_path / "image", kit)
+    python = gpu_image_python(kit)
     out, work = tmp_path / "out", tmp_path / "work"
-    env = {**os.environ, "PYTHON": str(python), "PYTHONPATH": str(deps), "OUT": str(out),
-           "ARCHBENCH_GPU_WORK": str(work)}
+    env = {**{k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")},
+           "PYTHON": str(python), "OUT": str(out), "ARCHBENCH_GPU_WORK": str(work)}
     # Packing cannot start Ray and train within 6 s: it is stopped, and the accuracy table still runs.
     done = run(["bash", RUN_SH, "--dry", "--kit", kit, "--limits", "packing=6"], timeout=900, env=env)
     assert done.returncode == 0, done.stdout[-5000:]
@@ -167,7 +163,10 @@ def test_gpu_dry_run_installs_the_kit_runs_every_step_and_stops_one_past_its_lim
     assert checks["torch bf16 matmul on the GPU"] == checks["ray sees one GPU"] == "skipped (no GPU)"
     assert all(state.startswith("ok") for name, state in checks.items() if name.startswith("import"))
     assert checks["ray task on a CPU"] == "ok: cpu"
-    assert results["preflight"]["facts"]["kit"].startswith("packed ")   # the manifest was read, the files compared
+    facts = results["preflight"]["facts"]
+    assert facts["kit"].startswith("packed ")   # the manifest was read, the files compared
+    assert facts["python"].startswith(IMAGE_PYTHON + ".") and facts["ray"] == json.loads(
+        (kit / "manifest.json").read_text())["ray"]   # the kit's cp312 Ray, under the image's CPython
     assert results["packing stopped"]["stopped"] and load_gpu_run().marked(results["packing stopped"]["marker"]) == []
     cells = [line["item"] for line in lines if line["step"] == "accuracy" and "item" in line]
     assert sorted(c["dataset"] for c in cells) == ["fashion_mnist", "mnist"]
