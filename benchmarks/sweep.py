@@ -20,6 +20,10 @@ by one first.
 level, a share below the last one that still holds MEMORY_HEADROOM times the largest peak memory of the
 first level (on CUDA). ``--each`` appends each level's line as it ends.
 
+``--mps`` then runs the fastest level again under CUDA's Multi-Process Service (started with
+``nvidia-cuda-mps-control -d`` before the level's trials create their CUDA contexts, stopped after it),
+where that command exists; its line says MPS, or why it was skipped.
+
 ``--max-seconds`` skips a level that would end after it (estimate: the last level's wall time; packing
 only shortens it) and interrupts one still running at it (its stored rows are kept), saying so.
 
@@ -32,6 +36,8 @@ Prints a table and appends one JSON line to benchmarks/results/sweep.jsonl (or -
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import tempfile
 import time
 
@@ -86,6 +92,31 @@ def smaller_share(peak_bytes: int | None, memory_bytes: int | None, cells: int, 
     return round(1 / trials, 4) if trials > 1 / below else None
 
 
+def gains(level: dict, first: dict) -> dict:
+    """``level`` against the first level: its gain in wall time and in span, and its trials' slowdown."""
+    return {"gain": round(first["wall_s"] / level["wall_s"], 3),
+            "span_gain": (round(first["trials_span_s"] / level["trials_span_s"], 3)
+                          if first["trials_span_s"] and level["trials_span_s"] else None),
+            "slowdown": (round(level["trial_wall_sum_s"] / first["trial_wall_sum_s"], 3)
+                         if first["trial_wall_sum_s"] else None)}
+
+
+def under_mps(label: str, flags: list[str], common: list[str], timeout: float, site: list[str]) -> dict:
+    """The level ``flags`` again with CUDA MPS running; skipped, saying why, where MPS is not at hand."""
+    label = f"{label} MPS"
+    control = shutil.which("nvidia-cuda-mps-control")
+    if control is None:
+        return {"packing": label, "mps": True, "skipped": "no nvidia-cuda-mps-control here"}
+    started = subprocess.run([control, "-d"], capture_output=True, text=True, timeout=30)
+    if started.returncode != 0:
+        why = (started.stderr or started.stdout).strip().splitlines() or [f"exit {started.returncode}"]
+        return {"packing": label, "mps": True, "skipped": f"MPS did not start: {why[-1]}"}
+    try:
+        return {"packing": label, "mps": True, **run_level(flags, common, timeout, site)}
+    finally:
+        subprocess.run([control], input="quit\n", capture_output=True, text=True, timeout=30)
+
+
 def start_ray(on_cuda: bool) -> str:
     """Start Ray in this process for every level to join; its address."""
     import ray
@@ -128,6 +159,8 @@ def main() -> None:
     parser.add_argument("--ray-once", action="store_true", help="start Ray once here; every level joins it")
     parser.add_argument("--smaller-share", action="store_true",
                         help="add a smaller share, chosen from the first level's peak memory (CUDA)")
+    parser.add_argument("--mps", action="store_true",
+                        help="then the fastest level again under CUDA MPS, where nvidia-cuda-mps-control exists")
     parser.add_argument("--max-seconds", type=float, default=None,
                         help="skip levels that would end after this, interrupt one running at it")
     add_run_options(parser, "sweep", QUICK, "CPU check")
@@ -168,12 +201,21 @@ def main() -> None:
                 if extra:
                     levels.append((f"{extra:g} GPU", ["--gpus-per-trial", f"{extra:g}"]))
             first, last = first or level, level
-            level["gain"] = round(first["wall_s"] / level["wall_s"], 3)
-            level["span_gain"] = (round(first["trials_span_s"] / level["trials_span_s"], 3)
-                                  if first["trials_span_s"] and level["trials_span_s"] else None)
-            level["slowdown"] = (round(level["trial_wall_sum_s"] / first["trial_wall_sum_s"], 3)
-                                 if first["trial_wall_sum_s"] else None)
+            level.update(gains(level, first))
             print(f"  wall {level['wall_s']:.1f} s, gain {level['gain']:.2f}x, {level['statuses']}", flush=True)
+        result["levels"].append(level)
+        append_item(args, level)
+    timed = [lv for lv in result["levels"] if "wall_s" in lv and not lv["cut"]]
+    if args.mps and on_cuda and timed:
+        best = min(timed, key=lambda lv: lv["wall_s"])
+        left = None if args.max_seconds is None else args.max_seconds - (time.perf_counter() - started)
+        if left is not None and best["wall_s"] > left - GRACE:
+            level = {"packing": f"{best['packing']} MPS", "mps": True, "skipped": f"{left:.0f} s left"}
+        else:
+            flags = dict(levels)[best["packing"]]
+            level = under_mps(best["packing"], flags, common, None if left is None else left - GRACE, site)
+            if "wall_s" in level:
+                level.update(gains(level, first))
         result["levels"].append(level)
         append_item(args, level)
     finish(result, started, args, "sweep", print_table)

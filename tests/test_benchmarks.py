@@ -76,6 +76,29 @@ def test_the_plan_fits_the_clock_with_the_accuracy_table_holding_the_largest_sha
     assert list(gpu_run.PLAN)[:3] == ["preflight", "packing", "accuracy"]
 
 
+def test_the_accuracy_step_adds_a_seed_only_after_a_clean_round_and_when_one_more_fits():
+    another_seed = load_gpu_run().another_seed
+    clean = {"cut": False, "returncode": 0, "wall_s": 100.0}
+    assert another_seed(1, clean, left=121, most=3) == 2
+    assert another_seed(2, clean, left=121, most=3) == 3
+    assert another_seed(1, clean, left=119, most=3) is None          # a round as long again, a fifth to spare
+    assert another_seed(3, clean, left=1000, most=3) is None
+    assert another_seed(1, {**clean, "cut": True}, left=1000, most=3) is None
+    assert another_seed(1, {**clean, "returncode": 1}, left=1000, most=3) is None
+
+
+def test_the_accuracy_share_is_the_fastest_level_without_mps_the_larger_of_two_close_ones():
+    best_level = load_gpu_run().best_level
+    levels = [{"packing": "1 GPU", "wall_s": 100.0, "cut": False},
+              {"packing": "0.25 GPU", "wall_s": 40.0, "cut": False},
+              {"packing": "0.125 GPU", "wall_s": 39.0, "cut": False},
+              {"packing": "0.0625 GPU", "wall_s": 20.0, "cut": True},
+              {"packing": "0.25 GPU MPS", "mps": True, "wall_s": 30.0, "cut": False},
+              {"packing": "0.03 GPU", "skipped": "10 s left"}]
+    assert best_level(levels)["packing"] == "0.25 GPU"
+    assert best_level(levels[-2:]) is None
+
+
 def test_a_step_past_its_limit_is_stopped_with_a_process_it_started_in_another_session(tmp_path):
     gpu_run = load_gpu_run()
     child = tmp_path / "child.pid"
@@ -154,7 +177,8 @@ def test_gpu_dry_run_installs_the_kit_runs_every_step_and_stops_one_past_its_lim
     env = {**{k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")},
            "PYTHON": str(python), "OUT": str(out), "ARCHBENCH_GPU_WORK": str(work)}
     # Packing cannot start Ray and train within 6 s: it is stopped, and the accuracy table still runs.
-    done = run(["bash", RUN_SH, "--dry", "--kit", kit, "--limits", "packing=6"], timeout=900, env=env)
+    done = run(["bash", RUN_SH, "--dry", "--kit", kit, "--limits", "packing=6", "--max-seeds", "2"], timeout=900,
+               env=env)
     assert done.returncode == 0, done.stdout[-5000:]
     assert sorted(p.name for p in out.iterdir()) == ["archbench-gpu.jsonl", "archbench-gpu.log"]
     lines = [json.loads(line) for line in (out / "archbench-gpu.jsonl").read_text().splitlines()]
@@ -169,8 +193,12 @@ def test_gpu_dry_run_installs_the_kit_runs_every_step_and_stops_one_past_its_lim
         (kit / "manifest.json").read_text())["ray"]   # the kit's cp312 Ray, under the image's CPython
     assert results["packing stopped"]["stopped"] and load_gpu_run().marked(results["packing stopped"]["marker"]) == []
     cells = [line["item"] for line in lines if line["step"] == "accuracy" and "item" in line]
-    assert sorted(c["dataset"] for c in cells) == ["fashion_mnist", "mnist"]
+    assert sorted((c["dataset"], c["seed"]) for c in cells) == [("fashion_mnist", 0), ("fashion_mnist", 1),
+                                                                ("mnist", 0), ("mnist", 1)]
     assert all(c["arch"] == "lenet5" and c["status"] == "ok" and c["test_acc"] > 0.5 for c in cells)  # chance: 0.1
+    # A second seed fitted in the step's time; the round that added it trained only that seed.
+    assert [r["seeds"] for r in results["accuracy"]["rounds"]] == [1, 2]
+    assert results["compile"]["skipped"].startswith("a dry run does not compile")
     assert "Q1. Which architecture works best" in results["accuracy"]["summarize"]
     assert [f["arch"] for line in lines if line["step"] in ("throughput", "shapes") and "item" in line
             for f in [line["item"]]] == ["lenet5", "lenet5"]
