@@ -700,7 +700,7 @@ def main() -> None:
 
 def step_argv(args: argparse.Namespace, name: str, limit: float) -> list[str]:
     argv = ["--step", name, "--limit", f"{limit:.1f}", "--out", str(args.out), "--work", str(args.work), "--kit",
-            str(args.kit), "--data", str(args.data)]
+            str(args.kit), "--data", str(args.data), "--max-seeds", str(args.max_seeds)]
     return argv + (["--dry"] if args.dry else [])
 
 
