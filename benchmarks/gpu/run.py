@@ -524,12 +524,12 @@ def projection(rates: dict[tuple[str, str], float], gain: float | None) -> dict:
     divided by the packing gain (1 where none was measured).
     """
     import archs
-    from orchestrator import data
+    from orchestrator import data, study
     from orchestrator.trial import DEFAULT_VAL_SPLIT
 
     seconds, missing = 0.0, []
-    for arch in archs.names():
-        for dataset in ("mnist", "fashion_mnist", "cifar10", "svhn"):
+    for arch in study.ARCHS:           # the study's 20 cells, whatever plugins have registered
+        for dataset in study.DATASETS:
             spec = data.spec(dataset)
             rate = rates.get((arch, f"{spec.channels}x{spec.image_size}x{spec.image_size}"))
             if not rate:
