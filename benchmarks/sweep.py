@@ -107,14 +107,20 @@ def under_mps(label: str, flags: list[str], common: list[str], timeout: float, s
     control = shutil.which("nvidia-cuda-mps-control")
     if control is None:
         return {"packing": label, "mps": True, "skipped": "no nvidia-cuda-mps-control here"}
-    started = subprocess.run([control, "-d"], capture_output=True, text=True, timeout=30)
+    try:
+        started = subprocess.run([control, "-d"], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return {"packing": label, "mps": True, "skipped": "MPS did not start within 30 s"}
     if started.returncode != 0:
         why = (started.stderr or started.stdout).strip().splitlines() or [f"exit {started.returncode}"]
         return {"packing": label, "mps": True, "skipped": f"MPS did not start: {why[-1]}"}
     try:
         return {"packing": label, "mps": True, **run_level(flags, common, timeout, site)}
     finally:
-        subprocess.run([control], input="quit\n", capture_output=True, text=True, timeout=30)
+        try:
+            subprocess.run([control], input="quit\n", capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            print("warning: MPS did not quit within 30 s", flush=True)
 
 
 def start_ray(on_cuda: bool) -> str:
