@@ -61,12 +61,18 @@ def gpu_image_python(kit: Path) -> Path:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
-def load_gpu_run():
-    """benchmarks/gpu/run.py as a module (it is a script, not a package module)."""
-    spec = importlib.util.spec_from_file_location("gpu_run", BENCHMARKS / "gpu" / "run.py")
+def load_script(path: Path, name: str):
+    """A benchmark script as a module (scripts are not package modules); it finds benchmarks/common.py."""
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_gpu_run():
+    return load_script(BENCHMARKS / "gpu" / "run.py", "gpu_run")
 
 
 def test_the_plan_fits_the_clock_with_the_accuracy_table_holding_the_largest_share():
@@ -97,6 +103,18 @@ def test_the_accuracy_share_is_the_fastest_level_without_mps_the_larger_of_two_c
               {"packing": "0.03 GPU", "skipped": "10 s left"}]
     assert best_level(levels)["packing"] == "0.25 GPU"
     assert best_level(levels[-2:]) is None
+
+
+def test_the_mps_level_is_skipped_saying_why_where_mps_cannot_start(tmp_path, monkeypatch):
+    sweep = load_script(BENCHMARKS / "sweep.py", "bench_sweep")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    level = sweep.under_mps("0.25 GPU", ["--gpus-per-trial", "0.25"], [], None, ["--local"])
+    assert level == {"packing": "0.25 GPU MPS", "mps": True, "skipped": "no nvidia-cuda-mps-control here"}
+    control = tmp_path / "nvidia-cuda-mps-control"
+    control.write_text("#!/bin/sh\necho 'An instance of this daemon is already running' >&2\nexit 1\n")
+    control.chmod(0o755)
+    level = sweep.under_mps("0.25 GPU", ["--gpus-per-trial", "0.25"], [], None, ["--local"])
+    assert level["skipped"] == "MPS did not start: An instance of this daemon is already running"
 
 
 def test_a_step_past_its_limit_is_stopped_with_a_process_it_started_in_another_session(tmp_path):
