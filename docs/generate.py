@@ -28,8 +28,6 @@ import archs
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 
-PARAMS_TITLE = "Table 3: parameters (ours vs the study's Table 4.3)"   # the title `archbench params` prints
-
 _PART = re.compile(r"(?P<open><!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(?P<close><!-- end generated -->)",
                    re.DOTALL)
 
@@ -76,10 +74,10 @@ def parameters_table() -> str:
     """Table 3 of the built-in architectures on the study's datasets, as ``archbench params --format markdown``."""
     from orchestrator import study
     from orchestrator.render import render
-    from orchestrator.report import parameter_counts, params_table
+    from orchestrator.report import PARAMS_VS_STUDY_TITLE, parameter_counts, params_table
 
     counts = parameter_counts(builtin_archs(), study.DATASETS)
-    return render(params_table(counts, vs_study=True), "markdown", title=PARAMS_TITLE)
+    return render(params_table(counts, vs_study=True), "markdown", title=PARAMS_VS_STUDY_TITLE)
 
 
 def _columns_table(columns: Iterable) -> str:

@@ -100,14 +100,14 @@ def params(
 ) -> None:
     """Print Table 3 (parameter counts) of every registered architecture and dataset, built without training,
     beside the study's Table 4.3."""
-    from orchestrator.report import parameter_counts, params_table
+    from orchestrator.report import PARAMS_VS_STUDY_TITLE, parameter_counts, params_table
 
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
     load_plugins(plugin)
     check_plugins(archs.names(), data.names())
     table = params_table(parameter_counts(), vs_study=True)
-    text = render(table, fmt, title="Table 3: parameters (ours vs the study's Table 4.3)")
+    text = render(table, fmt, title=PARAMS_VS_STUDY_TITLE)
     typer.echo(text)
     if out is not None:
         _write_out(out, text)

@@ -21,10 +21,11 @@ from orchestrator.report.answers import QUESTIONS, SYNTHETIC_NOTE
 from orchestrator.report.model_params import parameter_counts
 from orchestrator.report.pages import ReportPaths, write_report
 from orchestrator.report.summary import Summary, render_summary, summarize
-from orchestrator.report.tables import NO_STUDY_FIGURE, NO_VALUE, NOT_REACHED, NOT_RUN, TITLES, params_table
+from orchestrator.report.tables import (NO_STUDY_FIGURE, NO_VALUE, NOT_REACHED, NOT_RUN, PARAMS_VS_STUDY_TITLE,
+                                        TITLES, params_table)
 
 __all__ = [
-    "Analysis", "NOT_REACHED", "NOT_RUN", "NO_STUDY_FIGURE", "NO_VALUE", "QUESTIONS", "ReportError", "ReportPaths",
-    "SYNTHETIC_NOTE", "Summary", "TITLES", "analyze", "parameter_counts", "params_table", "render_summary",
-    "summarize", "write_report",
+    "Analysis", "NOT_REACHED", "NOT_RUN", "NO_STUDY_FIGURE", "NO_VALUE", "PARAMS_VS_STUDY_TITLE", "QUESTIONS",
+    "ReportError", "ReportPaths", "SYNTHETIC_NOTE", "Summary", "TITLES", "analyze", "parameter_counts", "params_table",
+    "render_summary", "summarize", "write_report",
 ]

@@ -39,6 +39,7 @@ TITLES = {
     "trait_ranks": "Q2: mean rank by dataset trait",
     "overall": "Q3: architectures across datasets",
 }
+PARAMS_VS_STUDY_TITLE = f"{TITLES['params']} (ours vs the study's Table 4.3)"   # `archbench params`'s
 PARAM_KINDS = dict(zip(("total", "trainable", "non-trainable"), PARAM_COLUMNS))   # row label -> column
 TIME_TO_STUDY = "s to study acc"
 ON_TEST = "on test acc"
