@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 ARCHBENCH = str(Path(sys.executable).with_name("archbench"))
+REPO = Path(__file__).resolve().parents[1]
+BENCHMARKS = REPO / "benchmarks"
 
 # A budget that trains a cell in a couple of seconds on one CPU core.
 TINY = ["--epochs", "2", "--train-limit", "512", "--test-limit", "256", "--batch-size", "32"]
@@ -16,6 +18,24 @@ TINY = ["--epochs", "2", "--train-limit", "512", "--test-limit", "256", "--batch
 def archbench(*args: str, env: dict | None = None, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([ARCHBENCH, *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})}, **kwargs)
+
+
+def run_script(command: list, timeout: float, **kwargs) -> subprocess.CompletedProcess:
+    """Run ``command`` (a benchmark script, say) from the repository root; its output as text."""
+    return subprocess.run([str(c) for c in command], cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                          **kwargs)
+
+
+def load_script(path: Path, name: str):
+    """A benchmark script as a module (scripts are not package modules); it finds benchmarks/common.py."""
+    import importlib.util
+
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def error_lines(stderr: str) -> list[str]:
