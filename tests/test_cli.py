@@ -254,7 +254,8 @@ def test_the_example_plugins_load_and_register_what_they_say():
     architectures, datasets = " ".join(proc.stdout.split()).split("datasets:")
     assert ("resnet20v1_zero_init, resnet20v1_label_smoothing, resnet20v2_zero_init, "
             "resnet20v2_label_smoothing") in architectures
-    assert "resnet20v1_crop_flip, resnet20v2_crop_flip" in architectures
+    assert ("resnet20v1_crop_flip, resnet20v2_crop_flip, resnet20v1_unaugmented, resnet20v2_unaugmented"
+            in architectures)
     assert "fashion_mnist_crop_flip" in datasets
 
 
