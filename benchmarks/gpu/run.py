@@ -138,9 +138,13 @@ def run_step(command: list[str], limit: float, env: dict[str, str] | None = None
         except subprocess.TimeoutExpired:
             pass
         returncode = None
-    # Leftovers (Ray's daemons, workers) go with their step, stopped or not.
-    for pid in marked(marker):
-        _signal(pid, signal.SIGKILL, os.kill)
+    # Leftovers (Ray's daemons, workers) go with their step, stopped or not, and are gone before the
+    # next step starts: SIGKILL is delivered asynchronously, so wait until none is left.
+    deadline = time.monotonic() + STOP_GRACE
+    while (leftovers := marked(marker)) and time.monotonic() < deadline:
+        for pid in leftovers:
+            _signal(pid, signal.SIGKILL, os.kill)
+        time.sleep(0.05)
     if process.poll() is None:
         process.kill()
     process.wait()
