@@ -17,7 +17,6 @@ five), so the canonical models are kept and the parameters table shows the diffe
 
 from __future__ import annotations
 
-
 import torch
 from torch import nn
 

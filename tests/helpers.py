@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -28,8 +29,6 @@ def run_script(command: list, timeout: float, **kwargs) -> subprocess.CompletedP
 
 def load_script(path: Path, name: str):
     """A benchmark script as a module (scripts are not package modules); it finds benchmarks/common.py."""
-    import importlib.util
-
     if str(BENCHMARKS) not in sys.path:
         sys.path.insert(0, str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location(name, path)

@@ -4,7 +4,7 @@ The kit tests need the package registry (``benchmarks/gpu/pack`` downloads Ray's
 machine's CPython once into ``benchmarks/gpu/build/``, and keeps its xz archives there; they pack at
 xz's fastest preset, the same files in seconds) and, for the dry run, a CPython of that version here
 (``benchmarks/gpu/image-env`` builds the stand-in for the GPU image with it) and real MNIST and
-Fashion-MNIST where ``ARCHBENCH_REAL_DATA`` points (as tests/test_real_data.py); they are skipped,
+Fashion-MNIST where ``ARCHBENCH_REAL_DATA`` points, else in ``../shared/data``; they are skipped,
 saying why, where any is missing. The dry run's packing step is the one stopped at its limit.
 """
 
@@ -21,7 +21,8 @@ import pytest
 from helpers import BENCHMARKS, REPO, load_script, run_script
 
 PACK, RUN_SH = BENCHMARKS / "gpu" / "pack", BENCHMARKS / "gpu" / "run.sh"
-REAL = Path(os.environ.get("ARCHBENCH_REAL_DATA", ""))
+# Real MNIST and Fashion-MNIST: where ARCHBENCH_REAL_DATA points, else ../shared/data beside the checkout.
+REAL = Path(os.environ.get("ARCHBENCH_REAL_DATA") or REPO.parent / "shared" / "data")
 MNIST = REAL / "mnist"
 IMAGE_PYTHON = "3.12"   # the GPU machine's CPython: the kit's wheels are built for it
 
@@ -125,8 +126,7 @@ def test_pack_refuses_a_kit_over_its_limit_and_keeps_the_old_one(tmp_path):
     kit = tmp_path / "kit"
     kit.mkdir()
     (kit / "old").write_text("the kit before")
-    data = os.environ.get("ARCHBENCH_REAL_DATA") or REPO.parent / "shared/data"
-    done = pack(kit, "--limit-mib", "1", "--data", str(data))
+    done = pack(kit, "--limit-mib", "1", "--data", str(REAL))
     if "holds no" in done.stderr or "missing" in done.stderr:
         pytest.skip(f"no real MNIST: {done.stderr.strip()}")
     assert done.returncode == 1
