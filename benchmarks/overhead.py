@@ -45,7 +45,8 @@ def spec(args: argparse.Namespace, seed: int) -> TrialSpec:
 def in_process(args: argparse.Namespace) -> list[TrialRow]:
     train(spec(args, 0))                       # warm-up, untimed
     specs = [spec(args, seed) for seed in range(args.trials)]
-    return [TrialRow("bench", s.setup, train(s), Placement(gpu_fraction=0.0, attempts=1)) for s in specs]
+    return [TrialRow(sweep="bench", setup=s.setup, outcome=train(s),
+                     placement=Placement(gpu_fraction=0.0, attempts=1)) for s in specs]
 
 
 def put_trials(rows: list[TrialRow]) -> list[float]:

@@ -51,15 +51,16 @@ def grid_rows(count: int, epochs: int) -> list[TrialRow]:
         setup = replace(setups[i % len(setups)], seed=i // len(setups))
         draw = random.Random(i)
         acc = min(0.99, means[setup.arch] + draw.gauss(0, 0.02))
-        history = tuple(EpochRow(e, 2.0 / e, acc * e / epochs, acc * e / epochs, 1.5, 40_000.0, 0.1 / e)
-                        for e in range(1, epochs + 1))
+        history = tuple(EpochRow(epoch=e, train_loss=2.0 / e, val_acc=acc * e / epochs, test_acc=acc * e / epochs,
+                                 epoch_seconds=1.5, images_per_sec=40_000.0, lr=0.1 / e) for e in range(1, epochs + 1))
         started = START + timedelta(minutes=i)
         outcome = TrialOutcome(status="ok", test_acc=acc, val_acc=acc, best_val_acc=acc, best_epoch=epochs,
                                epochs_run=epochs, steps=100 * epochs, train_seconds=1.5 * epochs,
                                wall_seconds=2.0 * epochs, images_per_sec=40_000.0, params_total=100_000,
                                params_trainable=100_000, params_non_trainable=0, torch_version="bench",
                                started_at=started, ended_at=started + timedelta(seconds=2 * epochs), history=history)
-        rows.append(TrialRow(SWEEP, setup, outcome, Placement(device="cpu", gpu_fraction=0.0, attempts=1)))
+        rows.append(TrialRow(sweep=SWEEP, setup=setup, outcome=outcome,
+                             placement=Placement(device="cpu", gpu_fraction=0.0, attempts=1)))
     return rows
 
 

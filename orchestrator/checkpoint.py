@@ -20,7 +20,7 @@ from orchestrator.trial import EpochRow, TrialSetup
 STATE_FILE = "state.pt"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrainState:
     setup: TrialSetup                  # what it was trained as: a state resumes only the same setup
     epoch: int                         # epochs completed

@@ -233,7 +233,7 @@ class ResultsCallback(Callback):
         placement = placement.with_(gpu_fraction=self.gpu_fraction, attempts=max(self.attempts[trial.trial_id], 1),
                                     trials_sharing_device=self.sharing.get(trial.trial_id) or None)
         name = _cell_name(trial)
-        row = TrialRow(self.sweep, self.specs[name].setup, outcome, placement)
+        row = TrialRow(sweep=self.sweep, setup=self.specs[name].setup, outcome=outcome, placement=placement)
         try:
             attempt = self.store.put_trial(row)
         except (ResultsError, OSError) as exc:

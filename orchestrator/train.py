@@ -139,9 +139,9 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
             if val_loader:
                 val_acc, val_histogram = evaluate(model, val_loader, autocast, dataset.num_classes)
             test_acc, histogram = evaluate(model, test_loader, autocast, dataset.num_classes)
-        history.append(EpochRow(epoch, train_loss, val_acc, test_acc, epoch_seconds,
-                                epoch_steps * recipe.batch_size / epoch_seconds if epoch_seconds else None,
-                                optimizer.param_groups[0]["lr"]))
+        rate = epoch_steps * recipe.batch_size / epoch_seconds if epoch_seconds else None
+        history.append(EpochRow(epoch=epoch, train_loss=train_loss, val_acc=val_acc, test_acc=test_acc,
+                                epoch_seconds=epoch_seconds, images_per_sec=rate, lr=optimizer.param_groups[0]["lr"]))
         if on_epoch:
             on_epoch(history[-1])
         if divergence:

@@ -95,7 +95,7 @@ class Budget:
                                                                       lr=self.lr)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrialSetup:
     """How a cell is set up to train: everything here follows from the plan, before any data is loaded."""
 
@@ -169,7 +169,7 @@ class TrialSpec:
         return TrialSetup.of(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EpochRow:
     """One epoch of a trial: a row of the history table."""
 
@@ -195,7 +195,7 @@ class Progress:
     seconds: float                     # training seconds so far
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrialOutcome:
     """What training returned (``train.train``), or why there is nothing (``failed``), with the epochs run."""
 
@@ -245,7 +245,7 @@ class TrialOutcome:
         return cls(status="failed", error=error, epochs_run=epochs_run, ended_at=datetime.now(timezone.utc))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Placement:
     """Where a trial ran: the Ray adapter fills the node and device, the driver the rest."""
 
@@ -268,7 +268,7 @@ def _first_attempts(table: pa.Table) -> pa.Array:
     return pa.array([1] * len(table), pa.int64())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrialRow:
     """One finished attempt of a cell: a row of the trials table, and its epochs in ``outcome.history``."""
 

@@ -64,8 +64,9 @@ def make_row(arch: str = "lenet5", dataset: str = "mnist", seed: int = 0, status
     from orchestrator.trial import Budget, Cell, EpochRow, Placement, TrialOutcome, TrialRow, TrialSpec
 
     built = TrialSpec(Cell(arch, dataset, seed), budget or Budget(epochs=2)).setup
-    history = tuple(EpochRow(e, 1.0 / e, None, 0.5 + e / 10, 1.0, 100.0, 0.1) for e in range(1, epochs + 1))
+    history = tuple(EpochRow(epoch=e, train_loss=1.0 / e, val_acc=None, test_acc=0.5 + e / 10, epoch_seconds=1.0,
+                             images_per_sec=100.0, lr=0.1) for e in range(1, epochs + 1))
     fields = {"test_acc": acc if status == "ok" else None, "error": None if status == "ok" else "boom",
               "epochs_run": 2, "started_at": datetime(2026, 1, 1, tzinfo=timezone.utc), **outcome}
-    return TrialRow(sweep, replace(built, **(setup or {})), TrialOutcome(status=status, history=history, **fields),
-                    placement or Placement())
+    return TrialRow(sweep=sweep, setup=replace(built, **(setup or {})),
+                    outcome=TrialOutcome(status=status, history=history, **fields), placement=placement or Placement())

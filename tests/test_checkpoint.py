@@ -10,10 +10,13 @@ from orchestrator.trial import Budget, Cell, EpochRow, TrialSpec
 
 def test_a_state_reads_back_as_it_was_written_without_unpickling_objects(tmp_path):
     now = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+    history = tuple(EpochRow(epoch=epoch, train_loss=loss, val_acc=val, test_acc=test, epoch_seconds=1.0,
+                             images_per_sec=10.0, lr=lr)
+                    for epoch, loss, val, test, lr in [(1, 2.0, 0.5, 0.4, 0.1), (2, 1.0, 0.6, 0.5, 0.05)])
     state = TrainState(setup=TrialSpec(Cell("lenet5", "mnist", 2), Budget(epochs=4)).setup, epoch=2,
                        model={"w": torch.ones(3)}, optimizer={"state": {}, "param_groups": [{"lr": 0.1}]},
                        schedule={"last_epoch": 7}, torch_rng=torch.get_rng_state(), cuda_rng=None,
-                       history=(EpochRow(1, 2.0, 0.5, 0.4, 1.0, 10.0, 0.1), EpochRow(2, 1.0, 0.6, 0.5, 1.0, 10.0, 0.05)),
+                       history=history,
                        train_seconds=2.0, wall_seconds=3.0, steps=8, histogram=[1, 2], val_histogram=None,
                        started_at=now, saved_at=now)
     assert save_state(state, tmp_path / "ckpt") == tmp_path / "ckpt" / STATE_FILE

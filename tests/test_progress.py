@@ -32,7 +32,9 @@ def test_lines_show_a_heartbeat_at_most_once_a_minute_per_trial_and_every_epoch(
     view.heartbeat("lenet5/mnist/seed0", Progress(1, 3, 10, 100, 2500.0, 4.0))
     view.heartbeat("lenet5/mnist/seed0", Progress(1, 3, 20, 100, 2600.0, 8.0))     # seconds later: not shown
     view.heartbeat("vgg/mnist/seed0", Progress(1, 3, 5, 100, 300.0, 5.0))           # another trial: shown
-    view.epoch("lenet5/mnist/seed0", EpochRow(1, 0.5, 0.97, 0.96, 30.0, 2500.0, 1e-3), 3, best=0.97)
+    first = EpochRow(epoch=1, train_loss=0.5, val_acc=0.97, test_acc=0.96, epoch_seconds=30.0, images_per_sec=2500.0,
+                     lr=1e-3)
+    view.epoch("lenet5/mnist/seed0", first, 3, best=0.97)
     view.trial_ended("lenet5/mnist/seed0", "lenet5/mnist/seed0: ok acc 0.9800", failed=False)
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("lenet5/mnist/seed0: epoch 1/3, step 10/100, 2,500 img/s, ETA ")

@@ -200,8 +200,8 @@ def test_a_row_that_cannot_be_stored_is_reported_and_the_sweep_goes_on(tmp_path)
     callback = ResultsCallback(FullDisk(tmp_path), "t", 0.0, LineView(out), specs)
     for arch in ("vgg", "lenet5"):
         trial = SimpleNamespace(trial_id=arch, config={"cell": f"{arch}/mnist/seed0"}, checkpoint=None)
-        callback.on_trial_result(1, [], trial, {"outcome": TrialOutcome("ok", test_acc=0.9), "placement": Placement(),
-                                                "device_key": "node/cpu:"})
+        callback.on_trial_result(1, [], trial, {"outcome": TrialOutcome(status="ok", test_acc=0.9),
+                                                "placement": Placement(), "device_key": "node/cpu:"})
     assert callback.unstored == ["vgg/mnist/seed0: [Errno 28] No space left on device"]
     assert callback.statuses == {"ok": 1} and list(ResultStore(tmp_path).trials()["arch"]) == ["lenet5"]
     assert "could not be stored" in out.getvalue()
@@ -223,7 +223,7 @@ def test_the_callback_counts_the_trials_that_shared_a_device(tmp_path):
     callback.on_trial_result(1, [], trials[1], {"progress": beat, "device_key": "a/cuda:0"})
     callback.on_trial_result(1, [], trials[2], {"progress": beat, "device_key": "a/cuda:1"})
     for seed in (1, 0, 2):   # 1 ends first; 0 had shared its GPU with it
-        callback.on_trial_result(1, [], trials[seed], {"outcome": TrialOutcome("ok", test_acc=0.9),
+        callback.on_trial_result(1, [], trials[seed], {"outcome": TrialOutcome(status="ok", test_acc=0.9),
                                                        "placement": Placement(device="NVIDIA H200"),
                                                        "device_key": "a/cuda:%d" % (seed == 2)})
     stored = ResultStore(tmp_path).trials().set_index("seed")
