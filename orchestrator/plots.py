@@ -2,7 +2,9 @@
 
 The inputs are arch x dataset tables: index the architectures, columns the dataset labels, both in
 display order, NaN where a cell has no number. Each architecture keeps one colour and one marker
-across figures, so that the legend names every point without labels that collide.
+across figures, so that the legend names every point without labels that collide. An unstable cell
+(a boolean table says which) is marked wherever its number is drawn: its mean is of the seeds that
+survived, so it must not read as a stable cell's.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import LogFormatter, MaxNLocator
 
 from orchestrator.atomic import atomic_write, atomic_write_text
 
 DPI = 110
 PANEL_INCHES = (4.8, 3.6)  # one subplot of a per-dataset grid
+UNSTABLE_MARK = "†"
+UNSTABLE_MEANING = "unstable: a seed collapsed or diverged"
 
 
 def save(figure: Figure, out_dir: Path, name: str) -> Path:
@@ -42,31 +47,30 @@ def svg_text(figure: Figure) -> str:
     return buffer.getvalue()
 
 
-def pareto_front(points: pd.DataFrame) -> pd.DataFrame:
-    """The rows of ``points`` (columns ``seconds``, ``acc``) that no other row beats on both: faster and more accurate.
-
-    Returned fastest first, so that each row is more accurate than the one before it.
-    """
-    ordered = points.sort_values(["seconds", "acc"], ascending=[True, False], kind="stable")
-    best_before = ordered["acc"].cummax().shift(fill_value=-np.inf)
-    return ordered[ordered["acc"] > best_before]
-
-
-def accuracy_heatmap(accuracy: pd.DataFrame, notes: pd.DataFrame) -> Figure:
-    """Mean test accuracy per cell; a cell without one is grey and shows its entry in ``notes`` instead."""
+def accuracy_heatmap(accuracy: pd.DataFrame, notes: pd.DataFrame, unstable: pd.DataFrame) -> Figure:
+    """Mean test accuracy per cell; a cell without one is grey and shows its entry in ``notes`` instead. An
+    ``unstable`` cell gets UNSTABLE_MARK after its text and a hatched outline, explained below the map."""
     figure = Figure(figsize=(3 + 1.8 * accuracy.shape[1], 2.5 + 0.6 * accuracy.shape[0]), layout="constrained")
     axes = figure.add_subplot()
     values = accuracy.to_numpy(dtype=float)
+    marked = unstable.eq(True).to_numpy()   # a cell not in the table (NaN) is not marked
     colormap = matplotlib.colormaps["viridis"].with_extremes(bad="lightgrey")
     image = axes.imshow(np.ma.masked_invalid(values), cmap=colormap, aspect="auto")
     figure.colorbar(image, ax=axes, label="test accuracy")
     for (row, column), value in np.ndenumerate(values):
         missing = np.isnan(value)
         dark_cell = not missing and image.norm(value) < 0.6  # viridis is dark at the low end
-        axes.text(column, row, notes.iat[row, column] if missing else f"{value:.3f}",
-                  ha="center", va="center", fontsize=9, color="white" if dark_cell else "black")
+        text = notes.iat[row, column] if missing else f"{value:.3f}"
+        if marked[row, column]:
+            text += f" {UNSTABLE_MARK}"
+            axes.add_patch(Rectangle((column - 0.5, row - 0.5), 1, 1, fill=False, hatch="//", edgecolor="crimson",
+                                     linewidth=2))
+        axes.text(column, row, text, ha="center", va="center", fontsize=9, color="white" if dark_cell else "black")
     axes.set_xticks(range(accuracy.shape[1]), accuracy.columns, rotation=20, ha="right")
     axes.set_yticks(range(accuracy.shape[0]), accuracy.index)
+    if marked.any():
+        axes.set_xlabel(f"{UNSTABLE_MARK}, hatched outline: {UNSTABLE_MEANING} (the mean of its ok seeds shown)",
+                        fontsize=8)
     axes.set_title("Test accuracy (mean over ok seeds)")
     return figure
 
@@ -90,21 +94,32 @@ def training_time_bars(seconds: pd.DataFrame) -> Figure:
     return figure
 
 
-def accuracy_vs_time(accuracy: pd.DataFrame, spread: pd.DataFrame, seconds: pd.DataFrame) -> Figure:
-    """Per dataset: accuracy (± seed std) against training seconds, with the Pareto front of the architectures."""
+def accuracy_vs_time(accuracy: pd.DataFrame, spread: pd.DataFrame, seconds_per_epoch: pd.DataFrame,
+                     unstable: pd.DataFrame) -> Figure:
+    """Per dataset: accuracy (± seed std) against training seconds per epoch (recipes train different numbers of
+    epochs), an ``unstable`` cell's marker hollow. Descriptive only: no front or dominance is drawn, as none is
+    tested."""
     figure = Figure(layout="constrained")
+    # left-aligned on two lines, clear of the legend at the upper right
+    figure.suptitle("Accuracy against training time per epoch\n(descriptive; no dominance tested)", x=0.01,
+                    ha="left", fontsize=11)
     colors, markers = _colors(accuracy.index), _markers(accuracy.index)
     for axes, label in zip(_panels(figure, accuracy.shape[1]), accuracy.columns):
-        points = pd.DataFrame({"seconds": seconds[label], "acc": accuracy[label], "std": spread[label]})
+        points = pd.DataFrame({"seconds": seconds_per_epoch[label], "acc": accuracy[label], "std": spread[label],
+                               "unstable": unstable[label].eq(True)})
         points = points.dropna(subset=["seconds", "acc"])
         for arch, point in points.iterrows():
             axes.errorbar(point["seconds"], point["acc"], yerr=np.nan_to_num(point["std"]), fmt=markers[arch],
-                          color=colors[arch], capsize=3, markersize=7, alpha=0.85)
-        front = pareto_front(points)
-        axes.plot(front["seconds"], front["acc"], "k--", linewidth=1, drawstyle="steps-post")
+                          color=colors[arch], markerfacecolor="none" if point["unstable"] else colors[arch],
+                          capsize=3, markersize=7, alpha=0.85)
         axes.set_xscale("log")
-        axes.set(title=label, xlabel="training seconds", ylabel="test accuracy")
-    _legend(figure, colors, markers, extra=[Line2D([], [], color="black", linestyle="--", label="Pareto front")])
+        for set_formatter in (axes.xaxis.set_major_formatter, axes.xaxis.set_minor_formatter):
+            # plain numbers ("2", "30"), the in-between ones labelled up to 1.5 decades: "2×10⁰" labels collide
+            set_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1.5, 0.6)))
+        axes.set(title=label, xlabel="training seconds per epoch", ylabel="test accuracy")
+    hollow = Line2D([], [], color="black", marker="o", markerfacecolor="none", linestyle="none",
+                    label=f"hollow: {UNSTABLE_MEANING}")
+    _legend(figure, colors, markers, extra=[hollow] if unstable.eq(True).to_numpy().any() else [])
     return figure
 
 

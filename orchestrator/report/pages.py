@@ -54,11 +54,12 @@ def _figures(summary: Summary, plots: ModuleType) -> dict[str, Figure]:
     """The report's figures by name, drawn from the analysis' numbers."""
     analysis = summary.analysis
     cells = analysis.cells
-    accuracy = grid(cells, "acc_mean")
+    accuracy, unstable = grid(cells, "acc_mean"), grid(cells, "unstable")
     figures = {
-        "accuracy_heatmap": plots.accuracy_heatmap(accuracy, heatmap_notes(analysis)),
+        "accuracy_heatmap": plots.accuracy_heatmap(accuracy, heatmap_notes(analysis), unstable),
         "training_time": plots.training_time_bars(grid(cells, "seconds")),
-        "accuracy_vs_time": plots.accuracy_vs_time(accuracy, grid(cells, "acc_std"), grid(cells, "seconds")),
+        "accuracy_vs_time": plots.accuracy_vs_time(accuracy, grid(cells, "acc_std"), grid(cells, "seconds_per_epoch"),
+                                                   unstable),
     }
     if not analysis.curves.empty:
         figures["accuracy_curves"] = plots.accuracy_curves(analysis.curves, analysis.archs, dataset_labels(cells))
