@@ -1,0 +1,88 @@
+"""``archbench export``: the results, every attempt on record, into TensorBoard or MLflow.
+
+Each exporter's package is an optional extra, imported only when its command runs; without it the
+command says in one line which extra to install (exit 2).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional
+
+import typer
+
+from orchestrator.export import ExportedAttempt, ExportError, attempts
+from orchestrator.results import ResultsError, ResultStore
+
+export_app = typer.Typer(no_args_is_help=True, help="Export every attempt on record to TensorBoard or MLflow.")
+
+ResultsOpt = Annotated[Path, typer.Option("--results", help="Results directory (Parquet tables).")]
+SweepOpt = Annotated[Optional[str], typer.Option("--sweep", help="Export this sweep only (default: every sweep).")]
+
+
+@export_app.command("tensorboard")
+def tensorboard(
+    directory: Annotated[Path, typer.Argument(
+        help="Log directory: one run per attempt under sweep/arch/dataset/seed-N[-attempt-K]; open it with "
+             "`tensorboard --logdir DIR`.")],
+    results: ResultsOpt = Path("results"),
+    sweep_name: SweepOpt = None,
+) -> None:
+    """Write TensorBoard event files: per-epoch scalars, final metrics and the HParams view; a re-export replaces."""
+    _require("tensorboard", "tensorboard")
+    from orchestrator.export.tensorboard import export_tensorboard
+
+    chosen = _attempts(results, sweep_name)
+    if directory.exists() and not directory.is_dir():
+        _fail(f"log directory {directory} is a file, not a directory")
+    try:
+        runs = export_tensorboard(chosen, directory)
+    except OSError as exc:
+        _fail(f"cannot write {exc.filename or directory}: {exc.strerror or exc}")
+    typer.echo(f"tensorboard: {len(runs)} runs in {directory}; open them with: tensorboard --logdir {directory}")
+
+
+@export_app.command("mlflow")
+def mlflow(
+    tracking_uri: Annotated[str, typer.Option(
+        "--tracking-uri", help="MLflow tracking server (http://HOST:PORT) or any URI MLflow takes, e.g. "
+                               "sqlite:///mlflow.db.")],
+    experiment: Annotated[str, typer.Option(
+        help="Experiment the runs go into, created when missing.")] = "archbench",
+    results: ResultsOpt = Path("results"),
+    sweep_name: SweepOpt = None,
+) -> None:
+    """Add one parent run per sweep and one child run per attempt to MLflow; what is already there is not added again."""
+    _require("mlflow", "mlflow")
+    from orchestrator.export.mlflow import export_mlflow
+
+    chosen = _attempts(results, sweep_name)
+    try:
+        done = export_mlflow(chosen, tracking_uri, experiment)
+    except ExportError as exc:
+        _fail(str(exc))
+    typer.echo(f"mlflow: {done.children_added} attempt runs and {done.parents_added} sweep runs added, "
+               f"{done.already_there} attempts already there; experiment {experiment!r} (id {done.experiment_id}) "
+               f"at {tracking_uri}")
+
+
+def _require(extra: str, module: str) -> None:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        _fail(f"archbench export {extra} needs the optional extra: pip install 'archbench[{extra}]'")
+
+
+def _attempts(results: Path, sweep_name: str | None) -> list[ExportedAttempt]:
+    try:
+        return attempts(ResultStore(results), sweep_name)
+    except (ExportError, ResultsError) as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str) -> NoReturn:
+    # orchestrator.cli registers this app while it is being imported, so its fail() is looked up when called.
+    from orchestrator.cli import fail
+
+    fail(message)
