@@ -3,7 +3,9 @@
 ``column(pa.float64(), "what it means", since=3)`` in a dataclass body makes a field that is also a
 column of the results tables. ``columns_of`` reads the declarations back, and from them come the
 Arrow schema (``arrow_schema``), the filling of older files' missing columns (``since``, ``derive``)
-and the documentation's column table. Adding a column is adding one such field.
+and the documentation's column table. Adding a column is adding one such field, and ``since`` has no
+default: a column that does not say which schema added it would make every older file fail to load
+(``tests/fixtures`` holds files each schema's own archbench wrote, and its tests check each ``since``).
 """
 
 from __future__ import annotations
@@ -31,15 +33,17 @@ class Column:
     group: str                 # one of GROUPS
     nullable: bool = True
     derive: Derive | None = None   # how an older file's rows get it; None: null
+    late: bool = False         # added while schema ``since`` was current: some files of that schema lack it too
 
     def arrow_field(self) -> pa.Field:
         return pa.field(self.name, self.type, nullable=self.nullable)
 
 
-def column(type_: pa.DataType, meaning: str, *, since: int = 1, nullable: bool = True, key: bool = False,
-           derive: Derive | None = None, default: Any = dataclasses.MISSING) -> Any:
+def column(type_: pa.DataType, meaning: str, *, since: int, nullable: bool = True, key: bool = False,
+           derive: Derive | None = None, late: bool = False, default: Any = dataclasses.MISSING) -> Any:
     """A dataclass field that is a column; ``key`` puts it in the row's key whatever its dataclass's group."""
-    declared = {"type": type_, "meaning": meaning, "since": since, "nullable": nullable, "key": key, "derive": derive}
+    declared = {"type": type_, "meaning": meaning, "since": since, "nullable": nullable, "key": key, "derive": derive,
+                "late": late}
     return dataclasses.field(default=default, metadata={"column": declared})
 
 
@@ -52,7 +56,8 @@ def columns_of(cls: type, group: str) -> tuple[Column, ...]:
         declared = f.metadata.get("column")
         if declared is not None:
             found.append(Column(f.name, declared["type"], declared["meaning"], declared["since"],
-                                "key" if declared["key"] else group, declared["nullable"], declared["derive"]))
+                                "key" if declared["key"] else group, declared["nullable"], declared["derive"],
+                                declared["late"]))
     return tuple(found)
 
 
@@ -62,4 +67,9 @@ def values_of(instance: object) -> dict[str, object]:
 
 
 def arrow_schema(columns: tuple[Column, ...]) -> pa.Schema:
+    """The Arrow schema of ``columns``; ValueError where two share a name (a row's parts are joined by name)."""
+    names = [c.name for c in columns]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"columns declared more than once: {', '.join(twice)}")
     return pa.schema([c.arrow_field() for c in columns])

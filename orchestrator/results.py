@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 
 from orchestrator.atomic import Writer, atomic_write, atomic_write_all
-from orchestrator.columns import Column, arrow_schema, columns_of
+from orchestrator.columns import Column, arrow_schema, column, columns_of, values_of
 from orchestrator.errors import first_line
 from orchestrator.trial import EpochRow, TrialRow
 
@@ -59,14 +59,21 @@ READ_TRIES = 100        # reads of a table that merges may interrupt before a re
 MERGED_ROW_GROUP = 65_536   # rows gathered into one row group of a merged file (its inputs are read one at a time)
 _PART_NAME = re.compile(r"part-(\d+)-(\d+)-L(\d+)\.parquet")
 
+
+@dataclass(frozen=True, kw_only=True)
+class StoredRow:
+    """What the store adds to each row of the trials table."""
+
+    schema_version: int = column(pa.int32(), "the schema the row was written in", since=1, nullable=False)
+
+
 # Every column is declared once, beside the field it stores (orchestrator.trial); the schemas, the
 # filling of older files and the documentation's column table all come from these two tuples.
 _ROW_COLUMNS = TrialRow.columns()
-# The schema version is that of the newest column: declaring a column with a new ``since`` raises it.
-SCHEMA_VERSION = max(c.since for c in _ROW_COLUMNS)
-TRIAL_COLUMNS = (Column("schema_version", pa.int32(), "the schema the row was written in", 1, "file",
-                        nullable=False), *_ROW_COLUMNS)
+TRIAL_COLUMNS = (*columns_of(StoredRow, "file"), *_ROW_COLUMNS)
 HISTORY_COLUMNS = (*(c for c in _ROW_COLUMNS if c.group == "key"), *columns_of(EpochRow, "epoch"))
+# The schema version is that of the newest column: declaring a column with a new ``since`` raises it.
+SCHEMA_VERSION = max(c.since for c in (*TRIAL_COLUMNS, *HISTORY_COLUMNS))
 TRIAL_SCHEMA = arrow_schema(TRIAL_COLUMNS)
 HISTORY_SCHEMA = arrow_schema(HISTORY_COLUMNS)
 ATTEMPT_KEY = tuple(c.name for c in TRIAL_COLUMNS if c.group == "key")
@@ -265,7 +272,8 @@ class ResultStore:
             self._attempts.mark_read(p.path for p in (*trial_parts, *history_parts))
             put = 1 + max((p.last for p in (*trial_parts, *history_parts)), default=0)
             history_part = self._history.part_writer(put, row.history_records())
-            trial_part = self._trials.part_writer(put, [{"schema_version": SCHEMA_VERSION, **row.record()}])
+            stored = values_of(StoredRow(schema_version=SCHEMA_VERSION))
+            trial_part = self._trials.part_writer(put, [{**stored, **row.record()}])
             atomic_write_all([history_part, trial_part])
             self._attempts.note(cell, attempt)
             self._attempts.mark_read([trial_part[0], history_part[0]])
@@ -329,6 +337,9 @@ def _identity(path: Path) -> tuple[str, int, int, int]:
 def _read(path: Path, columns: tuple[Column, ...]) -> pa.Table:
     """The table at ``path`` in ``columns``; a column added after the file was written is derived, or null.
 
+    So is a column declared ``late`` that a file of its ``since`` schema lacks: it was added while
+    that schema was current, after some of its files had been written.
+
     The trials table says its schema in ``schema_version``; the history, which has no such column,
     fills whichever added column it lacks. A file that is gone raises FileNotFoundError.
     """
@@ -349,7 +360,10 @@ def _read(path: Path, columns: tuple[Column, ...]) -> pa.Table:
                            f"{SCHEMA_VERSION}); upgrade archbench, it leaves the file as it is")
     present = set(table.column_names)
     for c in columns:
-        added_since = newest < c.since if newest is not None else not versioned and c.since > 1
+        if newest is not None:
+            added_since = newest < c.since or (c.late and newest == c.since)
+        else:
+            added_since = not versioned and (c.since > 1 or c.late)
         if c.name not in present and added_since:
             values = c.derive(table) if c.derive else pa.nulls(len(table), c.type)
             table = table.append_column(c.arrow_field(), values)

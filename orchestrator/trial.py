@@ -99,14 +99,14 @@ class Budget:
 class TrialSetup:
     """How a cell is set up to train: everything here follows from the plan, before any data is loaded."""
 
-    arch: str = column(pa.string(), "architecture", key=True, nullable=False)
-    dataset: str = column(pa.string(), "dataset", key=True, nullable=False)
-    seed: int = column(pa.int64(), "seed of the weights and the batch order", key=True, nullable=False)
-    synthetic: bool = column(pa.bool_(), "trained on generated data, not the real set", nullable=False)
-    epochs: int = column(pa.int64(), "epochs asked for")
-    batch_size: int = column(pa.int64(), "batch size")
-    lr: float = column(pa.float64(), "peak learning rate")
-    optimizer: str = column(pa.string(), "sgd or adamw")
+    arch: str = column(pa.string(), "architecture", since=1, key=True, nullable=False)
+    dataset: str = column(pa.string(), "dataset", since=1, key=True, nullable=False)
+    seed: int = column(pa.int64(), "seed of the weights and the batch order", since=1, key=True, nullable=False)
+    synthetic: bool = column(pa.bool_(), "trained on generated data, not the real set", since=1, nullable=False)
+    epochs: int = column(pa.int64(), "epochs asked for", since=1)
+    batch_size: int = column(pa.int64(), "batch size", since=1)
+    lr: float = column(pa.float64(), "peak learning rate", since=1)
+    optimizer: str = column(pa.string(), "sgd or adamw", since=1)
     weight_decay: float = column(pa.float64(), "weight decay, on weights only", since=4)
     warmup_epochs: float = column(pa.float64(), "epochs of linear learning-rate warm-up", since=4)
     label_smoothing: float = column(pa.float64(), "label smoothing of the loss", since=4)
@@ -114,7 +114,8 @@ class TrialSetup:
                                        "dataset, else the dataset's)", since=4)
     arch_module: str = column(pa.string(), "the module that registered the architecture", since=3)
     val_split: float = column(pa.float64(), "share of the drawn training images held out for validation", since=3)
-    train_images: int = column(pa.int64(), "images trained on per epoch (after --train-limit and the validation split)")
+    train_images: int = column(pa.int64(), "images trained on per epoch (after --train-limit and the validation split)",
+                               since=1, late=True)
     val_images: int = column(pa.int64(), "images held out for validation", since=3)
     test_images: int = column(pa.int64(), "images test_acc is measured on (after --test-limit)", since=2)
 
@@ -173,14 +174,14 @@ class TrialSpec:
 class EpochRow:
     """One epoch of a trial: a row of the history table."""
 
-    epoch: int = column(pa.int64(), "1-based", key=True, nullable=False)
-    train_loss: float = column(pa.float64(), "mean training loss over the epoch's steps")
+    epoch: int = column(pa.int64(), "1-based", since=1, key=True, nullable=False)
+    train_loss: float = column(pa.float64(), "mean training loss over the epoch's steps", since=1)
     val_acc: float | None = column(pa.float64(), "validation accuracy; null without a validation split, or once "
                                                  "diverged", since=3)
-    test_acc: float | None = column(pa.float64(), "test accuracy; null once diverged")
-    epoch_seconds: float = column(pa.float64(), "the training steps of the epoch, not its evaluation")
-    images_per_sec: float | None = column(pa.float64(), "training images per second of the epoch")
-    lr: float = column(pa.float64(), "after the epoch's last step: the next step's rate")
+    test_acc: float | None = column(pa.float64(), "test accuracy; null once diverged", since=1)
+    epoch_seconds: float = column(pa.float64(), "the training steps of the epoch, not its evaluation", since=1)
+    images_per_sec: float | None = column(pa.float64(), "training images per second of the epoch", since=1)
+    lr: float = column(pa.float64(), "after the epoch's last step: the next step's rate", since=1)
 
 
 @dataclass(frozen=True)
@@ -199,11 +200,11 @@ class Progress:
 class TrialOutcome:
     """What training returned (``train.train``), or why there is nothing (``failed``), with the epochs run."""
 
-    status: str = column(pa.string(), "ok, diverged, collapsed or failed", nullable=False)
-    error: str | None = column(pa.string(), "why, in one line, unless ok", default=None)
-    test_acc: float | None = column(pa.float64(), "after the last epoch run; null unless ok", default=None)
+    status: str = column(pa.string(), "ok, diverged, collapsed or failed", since=1, nullable=False)
+    error: str | None = column(pa.string(), "why, in one line, unless ok", since=1, default=None)
+    test_acc: float | None = column(pa.float64(), "after the last epoch run; null unless ok", since=1, default=None)
     best_test_acc: float | None = column(pa.float64(), "schemas 1-2 only (chosen on the test set); null since 3",
-                                         default=None)
+                                         since=1, default=None)
     val_acc: float | None = column(pa.float64(), "after the last epoch run; null without a validation split", since=3,
                                    default=None)
     best_val_acc: float | None = column(pa.float64(), "the best epoch's validation accuracy", since=3, default=None)
@@ -217,22 +218,26 @@ class TrialOutcome:
     unpredicted_classes: list[int] | None = column(
         pa.list_(pa.int64()), "classes the judged predictions (validation, else test) never named; the run keeps its "
                               "accuracy but is flagged", since=5, default=None)
-    epochs_run: int | None = column(pa.int64(), "epochs trained (fewer than asked once diverged)", default=None)
-    steps: int | None = column(pa.int64(), "optimizer steps taken", default=None)
-    train_seconds: float | None = column(pa.float64(), "training loop only (no data load, no evaluation)", default=None)
+    epochs_run: int | None = column(pa.int64(), "epochs trained (fewer than asked once diverged)", since=1,
+                                    default=None)
+    steps: int | None = column(pa.int64(), "optimizer steps taken", since=1, default=None)
+    train_seconds: float | None = column(pa.float64(), "training loop only (no data load, no evaluation)", since=1,
+                                         default=None)
     wall_seconds: float | None = column(pa.float64(), "whole trial: data load, build, train, evaluation (of the work "
-                                                      "kept: a resumed trial adds its checkpoint's)", default=None)
+                                                      "kept: a resumed trial adds its checkpoint's)", since=1,
+                                        default=None)
     resumed_from_epoch: int | None = column(pa.int64(), "the epoch whose checkpoint the trial went on from after an "
                                                         "interruption; null when it ran from the start", since=5,
-                                            default=None)
-    images_per_sec: float | None = column(pa.float64(), "training images / train_seconds", default=None)
-    params_total: int | None = column(pa.int64(), "parameters, counted as Keras does", default=None)
-    params_trainable: int | None = column(pa.int64(), "parameters that take gradients", default=None)
-    params_non_trainable: int | None = column(pa.int64(), "frozen parameters and BatchNorm statistics", default=None)
-    peak_mem_bytes: int | None = column(pa.int64(), "peak device memory reserved; null on CPU", default=None)
-    torch_version: str | None = column(pa.string(), "PyTorch that trained it", default=None)
-    started_at: datetime | None = column(_TIMESTAMP, "when training started", default=None)
-    ended_at: datetime | None = column(_TIMESTAMP, "when the trial ended", default=None)
+                                            late=True, default=None)
+    images_per_sec: float | None = column(pa.float64(), "training images / train_seconds", since=1, default=None)
+    params_total: int | None = column(pa.int64(), "parameters, counted as Keras does", since=1, default=None)
+    params_trainable: int | None = column(pa.int64(), "parameters that take gradients", since=1, default=None)
+    params_non_trainable: int | None = column(pa.int64(), "frozen parameters and BatchNorm statistics", since=1,
+                                                default=None)
+    peak_mem_bytes: int | None = column(pa.int64(), "peak device memory reserved; null on CPU", since=1, default=None)
+    torch_version: str | None = column(pa.string(), "PyTorch that trained it", since=1, default=None)
+    started_at: datetime | None = column(_TIMESTAMP, "when training started", since=1, default=None)
+    ended_at: datetime | None = column(_TIMESTAMP, "when the trial ended", since=1, default=None)
     history: tuple[EpochRow, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
@@ -249,15 +254,15 @@ class TrialOutcome:
 class Placement:
     """Where a trial ran: the Ray adapter fills the node and device, the driver the rest."""
 
-    device: str | None = column(pa.string(), 'e.g. "NVIDIA H200" or "cpu"', default=None)
-    gpu_fraction: float | None = column(pa.float64(), "GPUs the trial asked Ray for (0 on CPU)", default=None)
+    device: str | None = column(pa.string(), 'e.g. "NVIDIA H200" or "cpu"', since=1, default=None)
+    gpu_fraction: float | None = column(pa.float64(), "GPUs the trial asked Ray for (0 on CPU)", since=1, default=None)
     trials_sharing_device: int | None = column(pa.int64(), "most trials seen at once on its device, itself included",
                                                since=3, default=None)
-    node_id: str | None = column(pa.string(), "Ray node", default=None)
-    hostname: str | None = column(pa.string(), "host of the node", default=None)
-    node_ip: str | None = column(pa.string(), "IP address of the node", default=None)
-    attempts: int | None = column(pa.int64(), "1 + retries Ray made for this trial", default=None)
-    ray_version: str | None = column(pa.string(), "Ray that ran it", default=None)
+    node_id: str | None = column(pa.string(), "Ray node", since=1, default=None)
+    hostname: str | None = column(pa.string(), "host of the node", since=1, default=None)
+    node_ip: str | None = column(pa.string(), "IP address of the node", since=1, default=None)
+    attempts: int | None = column(pa.int64(), "1 + retries Ray made for this trial", since=1, default=None)
+    ray_version: str | None = column(pa.string(), "Ray that ran it", since=1, default=None)
 
     def with_(self, **changes: object) -> Placement:
         return replace(self, **changes)
@@ -272,7 +277,7 @@ def _first_attempts(table: pa.Table) -> pa.Array:
 class TrialRow:
     """One finished attempt of a cell: a row of the trials table, and its epochs in ``outcome.history``."""
 
-    sweep: str = column(pa.string(), "the sweep's name", key=True, nullable=False)
+    sweep: str = column(pa.string(), "the sweep's name", since=1, key=True, nullable=False)
     setup: TrialSetup
     outcome: TrialOutcome
     placement: Placement = field(default_factory=Placement)

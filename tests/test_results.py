@@ -1,6 +1,9 @@
+import hashlib
 import multiprocessing as mp
 import os
+import re
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -10,7 +13,22 @@ import pytest
 from orchestrator import results
 from orchestrator.results import HISTORY_SCHEMA, TRIAL_SCHEMA, ResultsError, ResultStore
 
-from helpers import make_row
+from helpers import make_row, run_in_process
+
+# Results folders written by each schema's own archbench, never regenerated (tests/fixtures/README.md).
+FIXTURES = Path(__file__).parent / "fixtures"
+FROZEN = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and p.name.startswith("schema_v"))
+# What each frozen folder holds (sweep "frozen"): seeds by status (each seed's chosen attempt), attempts.
+FROZEN_SEEDS = {
+    "schema_v1_early": ({"ok": 4, "diverged": 1, "failed": 1}, 6),
+    "schema_v1": ({"ok": 4, "diverged": 1, "failed": 1}, 6),
+    "schema_v2": ({"ok": 4, "diverged": 1, "failed": 1}, 6),
+    "schema_v3": ({"ok": 4, "collapsed": 1, "failed": 1}, 6),
+    "schema_v4": ({"ok": 4, "collapsed": 1, "failed": 1}, 6),
+    "schema_v5_single_files": ({"ok": 7}, 9),
+    "schema_v5_part_files_early": ({"ok": 7}, 9),
+    "schema_v5_part_files": ({"ok": 7}, 9),
+}
 
 
 def _row(**kwargs):
@@ -24,21 +42,6 @@ def _parts(directory):
 def _files(root):
     """Every file under ``root`` (the lock left out) and its bytes."""
     return {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file() and p.name != ".lock"}
-
-
-def _older_single_files(root, version, rows):
-    """Store ``rows`` as an archbench of schema ``version`` did: trials.parquet and history.parquet at ``root``."""
-    scratch = ResultStore(root / "scratch")
-    for row in rows:
-        scratch.put_trial(row)
-    trials = pq.read_table(scratch.trials_path).drop_columns(
-        [c.name for c in results.TRIAL_COLUMNS if c.since > version])
-    trials = trials.set_column(0, "schema_version", pa.array([version] * len(trials), pa.int32()))
-    history = pq.read_table(scratch.history_path).drop_columns(
-        [c.name for c in results.HISTORY_COLUMNS if c.since > version])
-    shutil.rmtree(scratch.root)
-    pq.write_table(trials, root / results.TRIALS_FILE)
-    pq.write_table(history, root / results.HISTORY_FILE)
 
 
 def test_put_trial_writes_one_part_to_each_table_with_its_schema(tmp_path):
@@ -126,42 +129,6 @@ def test_newer_schema_is_refused_and_its_file_left_as_it_is(tmp_path):
     with pytest.raises(ResultsError, match="newer archbench"):
         store.put_trial(_row(seed=1))
     assert pq.read_table(part).equals(newer) and _parts(tmp_path / "trials") == [part]
-
-
-def test_a_schema_1_file_reads_and_keeps_its_rows(tmp_path):
-    # Schema 1 had no test_images column: its rows read it as unknown, and a new row is stored beside them.
-    _older_single_files(tmp_path, 1, [_row(seed=0)])
-    store = ResultStore(tmp_path)
-    assert store.has_results() and store.trials()["test_images"].isna().all()
-    store.put_trial(_row(seed=1, setup={"test_images": 256}))
-    trials = store.trials().set_index("seed")
-    assert trials.loc[0, "schema_version"] == 1 and pd.isna(trials.loc[0, "test_images"])
-    assert trials.loc[1, "schema_version"] == results.SCHEMA_VERSION and trials.loc[1, "test_images"] == 256
-
-
-@pytest.mark.parametrize("version", [2, 3, 4, 5])
-def test_an_older_single_file_reads_keeps_its_rows_and_is_never_rewritten(tmp_path, monkeypatch, version):
-    # A column added after a file's schema reads as unknown, or derived where it can be: a file from
-    # before attempts were kept held one attempt per cell, its first. Schema 5 is the last single file.
-    monkeypatch.setattr(results, "MERGE_AT", 2)
-    _older_single_files(tmp_path, version, [_row(seed=0, epochs=2)])
-    before = _files(tmp_path)
-    store = ResultStore(tmp_path)
-    added = [c.name for c in results.TRIAL_COLUMNS if c.since > version]
-    old = store.trials()
-    assert old[[a for a in added if a != "attempt"]].isna().all().all() and list(old["attempt"]) == [1]
-    assert list(store.history()["attempt"]) == [1, 1]
-    store.put_trial(_row(seed=1, val_acc=0.8, pred_histogram=[1, 2, 3], setup={"label_smoothing": 0.1}, epochs=1))
-    for _ in range(3):
-        store.put_trial(_row(seed=0, epochs=1))
-    trials = store.trials().set_index(["seed", "attempt"])
-    assert trials.loc[(0, 1), "schema_version"] == version and trials.loc[(0, 4), "schema_version"] == 5
-    assert pd.isna(trials.loc[(0, 1), "label_smoothing"]) == (version < 4)
-    assert trials.loc[(1, 1), "val_acc"] == pytest.approx(0.8) and list(trials.loc[(1, 1), "pred_histogram"]) == [1, 2, 3]
-    assert trials.loc[(1, 1), "label_smoothing"] == pytest.approx(0.1)
-    assert sorted(zip(store.history()["seed"], store.history()["attempt"])) == [
-        (0, 1), (0, 1), (0, 2), (0, 3), (0, 4), (1, 1)]
-    assert {name: _files(tmp_path)[name] for name in before} == before
 
 
 def test_a_column_missing_from_a_current_file_is_an_error(tmp_path):
@@ -369,3 +336,94 @@ def test_an_attempt_whose_row_never_landed_keeps_its_number_taken(tmp_path):
     assert ResultStore(tmp_path).put_trial(_row(epochs=1)) == 2
     history = ResultStore(tmp_path).history()
     assert not history.duplicated(list(results.EPOCH_KEY)).any()
+
+
+def _version(folder: str) -> int:
+    return int(re.match(r"schema_v(\d+)", folder)[1])
+
+
+def _frozen_copy(tmp_path, folder):
+    """A copy of a frozen folder to read and write: the checked-in files are never touched."""
+    return Path(shutil.copytree(FIXTURES / folder, tmp_path / folder))
+
+
+def _as_written(root, table):
+    """A table's rows as its files hold them, read by pyarrow alone, the oldest first."""
+    single = root / f"{table}.parquet"
+    if single.is_file():
+        return pq.read_table(single)
+    return pa.concat_tables([pq.read_table(p) for p in sorted((root / table).glob("part-*.parquet"))])
+
+
+def test_the_frozen_folders_are_the_files_each_schema_wrote():
+    # Regenerating one with today's code would prove nothing: the sums catch a rewritten file.
+    listed = dict(line.split("  ")[::-1] for line in (FIXTURES / "SHA256SUMS").read_text().splitlines())
+    on_disk = {str(p.relative_to(FIXTURES)): hashlib.sha256(p.read_bytes()).hexdigest()
+               for p in FIXTURES.rglob("*.parquet")}
+    assert on_disk == listed
+
+
+def test_every_schema_before_this_one_has_a_frozen_folder():
+    # Raising SCHEMA_VERSION ships the schema before it: freeze its folder with the commit before (README).
+    versions = {_version(folder) for folder in FROZEN}
+    assert set(range(1, results.SCHEMA_VERSION)) <= versions and max(versions) <= results.SCHEMA_VERSION
+    assert set(FROZEN) == set(FROZEN_SEEDS)
+
+
+@pytest.mark.parametrize("folder", FROZEN)
+def test_each_columns_since_is_the_first_schema_whose_files_have_it(folder):
+    # A column declared with the wrong ``since`` (or none) is read as present in files that lack it; one
+    # added while its schema was current (``late``) may be missing from that schema's earlier files.
+    version, root = _version(folder), FIXTURES / folder
+    for table, columns in (("trials", results.TRIAL_COLUMNS), ("history", results.HISTORY_COLUMNS)):
+        written = set(_as_written(root, table).column_names)
+        wrong = [f"{c.name} (since {c.since})" for c in columns
+                 if (c.name in written) != (c.since <= version) and not (c.late and c.since == version)]
+        assert not wrong, f"{folder}/{table}: declared since does not match the files: {', '.join(wrong)}"
+        assert written <= {c.name for c in columns}, f"{folder}/{table}: columns no longer declared"
+
+
+@pytest.mark.parametrize("folder", FROZEN)
+def test_a_frozen_folder_reads_with_every_value_it_holds(tmp_path, folder):
+    root, version = _frozen_copy(tmp_path, folder), _version(folder)
+    store = ResultStore(root)
+    trials, written = store.trial_records("frozen"), _as_written(root, "trials").to_pylist()
+    assert [{name: row[name] for name in old} for row, old in zip(trials, written)] == written
+    assert len(trials) == len(written)
+    added = [c.name for c in results.TRIAL_COLUMNS if c.since > version and c.name != "attempt"]
+    assert all(row[name] is None for row in trials for name in added)
+    if version < 5:     # one attempt per cell then: its first
+        assert [row["attempt"] for row in trials] == [1] * len(trials)
+    history, written = store.history(), _as_written(root, "history").to_pandas()
+    pd.testing.assert_frame_equal(history[written.columns], written, check_dtype=False)
+
+
+@pytest.mark.parametrize("folder", FROZEN)
+def test_a_frozen_folder_is_summarized(tmp_path, monkeypatch, capsys, folder):
+    from orchestrator.report import summarize
+
+    root = _frozen_copy(tmp_path, folder)
+    store = ResultStore(root)
+    analysis = summarize(store.trials(), store.history()).analysis
+    seeds, attempts = FROZEN_SEEDS[folder]
+    assert {status: n for status, n in analysis.statuses.items() if n} == seeds
+    assert (analysis.sweep, analysis.attempts) == ("frozen", attempts)
+    code, out, err = run_in_process(monkeypatch, capsys, "summarize", "--results", str(root))
+    assert code in (0, None) and "Sweep 'frozen'" in out and not err
+
+
+@pytest.mark.parametrize("folder", FROZEN)
+def test_a_row_added_to_a_frozen_folder_keeps_every_row_it_had(tmp_path, folder):
+    root = _frozen_copy(tmp_path, folder)
+    store = ResultStore(root)
+    before, history_before, files_before = store.trial_records("frozen"), store.history(), _files(root)
+    earlier = [r for r in before if (r["arch"], r["dataset"], r["seed"]) == ("lenet5", "mnist", 1)]
+    attempt = store.put_trial(_row(sweep="frozen", seed=1, epochs=1, val_acc=0.8, setup={"label_smoothing": 0.1}))
+    assert attempt == len(earlier) + 1
+    after, history_after = ResultStore(root).trial_records("frozen"), ResultStore(root).history()
+    assert after[:len(before)] == before
+    pd.testing.assert_frame_equal(history_after.iloc[:len(history_before)], history_before, check_dtype=False)
+    [new] = after[len(before):]
+    assert (new["schema_version"], new["label_smoothing"], new["attempt"]) == (results.SCHEMA_VERSION, 0.1, attempt)
+    assert list(history_after.iloc[len(history_before):]["attempt"]) == [attempt]
+    assert {name: _files(root)[name] for name in files_before} == files_before   # no file rewritten
