@@ -35,6 +35,10 @@ class TrainState:
     steps: int
     histogram: list[int] | None        # the last epoch's test predictions per class
     val_histogram: list[int] | None
+    # The last epoch's training steps: predictions per class, and how many were right (None in a
+    # state an older archbench saved).
+    train_histogram: list[int] | None = None
+    train_correct: int | None = None
     started_at: datetime               # when the trial first started
     saved_at: datetime
 

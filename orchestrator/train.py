@@ -8,18 +8,21 @@ returns the trial's ``TrialOutcome``. After each epoch it also hands ``on_checkp
 run would have, so an interrupted trial loses at most the epoch it was in. The sweep's trainable, the tests and the benchmarks all call it.
 
 A trial ends in one of three statuses: ``ok``; ``diverged`` when the training loss or the weights
-became NaN/inf (training stops there); ``collapsed`` when, after training, its predictions on the
-judged split (validation where there is one, else test) concentrate on one class, or its training
-loss never went below that of the class prior (the entropy of the training labels: what a model
-that learned only how often each class occurs reaches). Only ``ok`` carries a test accuracy; any
-other failure raises. An ``ok`` run whose judged predictions never name some class keeps its
-accuracy and lists those classes in ``unpredicted_classes``.
+became NaN/inf (training stops there); ``collapsed`` when, after training, ``collapse.collapse_reason``
+finds its loss at the class prior's or its judged predictions degenerate (one class, half the classes
+or fewer, or an accuracy no better than the most frequent class's share plus a margin). The judged
+split is validation where there is one, else the last epoch's training steps, whose predictions each
+step counts on the device as it goes (read once an epoch, in ``train_pred_histogram``): the test set
+chooses nothing. Only ``ok`` carries a test accuracy; any other failure raises. An ``ok`` run whose
+judged predictions never name some class keeps its accuracy and lists those classes in
+``unpredicted_classes``.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -29,16 +32,13 @@ from torch import nn
 import archs
 from orchestrator import data, recipes
 from orchestrator.checkpoint import TrainState
+from orchestrator.collapse import Judged, collapse_reason, prior_entropy
 from orchestrator.trial import EpochRow, Progress, TrialOutcome, TrialSetup, TrialSpec
 
 _DIVERGENCE_CHECK_STEPS = 50
 # Like the --test-limit sample (data.load_split), the validation hold-out does not depend on the
 # trial's seed: every cell and seed of a sweep is validated on the same images.
 SPLIT_SEED = 0
-# Collapse: the most predicted class takes at least this share of the judged predictions and at least
-# twice its true share, or the final training loss is still within 1% of the class prior's entropy.
-COLLAPSE_SHARE = 0.9
-CHANCE_LOSS_RATIO = 0.99
 PROGRESS_SECONDS = 5.0
 
 EpochHook = Callable[[EpochRow], None]
@@ -108,6 +108,8 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
     divergence: str | None = None
     histogram: list[int] | None = None
     val_histogram: list[int] | None = None
+    train_histogram: list[int] | None = None
+    train_correct: int | None = None
     train_seconds, steps, wall_before = 0.0, 0, 0.0
     if resume is not None:
         model.load_state_dict(resume.model)
@@ -118,18 +120,20 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
             torch.cuda.set_rng_state(resume.cuda_rng, device)
         train_loader.set_epoch(resume.epoch)
         history, histogram, val_histogram = list(resume.history), resume.histogram, resume.val_histogram
+        train_histogram, train_correct = resume.train_histogram, resume.train_correct
         train_seconds, steps, wall_before = resume.train_seconds, resume.steps, resume.wall_seconds
     for epoch in range(len(history) + 1, recipe.epochs + 1):
         epoch_start = time.perf_counter()
         heartbeat.start_epoch(epoch, train_seconds)
-        loss_sum, epoch_steps, finite = _train_epoch(step_model, train_loader, loss_fn, optimizer, schedule,
-                                                     autocast, heartbeat)
+        epoch_pass = _train_epoch(step_model, train_loader, loss_fn, optimizer, schedule, autocast, heartbeat,
+                                  dataset.num_classes)
         _synchronize(device)
         epoch_seconds = time.perf_counter() - epoch_start
+        epoch_steps, train_histogram, train_correct = epoch_pass.steps, epoch_pass.predicted, epoch_pass.correct
         train_seconds += epoch_seconds
         steps += epoch_steps
-        train_loss = loss_sum / max(epoch_steps, 1)
-        if not finite or not math.isfinite(train_loss):
+        train_loss = epoch_pass.loss_sum / max(epoch_steps, 1)
+        if not epoch_pass.finite or not math.isfinite(train_loss):
             divergence = f"training loss became {train_loss} at epoch {epoch}"
         elif not _weights_finite(model):
             divergence = f"weights became NaN or inf at epoch {epoch}"
@@ -152,25 +156,32 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
                 schedule=schedule.state_dict(), torch_rng=torch.get_rng_state(),
                 cuda_rng=torch.cuda.get_rng_state(device) if on_cuda else None, history=tuple(history),
                 train_seconds=train_seconds, wall_seconds=wall_before + time.perf_counter() - wall_start, steps=steps,
-                histogram=histogram, val_histogram=val_histogram, started_at=started_at,
-                saved_at=datetime.now(timezone.utc)))
+                histogram=histogram, val_histogram=val_histogram, train_histogram=train_histogram,
+                train_correct=train_correct, started_at=started_at, saved_at=datetime.now(timezone.utc)))
 
     status, error, unpredicted = "ok", None, None
     if divergence:
         status, error = "diverged", divergence
     else:
-        judged, judged_labels, split = (val_histogram, val_y, "validation") if val_loader else (histogram, test_y, "test")
-        collapse = collapse_reason(judged, judged_labels, split, history[-1].train_loss, prior_entropy(train_y))
+        judged = None       # only where a state an older archbench saved after the last epoch has no counts
+        if val_loader:
+            judged = Judged(split="validation", predicted=val_histogram,
+                            true=_label_counts(val_y, dataset.num_classes), accuracy=history[-1].val_acc)
+        elif train_histogram is not None:
+            judged = Judged(split="training", predicted=train_histogram,
+                            true=_label_counts(train_y, dataset.num_classes),
+                            accuracy=train_correct / max(sum(train_histogram), 1))
+        collapse = collapse_reason(judged, history[-1].train_loss, prior_entropy(train_y))
         if collapse:
             status, error = "collapsed", collapse
-        unpredicted = [k for k, count in enumerate(judged) if count == 0]
+        unpredicted = [k for k, count in enumerate(judged.predicted) if count == 0] if judged else None
     best = max((h for h in history if h.val_acc is not None), key=lambda h: h.val_acc, default=None)
     return TrialOutcome(
         status=status, error=error,
         test_acc=history[-1].test_acc if status == "ok" else None,
         val_acc=history[-1].val_acc, best_val_acc=best.val_acc if best else None,
         best_epoch=best.epoch if best else None, pred_histogram=histogram, val_pred_histogram=val_histogram,
-        unpredicted_classes=unpredicted,
+        train_pred_histogram=train_histogram, unpredicted_classes=unpredicted,
         epochs_run=len(history), steps=steps, train_seconds=train_seconds,
         wall_seconds=wall_before + time.perf_counter() - wall_start,
         resumed_from_epoch=resume.epoch if resume else None,
@@ -193,31 +204,8 @@ def _check_counts(setup: TrialSetup, train_images: int, val_images: int, test_im
                          "dataset's train_size and test_size")
 
 
-def prior_entropy(labels: torch.Tensor) -> float:
-    """The entropy (nats) of the class frequencies in ``labels``: the loss of a model that learned only those."""
-    counts = torch.bincount(labels).double()
-    shares = counts[counts > 0] / counts.sum()
-    return float(-(shares * shares.log()).sum())
-
-
-def collapse_reason(histogram: list[int] | None, labels: torch.Tensor, split: str, final_loss: float,
-                    chance_loss: float) -> str | None:
-    """Why a finished run counts as collapsed (one line), or None when it does not.
-
-    ``histogram`` counts the run's predictions on ``split`` (whose true classes are ``labels``);
-    ``chance_loss`` is the loss of predicting the class prior.
-    """
-    if final_loss >= CHANCE_LOSS_RATIO * chance_loss:
-        return (f"training loss {final_loss:.4f} stayed at chance level (the class prior's entropy is "
-                f"{chance_loss:.4f})")
-    if not histogram or not sum(histogram):
-        return None
-    top = max(range(len(histogram)), key=histogram.__getitem__)
-    share = histogram[top] / sum(histogram)
-    true_share = float((labels == top).float().mean()) if len(labels) else 0.0
-    if share >= COLLAPSE_SHARE and share >= 2 * true_share:
-        return f"{share:.1%} of the {split} predictions are class {top}, whose true share is {true_share:.1%}"
-    return None
+def _label_counts(labels: torch.Tensor, num_classes: int) -> list[int]:
+    return torch.bincount(labels, minlength=num_classes).tolist()
 
 
 class _Heartbeat:
@@ -243,28 +231,50 @@ class _Heartbeat:
                                       self.seconds_before + elapsed))
 
 
+@dataclass(frozen=True, kw_only=True)
+class _EpochPass:
+    """What one pass over the training data returned."""
+
+    loss_sum: float
+    steps: int
+    finite: bool            # the loss stayed finite
+    predicted: list[int]    # the steps' predictions per class
+    correct: int            # the steps' predictions that named the true class
+
+
 def _train_epoch(model: nn.Module, loader: data.DeviceLoader, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,
                  schedule: torch.optim.lr_scheduler.LRScheduler, autocast: torch.autocast,
-                 heartbeat: _Heartbeat) -> tuple[float, int, bool]:
-    """One pass over ``loader``; returns (summed loss, steps, loss stayed finite)."""
+                 heartbeat: _Heartbeat, num_classes: int) -> _EpochPass:
+    """One pass over ``loader``, counting the predictions its steps make."""
     model.train()
-    loss_sum = torch.zeros((), device=next(model.parameters()).device)
+    device = next(model.parameters()).device
+    loss_sum = torch.zeros((), device=device)
+    # Counted on the device and read once at the end: torch.bincount would read the largest guess back
+    # to the host at every step on CUDA, scatter_add_ does not.
+    predicted = torch.zeros(num_classes, dtype=torch.int64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
     steps = 0
     for images, labels in loader:
         with autocast:
-            loss = loss_fn(model(images), labels)
+            logits = model(images)
+            loss = loss_fn(logits, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         schedule.step()
         loss_sum += loss.detach().float()
+        guesses = logits.detach().argmax(dim=1)
+        predicted.scatter_add_(0, guesses, torch.ones_like(guesses))
+        correct += (guesses == labels).sum()
         steps += 1
         heartbeat.step(steps)
         # Checking finiteness syncs the device, so it is done every few dozen steps, not every step.
         if steps % _DIVERGENCE_CHECK_STEPS == 0 and not torch.isfinite(loss_sum):
-            return float(loss_sum), steps, False
+            return _EpochPass(loss_sum=float(loss_sum), steps=steps, finite=False, predicted=predicted.tolist(),
+                              correct=int(correct))
     total = float(loss_sum)
-    return total, steps, math.isfinite(total)
+    return _EpochPass(loss_sum=total, steps=steps, finite=math.isfinite(total), predicted=predicted.tolist(),
+                      correct=int(correct))
 
 
 @torch.no_grad()

@@ -215,9 +215,13 @@ class TrialOutcome:
     val_pred_histogram: list[int] | None = column(
         pa.list_(pa.int64()), "validation predictions per class after the last epoch: what collapse is judged on "
                               "where there is a validation split", since=5, default=None)
+    train_pred_histogram: list[int] | None = column(
+        pa.list_(pa.int64()), "predictions per class of the last epoch's training steps (training mode, counted as "
+                              "the weights moved): what collapse is judged on without a validation split", since=6,
+        default=None)
     unpredicted_classes: list[int] | None = column(
-        pa.list_(pa.int64()), "classes the judged predictions (validation, else test) never named; the run keeps its "
-                              "accuracy but is flagged", since=5, default=None)
+        pa.list_(pa.int64()), "classes the judged predictions (validation, else training; test in schema 5) never "
+                              "named; the run keeps its accuracy but is flagged", since=5, default=None)
     epochs_run: int | None = column(pa.int64(), "epochs trained (fewer than asked once diverged)", since=1,
                                     default=None)
     steps: int | None = column(pa.int64(), "optimizer steps taken", since=1, default=None)

@@ -18,9 +18,16 @@ def test_a_state_reads_back_as_it_was_written_without_unpickling_objects(tmp_pat
                        schedule={"last_epoch": 7}, torch_rng=torch.get_rng_state(), cuda_rng=None,
                        history=history,
                        train_seconds=2.0, wall_seconds=3.0, steps=8, histogram=[1, 2], val_histogram=None,
-                       started_at=now, saved_at=now)
+                       train_histogram=[5, 3], train_correct=6, started_at=now, saved_at=now)
     assert save_state(state, tmp_path / "ckpt") == tmp_path / "ckpt" / STATE_FILE
     back = load_state(tmp_path / "ckpt")
     assert back.setup == state.setup and back.history == state.history and back.started_at == now
     assert torch.equal(back.model["w"], state.model["w"]) and torch.equal(back.torch_rng, state.torch_rng)
     assert (back.epoch, back.steps, back.histogram, back.schedule) == (2, 8, [1, 2], {"last_epoch": 7})
+    assert (back.train_histogram, back.train_correct) == ([5, 3], 6)
+    # A state saved before the training predictions were counted reads them as unknown.
+    plain = torch.load(tmp_path / "ckpt" / STATE_FILE, weights_only=True)
+    del plain["train_histogram"], plain["train_correct"]
+    torch.save(plain, tmp_path / "ckpt" / STATE_FILE)
+    older = load_state(tmp_path / "ckpt")
+    assert (older.train_histogram, older.train_correct, older.histogram) == (None, None, [1, 2])
