@@ -6,10 +6,16 @@ trial with rich: cell, epoch n/N, a bar over the current epoch's steps, images/s
 its latest accuracy, under the counts and the sweep's elapsed time and ETA. ``LineView`` (CI, a log
 file, ``ray job`` logs) prints one line per finished epoch and per finished trial, plus a heartbeat
 line at most once a minute per trial. Nothing here is stored.
+
+How often a trial sends its heartbeat is ``heartbeat_seconds()``: ``ARCHBENCH_HEARTBEAT_SECONDS``
+where the trial runs (an environment variable, as it must reach the Ray workers), else
+``train.PROGRESS_SECONDS``.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -21,9 +27,25 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from orchestrator.train import PROGRESS_SECONDS
 from orchestrator.trial import EpochRow, Progress
 
 HEARTBEAT_LINE_SECONDS = 60.0
+HEARTBEAT_SECONDS_VAR = "ARCHBENCH_HEARTBEAT_SECONDS"
+
+
+def heartbeat_seconds() -> float:
+    """Seconds between a running trial's heartbeats: $ARCHBENCH_HEARTBEAT_SECONDS, else ``PROGRESS_SECONDS``."""
+    raw = os.environ.get(HEARTBEAT_SECONDS_VAR)
+    if raw is None:
+        return PROGRESS_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"{HEARTBEAT_SECONDS_VAR}={raw!r} is not a number of seconds more than 0")
+    return seconds
 
 
 @dataclass

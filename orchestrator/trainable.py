@@ -24,6 +24,7 @@ from ray import tune
 
 from orchestrator import plugins
 from orchestrator.checkpoint import TrainState, load_state, save_state
+from orchestrator.progress import heartbeat_seconds
 from orchestrator.train import train
 from orchestrator.trial import Placement, TrialSpec
 
@@ -43,6 +44,7 @@ def run_trial(config: dict, specs: dict[str, TrialSpec]) -> None:
     outcome = train(replace(spec, device=device),
                     on_epoch=lambda epoch: tune.report({"epoch": epoch, **where}),
                     on_progress=lambda progress: tune.report({"progress": progress, **where}),
+                    progress_every=heartbeat_seconds(),
                     on_checkpoint=checkpoint, resume=_state_to_resume(spec))
     placement = Placement(device=torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu",
                           node_id=node_id, ray_version=ray.__version__)

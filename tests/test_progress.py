@@ -10,7 +10,8 @@ import time
 import pytest
 
 from helpers import ARCHBENCH
-from orchestrator.progress import LineView, LiveView, make_view
+from orchestrator.progress import HEARTBEAT_SECONDS_VAR, LineView, LiveView, heartbeat_seconds, make_view
+from orchestrator.train import PROGRESS_SECONDS
 from orchestrator.trial import EpochRow, Progress
 
 
@@ -22,6 +23,17 @@ class Terminal(io.StringIO):
 def test_a_terminal_gets_the_live_view_and_a_pipe_gets_lines():
     assert isinstance(make_view(Terminal()), LiveView)
     assert type(make_view(io.StringIO())) is LineView
+
+
+def test_the_heartbeat_interval_is_the_environments_else_the_default(monkeypatch):
+    monkeypatch.delenv(HEARTBEAT_SECONDS_VAR, raising=False)
+    assert heartbeat_seconds() == PROGRESS_SECONDS
+    monkeypatch.setenv(HEARTBEAT_SECONDS_VAR, "0.25")
+    assert heartbeat_seconds() == 0.25
+    for bad in ("0", "-1", "nan", "soon"):
+        monkeypatch.setenv(HEARTBEAT_SECONDS_VAR, bad)
+        with pytest.raises(ValueError, match=f"ARCHBENCH_HEARTBEAT_SECONDS='{bad}' is not a number of seconds"):
+            heartbeat_seconds()
 
 
 def test_lines_show_a_heartbeat_at_most_once_a_minute_per_trial_and_every_epoch():
@@ -64,8 +76,9 @@ def test_the_live_view_shows_each_running_trial_with_its_progress():
 
 
 # An architecture whose training outlasts its first heartbeat, however fast the machine, and then waits
-# until the test has seen that heartbeat on the screen: step 2 takes one heartbeat interval, so it ends
-# with a heartbeat; step 3 waits for the release file.
+# until the test has seen that heartbeat on the screen: step 2 takes one heartbeat interval (the test
+# sets a short one), so it ends with a heartbeat; step 3 waits for the release file.
+HEARTBEAT_SECONDS = "0.2"
 HELD_PLUGIN = """
 import time
 from pathlib import Path
@@ -73,7 +86,7 @@ from pathlib import Path
 from torch import nn
 
 import archs
-from orchestrator.train import PROGRESS_SECONDS
+from orchestrator.progress import heartbeat_seconds
 
 RELEASE = Path({release!r})
 
@@ -88,7 +101,7 @@ class Held(nn.Module):
         if self.training:
             self.steps += 1
             if self.steps == 2:
-                time.sleep(PROGRESS_SECONDS)
+                time.sleep(heartbeat_seconds())
             elif self.steps == 3:
                 deadline = time.monotonic() + 240
                 while not RELEASE.exists():
@@ -116,7 +129,7 @@ def test_a_sweep_on_a_terminal_shows_the_trial_within_seconds(tmp_path):
     main, child = os.openpty()
     command = [ARCHBENCH, "sweep", "--plugin", str(plugin), "--archs", "held", "--datasets", "synthetic_mnist",
                "--train-limit", "256", "--test-limit", "256", "--results", str(tmp_path / "r")]
-    env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
+    env = {**os.environ, "COLUMNS": "120", "TERM": "xterm", HEARTBEAT_SECONDS_VAR: HEARTBEAT_SECONDS}
     env.pop("RAY_ADDRESS", None)
     proc = subprocess.Popen(command, stdin=child, stdout=child, stderr=child, env=env, start_new_session=True)
     os.close(child)
