@@ -155,13 +155,8 @@ def test_a_short_sweep_on_the_imported_data_learns_both_datasets(imported: Path,
 
 
 def table_1(csv: str) -> pd.DataFrame:
-    """Table 1's means (test accuracy, arch × dataset) out of `archbench summarize --format csv`.
-
-    A cell reads "mean ± std (ok seeds/seeds; ...)" with marks, or "mean (1/1)" for one seed.
-    """
-    lines = csv.splitlines()
-    start = next(i for i, line in enumerate(lines) if line == "# Table 1: test accuracy") + 1
-    stop = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
-    cells = pd.read_csv(io.StringIO("\n".join(lines[start:stop])), index_col=0, dtype=str)
-    return cells.apply(lambda column: column.str.split().str[0].astype(float))
+    """Table 1's means (test accuracy, arch × dataset title) out of `archbench summarize --format csv`."""
+    tidy = pd.read_csv(io.StringIO(csv))
+    accuracy = tidy[tidy["metric"] == "test_acc"].pivot(index="arch", columns="dataset", values="mean")
+    return accuracy.rename(columns=lambda name: data.spec(name).title)
 
