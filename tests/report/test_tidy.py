@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -88,3 +89,8 @@ def test_question_1_names_the_winner_with_its_tests(separable_everywhere):
 def test_synthetic_rows_say_so(synthetic_summary, tidy):
     assert read_back(synthetic_summary)["synthetic"].all()
     assert not tidy["synthetic"].any()
+
+
+def test_the_commands_page_names_every_column_and_table():
+    page = (Path(__file__).resolve().parents[2] / "docs" / "commands.md").read_text()
+    assert all(f"`{name}`" in page for name in [*COLUMNS, *report.TITLES]), "docs/commands.md: --format csv"
