@@ -28,7 +28,7 @@ from orchestrator.atomic import atomic_write, atomic_write_text
 DPI = 110
 PANEL_INCHES = (4.8, 3.6)  # one subplot of a per-dataset grid
 UNSTABLE_MARK = "†"
-UNSTABLE_MEANING = "unstable: a seed collapsed or diverged"
+UNSTABLE_MEANING = "unstable: a result on record collapsed or diverged"
 
 
 def save(figure: Figure, out_dir: Path, name: str) -> Path:
@@ -75,21 +75,27 @@ def accuracy_heatmap(accuracy: pd.DataFrame, notes: pd.DataFrame, unstable: pd.D
     return figure
 
 
-def training_time_bars(seconds: pd.DataFrame) -> Figure:
-    """Mean training seconds per cell as grouped bars on a log scale; cells without a number get no bar."""
+def training_time_bars(seconds: pd.DataFrame, unstable: pd.DataFrame) -> Figure:
+    """Mean training seconds per epoch per cell (recipes train different numbers of epochs) as grouped bars on a log
+    scale; cells without a number get no bar, an ``unstable`` cell's bar is hatched."""
     figure = Figure(figsize=(max(6.0, 2 + 1.6 * seconds.shape[1]), 4.5), layout="constrained")
     axes = figure.add_subplot()
     colors = _colors(seconds.index)
     width = 0.8 / len(seconds.index)
     positions = np.arange(seconds.shape[1])
+    marked = unstable.reindex_like(seconds).fillna(False).astype(bool)
     for offset, (arch, row) in enumerate(seconds.iterrows()):
         present = row.notna().to_numpy()
         shift = (offset - (len(seconds.index) - 1) / 2) * width
-        axes.bar(positions[present] + shift, row[present], width, color=colors[arch], label=arch)
+        bars = axes.bar(positions[present] + shift, row[present], width, color=colors[arch], label=arch)
+        for bar, is_unstable in zip(bars, marked.loc[arch].to_numpy()[present]):
+            if is_unstable:
+                bar.set_hatch("//")
+                bar.set_edgecolor("black")
     axes.set_yscale("log")
     axes.set_xticks(positions, seconds.columns)
-    axes.set_ylabel("training seconds (mean over ok seeds)")
-    axes.set_title("Training time")
+    axes.set_ylabel("training seconds per epoch (mean over ok seeds)")
+    axes.set_title("Training time per epoch" + (f" (hatched: {UNSTABLE_MEANING})" if marked.to_numpy().any() else ""))
     axes.legend(fontsize=8)
     return figure
 

@@ -69,3 +69,12 @@ def test_the_same_numbers_give_the_same_svg_and_save_writes_png_and_svg(tmp_path
     png = plots.save(figures[0], tmp_path, "heatmap")
     assert png == tmp_path / "heatmap.png" and png.read_bytes().startswith(b"\x89PNG")
     assert (tmp_path / "heatmap.svg").read_text().startswith("<?xml")
+
+
+def test_training_time_bars_are_per_epoch_and_hatch_unstable_cells():
+    seconds = pd.DataFrame({"MNIST": [2.0, 30.0], "SVHN": [np.nan, 40.0]}, index=["lenet5", "vgg"])
+    unstable = pd.DataFrame({"MNIST": [False, True], "SVHN": [False, False]}, index=seconds.index)
+    axes = plots.training_time_bars(seconds, unstable).axes[0]
+    bars = {(round(bar.get_height(), 1)): bool(bar.get_hatch()) for bar in axes.patches}
+    assert bars == {2.0: False, 30.0: True, 40.0: False}    # no bar for the cell without a number
+    assert "per epoch" in axes.get_ylabel() and "collapsed or diverged" in axes.get_title()

@@ -4,7 +4,7 @@ checked, and a report.
 How the CLI uses it (every error is a ReportError with a one-line message)::
 
     summary = summarize(store.trials(), store.history(), sweep=None, vs_study=False)
-    print(render_summary(summary, fmt))
+    print(render_short(summary))         # the default print; render_summary(summary, fmt) has everything
     write_report(summary, out_dir)       # out_dir/report.md, report.html, PNG and SVG plots
 
 Numbers and words are apart. Numbers: ``analysis`` gathers one sweep's ``Analysis`` from ``cells``
@@ -20,12 +20,12 @@ from orchestrator.report.analysis import Analysis, ReportError, analyze
 from orchestrator.report.answers import QUESTIONS, SYNTHETIC_NOTE
 from orchestrator.report.model_params import parameter_counts
 from orchestrator.report.pages import ReportPaths, write_report
-from orchestrator.report.summary import Summary, render_summary, summarize
+from orchestrator.report.summary import Summary, render_short, render_summary, summarize
 from orchestrator.report.tables import (NO_STUDY_FIGURE, NO_VALUE, NOT_REACHED, NOT_RUN, PARAMS_VS_STUDY_TITLE,
                                         TITLES, params_table)
 
 __all__ = [
     "Analysis", "NOT_REACHED", "NOT_RUN", "NO_STUDY_FIGURE", "NO_VALUE", "PARAMS_VS_STUDY_TITLE", "QUESTIONS",
     "ReportError", "ReportPaths", "SYNTHETIC_NOTE", "Summary", "TITLES", "analyze", "parameter_counts", "params_table",
-    "render_summary", "summarize", "write_report",
+    "render_short", "render_summary", "summarize", "write_report",
 ]

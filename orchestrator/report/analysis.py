@@ -11,7 +11,16 @@ as oldest).
 
 Which attempt: every table uses one attempt per seed, the one ``orchestrator.results.choose_attempts``
 chooses (the seed's latest result, ok, diverged or collapsed, else its latest failed attempt); its
-epochs are the history rows of that attempt.
+epochs are the history rows of that attempt. Every result on record still counts for stability (see
+``report.cells``).
+
+One setup a cell: a table never mixes budgets, so the results (ok, diverged or collapsed) of one cell
+must all have been trained with one setup (every ``TrialSetup`` column but the seed); ``analyze``
+refuses a sweep whose rows do not, naming the cell and the column.
+
+A seed's *score* is what its model scored on the test set: an ok seed's ``test_acc``, a collapsed
+seed's test accuracy after its last epoch (what a collapse costs); a diverged or failed seed scores
+nothing. Question 1 compares scores, so that an unstable cell's collapsed seeds count as what they scored.
 """
 
 from __future__ import annotations
@@ -23,7 +32,9 @@ import pandas as pd
 from orchestrator.report import cells as per_cell
 from orchestrator.report import questions, study_figures
 from orchestrator.report.cells import OK, UNSTABLE_STATUSES
-from orchestrator.results import choose_attempts
+from orchestrator.columns import columns_of
+from orchestrator.results import RESULTS, choose_attempts
+from orchestrator.trial import TrialSetup
 
 SHARING_COLUMN = "trials_sharing_device"   # absent or null in rows of older schemas
 
@@ -74,13 +85,14 @@ def analyze(trials: pd.DataFrame, history: pd.DataFrame, *, sweep: str | None = 
     sweeps = tuple(sorted(trials["sweep"].unique()))
     chosen, chosen_by = select_sweep(trials, sweep)
     attempts = trials[trials["sweep"] == chosen]
-    trials = choose_attempts(attempts)
+    check_one_setup(attempts, chosen)
+    history = history[history["sweep"] == chosen]
+    trials = with_scores(choose_attempts(attempts), history)
     statuses = status_counts(trials)
     ok = trials[trials["status"] == OK]
     if ok.empty:
         counts = ", ".join(f"{n} {status}" for status, n in statuses.items())
         raise ReportError(f"sweep {chosen!r} has no ok trials ({len(trials)} seeds: {counts}): nothing to summarize")
-    history = history[history["sweep"] == chosen]
     specs = {name: per_cell.dataset_spec(name) for name in trials["dataset"].unique()}
     cells = study_figures.with_study_figures(per_cell.cell_stats(trials, specs))
     cells = cells.join(study_figures.time_to_study(history, ok, cells))
@@ -88,7 +100,7 @@ def analyze(trials: pd.DataFrame, history: pd.DataFrame, *, sweep: str | None = 
     traits = questions.dataset_traits(cells, datasets, specs, ok.groupby("dataset")["train_images"].median())
     splits = questions.trait_splits(traits)
     common = questions.common_datasets(cells, datasets)
-    best = questions.best_per_dataset(cells, datasets, ok)
+    best = questions.best_per_dataset(cells, datasets, trials)
     sharing = _sharing(ok[ok["train_seconds"].notna()])
     return Analysis(
         sweep=chosen, sweeps=sweeps, chosen_by=chosen_by, statuses=statuses, attempts=len(attempts), seeds=trials,
@@ -99,6 +111,34 @@ def analyze(trials: pd.DataFrame, history: pd.DataFrame, *, sweep: str | None = 
         overall=questions.overall_stats(cells, best["winner"], common), common=common,
         shared_devices=int(sharing.max()) if len(sharing) else None, shared_trials=int((sharing > 1).sum()),
     )
+
+
+SEED_KEY = ["sweep", "arch", "dataset", "seed"]
+SETUP_COLUMNS = tuple(c.name for c in columns_of(TrialSetup, "setup") if c.group != "key")
+
+
+def check_one_setup(attempts: pd.DataFrame, sweep: str) -> None:
+    """ReportError naming the first cell of ``sweep`` whose results were trained with more than one setup."""
+    results = attempts[attempts["status"].isin(RESULTS)]
+    for column in (c for c in SETUP_COLUMNS if c in results):
+        values = results.dropna(subset=[column]).groupby(["arch", "dataset"])[column].unique()
+        mixed = values[values.map(len) > 1]
+        if len(mixed):
+            (arch, dataset), found = mixed.index[0], sorted(mixed.iloc[0], key=str)
+            raise ReportError(f"sweep {sweep!r} holds results of {arch} on {dataset} trained with different "
+                              f"{column.replace('_', ' ')} ({', '.join(map(str, found))}); a table never mixes "
+                              "setups: summarize them under different sweep names")
+
+
+def with_scores(seeds: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """``seeds`` with ``score``: the seed's test accuracy if ok, its last epoch's if collapsed, else NaN."""
+    keys = [*SEED_KEY, "attempt"]
+    last = (history.sort_values("epoch").groupby(keys)["test_acc"].last().rename("_last").reset_index()
+            if len(history) else pd.DataFrame(columns=[*keys, "_last"]))
+    merged = seeds.merge(last, on=keys, how="left")
+    score = merged["test_acc"].where(merged["status"] == OK,
+                                     merged["_last"].where(merged["status"] == "collapsed"))
+    return merged.drop(columns="_last").assign(score=pd.to_numeric(score, errors="coerce"))
 
 
 def retrained_seeds(seeds: pd.DataFrame) -> pd.DataFrame:

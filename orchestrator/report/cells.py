@@ -5,12 +5,14 @@ collapsed), else its latest failed attempt. Accuracy is the final ``test_acc`` o
 mean, with the sample standard deviation (ddof=1). A seed of any other status (diverged, collapsed,
 failed, or one a later archbench adds) contributes no number; the cell counts its seeds per status.
 
-A cell is *unstable* when any of its seeds collapsed or diverged, *flagged* when an ok seed never
-predicted some class (``unpredicted_classes``) and *re-trained* when a seed's result replaced an
-earlier collapse or divergence. Ranks order the architectures on each dataset (1 = best, ties share
-the average rank): first the stable cells with an ok seed by mean accuracy, then the unstable ones by
-the mean of their ok seeds, then those without an ok seed; a dataset where no architecture has an ok
-seed ranks none. So an unstable cell never ranks above a stable one on its surviving seeds alone.
+A cell is *unstable* when any result on record for it collapsed or diverged: a seed's shown result,
+or an earlier one that a re-training (``--force``) replaced, so a collapse is never washed out. It is
+*flagged* when an ok seed never predicted some class (``unpredicted_classes``) and *re-trained* when a
+seed's result replaced an earlier collapse or divergence. Ranks order the architectures with an ok
+seed on each dataset (1 = best, ties share the average rank): first the stable cells by mean accuracy,
+then the unstable ones by the mean of their ok seeds. A cell without an ok seed has no rank (missing
+is not worse: it is left out, not put last). So an unstable cell never ranks above a stable one on its
+surviving seeds alone.
 
 Display order: architectures as registered (then others by name), datasets as registered, each
 synthetic twin after its real dataset, then datasets this archbench does not know, by name.
@@ -122,16 +124,14 @@ def cell_stats(trials: pd.DataFrame, specs: Mapping[str, DatasetSpec | None]) ->
     named_synthetic = [name.startswith(SYNTHETIC_PREFIX) or bool(specs[name] and specs[name].synthetic)
                        for name in datasets]
     cells["synthetic"] = trials.groupby(keys)["synthetic"].any() | pd.Series(named_synthetic, index=cells.index)
-    cells["unstable"] = cells[[f"n_{status}" for status in UNSTABLE_STATUSES]].sum(axis=1) > 0
     cells["unpredicted"] = _any_per_cell(ok_trials, UNPREDICTED_COLUMN, lambda v: np.size(v) > 0, cells.index)
     cells["retrained"] = _any_per_cell(trials, EARLIER_COLUMN,
                                        lambda v: any(s in UNSTABLE_STATUSES for s in v), cells.index)
+    cells["unstable"] = (cells[[f"n_{status}" for status in UNSTABLE_STATUSES]].sum(axis=1) > 0) | cells["retrained"]
     cells["tier"] = np.where(cells["acc_mean"].isna(), NO_OK_SEED, np.where(cells["unstable"], UNSTABLE, STABLE))
-    # tiers first, then accuracy within a tier; cells without an ok seed tie for the last places
-    order_key = cells["tier"] * 10 + (1 - cells["acc_mean"]).fillna(0)
-    ranks = order_key.groupby(level="dataset").rank(method="average")
-    has_ok = cells.groupby(level="dataset")["acc_mean"].transform("count") > 0
-    cells["rank"] = ranks.where(has_ok)  # a dataset where nothing ran ok ranks nobody
+    # tiers first, then accuracy within a tier; a cell without an ok seed is not ranked
+    order_key = (cells["tier"] * 10 + (1 - cells["acc_mean"])).where(cells["tier"] != NO_OK_SEED)
+    cells["rank"] = order_key.groupby(level="dataset").rank(method="average")
     return cells.reindex(display_order(cells.index))
 
 

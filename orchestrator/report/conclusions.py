@@ -2,25 +2,41 @@
 
 Each check gives a verdict, SUPPORTED, CONTRADICTED or NOT_TESTABLE (with these rows), the numbers
 behind it and its rule in plain words. The rule and its words are one thing, so this module, like
-``report.answers``, makes words from an ``Analysis``'s numbers; the tests it makes are those of
-``report.significance``.
+``report.answers``, makes words from an ``Analysis``'s numbers.
+
+A verdict needs evidence. SUPPORTED or CONTRADICTED comes only from comparisons with at least
+MIN_SEEDS seeds a side that ``report.significance`` separates (two-sided Welch t-test, Holm's
+correction over the tests the check makes, a lead of at least MIN_LEAD); a gap the tests do not
+separate, a rank gap and anything seen with fewer seeds decide nothing. So with one seed a cell every
+conclusion is NOT_TESTABLE. A fact that needs no seeds (a parameter count) is stated as a fact, never
+as a verdict.
 
 What the words mean here:
 
+- *every architecture / dataset*: a claim about all of them ("the most", "on any dataset", "across
+  all") is judged only on a sweep holding all of the study's five architectures (or four datasets,
+  a synthetic twin standing in for its real dataset) with a result; otherwise it is NOT_TESTABLE,
+  naming what is missing.
 - *best on a dataset*: question 1's separable best (``questions.best_per_dataset``). An architecture
-  is *shown not best* on a dataset when one of question 1's tests separates another above it, or it
-  has no ok seed there while another architecture has one.
-- *better on some datasets than on others*: a mean rank over those datasets better (lower) by at least
-  RANK_PLACES place, ranks as in ``report.cells``: the datasets' difficulty, which moves every
-  architecture alike, does not count. Ranks closer than that decide nothing. Ranks over a handful of
-  datasets are described, not tested.
-- *faster*: lower training seconds of the ok seeds, by a Welch test over the seeds (Holm's correction
-  over the check's tests); times from shared devices are as recorded.
-- *memory*: ``peak_mem_bytes`` (device memory reserved) where every ok seed compared records it;
-  else the parameter count (the weights' memory, not the activations'), since the rows of a CPU run
-  carry no peak memory.
-- *stable*: no collapsed or diverged seed, counting results that a re-training replaced, and a seed
-  spread no larger than the other architectures' (median of their mean std over datasets).
+  is *shown not best* on a dataset when one of question 1's tests separates another above it; having
+  no ok seed is no evidence either way.
+- *better on some datasets than on others* (C3, C4): a reversal, not a rank gap: another architecture
+  that is separably below it on every dataset of one side and separably above it on every dataset of
+  the other. The datasets' difficulty moves every architecture alike and makes no reversal. Where the
+  datasets are partitioned alike by two of the study's contrasts (grayscale = the smaller images), it
+  is one contrast, counted once.
+- *faster*: fewer training seconds per epoch (the recipes train different numbers of epochs), by the
+  Welch test over the ok seeds of stable cells that ran alone on their device
+  (``trials_sharing_device`` = 1): a seed that shared its device, or whose sharing is not recorded,
+  decides no time verdict.
+- *memory*: training memory, ``peak_mem_bytes`` (the device memory reserved, activations included),
+  never a parameter count; it is recorded on CUDA only, so on a CPU sweep that half is not testable.
+  Memory compares seeds' ranges (a cell's peak is the same for every seed): separated when the ranges
+  do not overlap, with MIN_SEEDS seeds a side.
+- *accuracy*: a seed's score (``report.analysis``: a collapsed seed counts as what it scored); C5
+  leaves unstable cells out instead.
+- *stable*: no collapsed or diverged result on record (counting results a re-training replaced), with
+  at least MIN_SEEDS seeds in every cell.
 
 A synthetic twin stands in for its real dataset, as it does beside the study's figures; the report's
 synthetic-data note then applies to every verdict.
@@ -36,14 +52,13 @@ import pandas as pd
 from scipy import stats
 
 from orchestrator import study
-from orchestrator.report.analysis import Analysis
-from orchestrator.report.cells import OK, UNSTABLE_STATUSES, dataset_spec, real_dataset
+from orchestrator.report.analysis import SHARING_COLUMN, Analysis
+from orchestrator.report.cells import OK, STABLE, UNSTABLE_STATUSES, dataset_spec, real_dataset
 from orchestrator.report.labels import dataset_labels
 from orchestrator.report.significance import MIN_SEEDS, Comparison, compare, holm
 
 SUPPORTED, CONTRADICTED, NOT_TESTABLE = "supported", "contradicted", "not testable with these rows"
 LENET, VGG, RESNET_V1, RESNET_V2, SQUEEZENET = study.ARCHS
-RANK_PLACES = 1.0               # a rank contrast decides only at this many places or more (as Q2's answer)
 V2_GAIN_BAND = (0.15, 0.35)      # "around 25%" on Fashion-MNIST: +0.25 ± 0.10 of accuracy
 MEMORY_COLUMN = "peak_mem_bytes"
 
@@ -77,44 +92,63 @@ class _Rows:
         self.analysis = analysis
         self.cells = analysis.cells
         self.seeds = analysis.seeds
-        self.ok = analysis.seeds[analysis.seeds["status"] == OK]
         self.labels = dataset_labels(analysis.cells)
         self.archs = analysis.archs
         self.datasets = analysis.datasets
+        scored = analysis.seeds.dropna(subset=["score"])
+        self.with_result = set(zip(scored["arch"], scored["dataset"]))
 
-    def has(self, arch: str) -> bool:
-        return arch in self.archs and bool((self.cells.xs(arch, level="arch")["n_ok"] > 0).any())
+    def missing(self, archs: bool = True, datasets: bool = False) -> str:
+        """What of the study's architectures (and datasets) has no result in this sweep, in words; '' for none."""
+        parts = []
+        if archs:
+            present = {arch for arch, _ in self.with_result}
+            if absent := [arch for arch in study.ARCHS if arch not in present]:
+                parts.append(f"architecture{'s' if len(absent) > 1 else ''} {', '.join(absent)}")
+        if datasets:
+            present = {real_dataset(dataset) for _, dataset in self.with_result}
+            if absent := [dataset for dataset in study.DATASETS if dataset not in present]:
+                parts.append(f"dataset{'s' if len(absent) > 1 else ''} {', '.join(absent)}")
+        return " and ".join(parts)
 
-    def values(self, arch: str, dataset: str, column: str) -> pd.Series:
-        found = self.ok[(self.ok["arch"] == arch) & (self.ok["dataset"] == dataset)][column]
-        return found.dropna()
+    def scores(self, arch: str, dataset: str) -> np.ndarray:
+        seeds = self.seeds[(self.seeds["arch"] == arch) & (self.seeds["dataset"] == dataset)]
+        return seeds["score"].dropna().to_numpy(float)
 
-    def ok_archs(self, dataset: str) -> list[str]:
-        cells = self.cells.xs(dataset, level="dataset")
-        return list(cells.index[cells["n_ok"] > 0])
+    def stable(self, arch: str, dataset: str) -> bool:
+        return (arch, dataset) in self.cells.index and self.cells.loc[(arch, dataset), "tier"] == STABLE
+
+    def stable_ok(self, arch: str, dataset: str) -> pd.DataFrame:
+        """The ok seeds of the cell, none where the cell is unstable (no survivorship)."""
+        if not self.stable(arch, dataset):
+            return self.seeds.iloc[0:0]
+        return self.seeds[(self.seeds["arch"] == arch) & (self.seeds["dataset"] == dataset)
+                          & (self.seeds["status"] == OK)]
+
+    def seconds_per_epoch(self, arch: str, dataset: str) -> np.ndarray:
+        """Per ok seed of a stable cell that ran alone on its device: training seconds per epoch."""
+        seeds = self.stable_ok(arch, dataset)
+        alone = (pd.to_numeric(seeds[SHARING_COLUMN], errors="coerce") == 1 if SHARING_COLUMN in seeds
+                 else pd.Series(False, index=seeds.index))
+        timed = seeds[alone & (seeds["epochs_run"] > 0)]
+        return (timed["train_seconds"] / timed["epochs_run"]).dropna().to_numpy(float)
+
+    def peak_memory(self, arch: str, dataset: str) -> np.ndarray | None:
+        """Per ok seed of a stable cell: its peak memory; None where a seed did not record one (a CPU run)."""
+        seeds = self.stable_ok(arch, dataset)
+        if MEMORY_COLUMN not in seeds or seeds[MEMORY_COLUMN].isna().any():
+            return None
+        return seeds[MEMORY_COLUMN].to_numpy(float)
+
+    def archs_on(self, dataset: str) -> list[str]:
+        return [arch for arch in self.archs if (arch, dataset) in self.with_result]
 
     def shown_not_best(self, arch: str, dataset: str) -> str | None:
-        """Why ``arch`` is shown not best on ``dataset`` (a separating test or no ok seed), else None."""
-        row = self.analysis.best.loc[dataset]
-        for c in row["comparisons"]:
+        """Why ``arch`` is shown not best on ``dataset`` (one of question 1's tests separates another above it)."""
+        for c in self.analysis.best.loc[dataset, "comparisons"]:
             if c.lower == arch and c.separates:
                 return f"{self.labels[dataset]}: below {c.higher} by {c.lead:.4f} ({_n_p(c)})"
-        if arch not in self.ok_archs(dataset) and self.ok_archs(dataset):
-            return f"{self.labels[dataset]}: no ok seed"
         return None
-
-    def mean_rank(self, arch: str, datasets: Sequence[str]) -> float:
-        ranks = self.cells["rank"].xs(arch, level="arch").reindex(list(datasets)).dropna()
-        return float(ranks.mean()) if len(ranks) else np.nan
-
-    def memory(self, dataset: str, archs: Sequence[str]) -> tuple[pd.Series, str]:
-        """Per arch of ``archs``: its memory on ``dataset`` and what it is (see the module docstring)."""
-        peaks = {arch: self.values(arch, dataset, MEMORY_COLUMN) for arch in archs}
-        counts = {arch: len(self.ok[(self.ok["arch"] == arch) & (self.ok["dataset"] == dataset)]) for arch in archs}
-        if MEMORY_COLUMN in self.ok and all(len(peaks[a]) == counts[a] > 0 for a in archs):
-            return pd.Series({arch: float(peaks[arch].mean()) for arch in archs}), "peak memory bytes"
-        params = self.cells["params_total"].xs(dataset, level="dataset").reindex(list(archs)).astype(float)
-        return params, "parameters"
 
 
 def _n_p(c: Comparison) -> str:
@@ -128,137 +162,190 @@ def _combine(parts: Sequence[str]) -> str:
     return SUPPORTED if parts and all(p == SUPPORTED for p in parts) else NOT_TESTABLE
 
 
-def _missing(rows: _Rows, *archs: str) -> list[str]:
-    return [arch for arch in archs if not rows.has(arch)]
+def _not_testable(number: int, rule: str, missing: str) -> Check:
+    return Check(number, CLAIMS[number], NOT_TESTABLE, f"the claim speaks of all of the study's; this sweep has no "
+                                                       f"result of {missing}", rule)
 
 
-def _no_rows(number: int, rule: str, missing: Sequence[str]) -> Check:
-    return Check(number, CLAIMS[number], NOT_TESTABLE, f"no ok seed of {', '.join(missing)} in this sweep", rule)
+def _family(pairs: Sequence[tuple[str, str, str]],
+            values: Callable[[str, str], np.ndarray]) -> dict[tuple[str, str, str], Comparison]:
+    """(dataset, a, b) -> a's values against b's on dataset, Holm-corrected together; pairs where a side has no value
+    are left out."""
+    kept = [(d, a, b) for d, a, b in pairs if len(values(a, d)) and len(values(b, d))]
+    tests = holm([compare(a, values(a, d), b, values(b, d)) for d, a, b in kept])
+    return dict(zip(kept, tests))
+
+
+def _separable_count(tests: dict) -> str:
+    tested = [c for c in tests.values() if c.tested]
+    return (f"{sum(c.separates for c in tests.values())} of {len(tests)} comparisons separable, {len(tested)} "
+            f"tested with at least {MIN_SEEDS} seeds a side")
 
 
 # --- 1: no single best architecture --------------------------------------------------------------
 
 def _no_single_best(rows: _Rows) -> Check:
-    rule = ("supported when every architecture is shown not best on some dataset (question 1's tests); "
-            "contradicted when one is the separable best on every dataset (at least 2)")
+    rule = ("supported when every one of the study's architectures is shown not best on some dataset (question 1's "
+            "tests: another separably above it); contradicted when one is question 1's separable best on every "
+            "dataset; judged on a sweep holding all five architectures and all four datasets")
+    if missing := rows.missing(archs=True, datasets=True):
+        return _not_testable(1, rule, missing)
     winners = rows.analysis.best["winner"]
-    if len(rows.datasets) >= 2 and (winners != "").all() and winners.nunique() == 1:
+    if (winners != "").all() and winners.nunique() == 1:
         return Check(1, CLAIMS[1], CONTRADICTED,
                      f"{winners.iloc[0]} is the separable best on all {len(rows.datasets)} datasets", rule)
     reasons = {arch: next(filter(None, (rows.shown_not_best(arch, d) for d in rows.datasets)), None)
-               for arch in rows.archs}
+               for arch in study.ARCHS}
     unshown = [arch for arch, why in reasons.items() if why is None]
     shown = "; ".join(f"{arch}: {why}" for arch, why in reasons.items() if why)
-    if len(rows.archs) >= 2 and len(rows.datasets) >= 2 and not unshown:
+    if not unshown:
         return Check(1, CLAIMS[1], SUPPORTED, f"each is shown not best somewhere: {shown}", rule)
-    evidence = (f"no dataset shows {' or '.join(unshown)} below another" if unshown
-                else f"{len(rows.archs)} architectures on {len(rows.datasets)} datasets: too few to compare")
+    evidence = f"no test shows {' or '.join(unshown)} below another on any dataset"
     return Check(1, CLAIMS[1], NOT_TESTABLE, evidence + (f"; shown: {shown}" if shown else ""), rule)
 
 
 # --- 2 and 7: time and memory --------------------------------------------------------------------
 
-def _time_tests(rows: _Rows, arch: str) -> list[tuple[str, Comparison]]:
-    """(dataset, comparison of ``arch``'s training seconds with each other arch's), Holm-corrected together."""
-    pairs = [(dataset, other) for dataset in rows.datasets if arch in rows.ok_archs(dataset)
-             for other in rows.ok_archs(dataset) if other != arch]
-    comparisons = holm([compare(arch, rows.values(arch, d, "train_seconds"), other,
-                                rows.values(other, d, "train_seconds")) for d, other in pairs])
-    return [(d, c) for (d, _), c in zip(pairs, comparisons)]
-
-
 def _time_part(rows: _Rows, arch: str, faster: bool) -> tuple[str, str]:
-    """Whether ``arch`` is separably the fastest (``faster``) or slowest on every dataset where it ran."""
-    tests = _time_tests(rows, arch)
+    """Whether ``arch`` is separably the fastest (``faster``) or slowest per epoch against every other, on every
+    dataset."""
+    pairs = [(d, arch, other) for d in rows.datasets for other in rows.archs if other != arch]
+    tests = _family(pairs, rows.seconds_per_epoch)
+    word = "faster" if faster else "slower"
     if not tests:
-        return NOT_TESTABLE, "time: no dataset where it and another architecture have an ok seed"
+        return NOT_TESTABLE, ("time: no dataset where it and another architecture have ok seeds of stable cells "
+                              "that ran alone on their device (a shared device decides no time verdict)")
+    # a lower time is the wanted side when ``faster``: the other arch is ``higher`` (slower)
     wanted = (lambda c: c.lower == arch) if faster else (lambda c: c.higher == arch)
-    against = [(d, c) for d, c in tests if c.separates and not wanted(c)]
+    against = [(d, c) for (d, _, _), c in tests.items() if c.separates and not wanted(c)]
     if against:
         d, c = against[0]
-        return CONTRADICTED, (f"time: on {rows.labels[d]} {c.lower} ({c.mean_lower:,.1f} s) is separably faster "
-                              f"than {c.higher} ({c.mean_higher:,.1f} s; {_n_p(c)})")
-    weakest = max(tests, key=lambda dc: (not dc[1].tested, dc[1].p_holm if dc[1].tested else 0))[1]
-    separated = sum(c.separates and wanted(c) for _, c in tests)
-    summary = (f"time: {'faster' if faster else 'slower'} than the other in {separated} of {len(tests)} tests "
-               f"(weakest: {weakest.higher} {weakest.mean_higher:,.1f} s vs {weakest.lower} "
-               f"{weakest.mean_lower:,.1f} s, {_n_p(weakest)})")
-    return (SUPPORTED if separated == len(tests) else NOT_TESTABLE), summary
+        return CONTRADICTED, (f"time: on {rows.labels[d]} {c.lower} ({c.mean_lower:,.2f} s/epoch) is separably "
+                              f"faster than {c.higher} ({c.mean_higher:,.2f} s/epoch; {_n_p(c)})")
+    complete = len(tests) == len(pairs)
+    separated = sum(c.separates and wanted(c) for c in tests.values())
+    text = (f"time: separably {word} per epoch in {separated} of {len(pairs)} comparisons with each other "
+            f"architecture on each dataset ({_separable_count(tests)})")
+    return (SUPPORTED if complete and separated == len(pairs) else NOT_TESTABLE), text
 
 
 def _memory_part(rows: _Rows, arch: str, least: bool) -> tuple[str, str]:
-    """Whether ``arch`` uses the least (``least``) or the most memory on every dataset where it ran."""
-    verdicts, kinds, numbers = [], set(), []
+    """Whether ``arch`` uses the least (``least``) or the most training memory (peak bytes) on every dataset."""
+    measured, unmeasured = {}, []
     for dataset in rows.datasets:
-        archs = rows.ok_archs(dataset)
-        if arch not in archs or len(archs) < 2:
+        for name in rows.archs_on(dataset):
+            peaks = rows.peak_memory(name, dataset)
+            if peaks is None or not len(peaks):
+                unmeasured.append((name, dataset))
+            else:
+                measured[(name, dataset)] = peaks
+    if unmeasured:
+        return NOT_TESTABLE, (f"memory: not testable: {MEMORY_COLUMN} (training memory, activations included) is "
+                              f"not recorded for {len(unmeasured)} cells (it is measured on CUDA only, or the cell is "
+                              "unstable)")
+    verdicts, numbers = [], []
+    for dataset in rows.datasets:
+        if (arch, dataset) not in measured:
             continue
-        memory, kind = rows.memory(dataset, archs)
-        kinds.add(kind)
-        others = memory.drop(arch)
-        extreme = others.min() if least else others.max()
-        holds = memory[arch] < extreme if least else memory[arch] > extreme
-        verdicts.append(SUPPORTED if holds else CONTRADICTED)
-        numbers.append(f"{rows.labels[dataset]} {memory[arch]:,.0f} vs {'fewest' if least else 'most'} other "
-                       f"{extreme:,.0f} ({others.idxmin() if least else others.idxmax()})")
-    if not verdicts:
-        return NOT_TESTABLE, "memory: no dataset where it and another architecture have an ok seed"
-    what = " and ".join(sorted(kinds))
-    if "parameters" in kinds:
-        what += f" (the rows carry no {MEMORY_COLUMN}: null on CPU)"
-    return _combine(verdicts), f"memory as {what}: {'; '.join(numbers)}"
+        mine = measured[(arch, dataset)]
+        others = {name: measured[(name, dataset)] for name in rows.archs_on(dataset) if name != arch}
+        for name, theirs in others.items():
+            if min(len(mine), len(theirs)) < MIN_SEEDS:
+                verdicts.append(NOT_TESTABLE)
+                continue
+            below, above = mine.max() < theirs.min(), mine.min() > theirs.max()
+            holds, fails = (below, above) if least else (above, below)
+            verdicts.append(SUPPORTED if holds else CONTRADICTED if fails else NOT_TESTABLE)
+            if fails:
+                numbers.append(f"{rows.labels[dataset]}: {name} {theirs.mean():,.0f} B against {mine.mean():,.0f} B")
+    word = "least" if least else "most"
+    text = (f"memory: the {word} peak bytes against each other architecture in {verdicts.count(SUPPORTED)} of "
+            f"{len(verdicts)} comparisons (seed ranges apart, {MIN_SEEDS}+ seeds a side)")
+    return _combine(verdicts), text + (f"; against it: {'; '.join(numbers)}" if numbers else "")
+
+
+def _parameter_fact(rows: _Rows, arch: str, fewest: bool) -> str:
+    """A fact, not a verdict: whether ``arch`` has the fewest (or most) parameters on every dataset."""
+    params = rows.cells["params_total"].dropna()
+    if arch not in params.index.unique("arch"):
+        return ""
+    extreme = params.groupby(level="dataset").idxmin() if fewest else params.groupby(level="dataset").idxmax()
+    holds = all(cell[0] == arch for cell in extreme)
+    counts = params.xs(arch, level="arch")
+    word = "fewest" if fewest else "most"
+    return (f"fact (no seeds needed, and not the study's memory): {arch} {'has' if holds else 'does not have'} the "
+            f"{word} parameters on every dataset ({int(counts.min()):,} to {int(counts.max()):,})")
 
 
 def _lenet_tester(rows: _Rows) -> Check:
-    rule = ("'tester network' read as: the least training time and memory on every dataset where it ran; "
-            "supported when LeNet-5 is separably faster than each other architecture and has the least memory "
-            "on each; contradicted when another is separably faster or has less memory ('simple yet powerful' "
-            "is not tested)")
-    if missing := _missing(rows, LENET):
-        return _no_rows(2, rule, missing)
+    rule = ("'tester network' read as: the least training time per epoch and the least training memory on every "
+            "dataset; supported when LeNet-5 is separably faster than each other architecture and uses the least "
+            "memory on each, contradicted when another is separably faster or uses less; judged on a sweep holding "
+            "all five ('simple yet powerful' is not tested)")
+    if missing := rows.missing(archs=True):
+        return _not_testable(2, rule, missing)
     (time_verdict, time_text), (memory_verdict, memory_text) = (_time_part(rows, LENET, faster=True),
                                                                 _memory_part(rows, LENET, least=True))
-    return Check(2, CLAIMS[2], _combine([time_verdict, memory_verdict]), f"{time_text}; {memory_text}", rule)
+    fact = _parameter_fact(rows, LENET, fewest=True)
+    return Check(2, CLAIMS[2], _combine([time_verdict, memory_verdict]),
+                 "; ".join(filter(None, [time_text, memory_text, fact])), rule)
 
 
 def _squeezenet_costly(rows: _Rows) -> Check:
-    rule = ("supported when SqueezeNet is separably slower than each other architecture and uses the most "
-            "memory on every dataset where it ran, and is shown not best on every dataset; contradicted when "
-            "another is separably slower, uses more memory, or SqueezeNet is the separable best somewhere")
-    if missing := _missing(rows, SQUEEZENET):
-        return _no_rows(7, rule, missing)
+    rule = ("supported when SqueezeNet is separably slower per epoch than each other architecture, uses the most "
+            "training memory on every dataset, and is shown not best on every dataset; contradicted when another is "
+            "separably slower, uses more memory, or SqueezeNet is the separable best somewhere; judged on a sweep "
+            "holding all five architectures and all four datasets")
+    if missing := rows.missing(archs=True, datasets=True):
+        return _not_testable(7, rule, missing)
     time_verdict, time_text = _time_part(rows, SQUEEZENET, faster=False)
     memory_verdict, memory_text = _memory_part(rows, SQUEEZENET, least=False)
     won = [rows.labels[d] for d, winner in rows.analysis.best["winner"].items() if winner == SQUEEZENET]
-    where = [d for d in rows.datasets if SQUEEZENET in rows.cells.xs(d, level="dataset").index]
-    reasons = [rows.shown_not_best(SQUEEZENET, d) for d in where]
+    reasons = [rows.shown_not_best(SQUEEZENET, d) for d in rows.datasets]
     if won:
         best_verdict, best_text = CONTRADICTED, f"best: the separable best on {', '.join(won)}"
     else:
-        best_verdict = SUPPORTED if reasons and all(reasons) else NOT_TESTABLE
-        best_text = (f"best: shown not best on {sum(map(bool, reasons))} of {len(where)} datasets"
+        best_verdict = SUPPORTED if all(reasons) else NOT_TESTABLE
+        best_text = (f"best: shown not best on {sum(map(bool, reasons))} of {len(rows.datasets)} datasets"
                      + (f" ({'; '.join(filter(None, reasons))})" if any(reasons) else ""))
+    fact = _parameter_fact(rows, SQUEEZENET, fewest=False)
     return Check(7, CLAIMS[7], _combine([time_verdict, memory_verdict, best_verdict]),
-                 f"{time_text}; {memory_text}; {best_text}", rule)
+                 "; ".join(filter(None, [time_text, memory_text, best_text, fact])), rule)
 
 
 # --- 3 and 4: an architecture better on some datasets than on others -----------------------------
 
-def _rank_contrast(rows: _Rows, arch: str, better: str, worse: str,
-                   belongs: Callable[[str], bool | None]) -> tuple[str, str]:
-    """Whether ``arch``'s mean rank over the datasets where ``belongs`` is True beats that where it is False."""
-    sides = {side: [d for d in rows.datasets if belongs(d) is side and not np.isnan(rows.mean_rank(arch, [d]))]
+def _reversal(rows: _Rows, arch: str, better: str, worse: str,
+              belongs: Callable[[str], bool | None]) -> tuple[str, str]:
+    """Whether another architecture's order with ``arch`` reverses between the datasets where ``belongs`` is True
+    (``arch`` separably above it on each) and those where it is False (separably below it on each)."""
+    sides = {side: [d for d in rows.datasets if belongs(d) is side and (arch, d) in rows.with_result]
              for side in (True, False)}
     if not sides[True] or not sides[False]:
-        return NOT_TESTABLE, f"{better} against {worse}: a side has no ranked dataset"
-    mean = {side: rows.mean_rank(arch, datasets) for side, datasets in sides.items()}
+        return NOT_TESTABLE, f"{better} against {worse}: a side has no dataset with a result of {arch}"
+    others = [o for o in rows.archs if o != arch]
+    pairs = [(d, arch, o) for d in [*sides[True], *sides[False]] for o in others]
+    tests = _family(pairs, rows.scores)
+
+    def standing(d: str, other: str) -> int:
+        c = tests.get((d, arch, other))
+        return 0 if c is None or not c.separates else 1 if c.higher == arch else -1
+
+    def reverses(other: str, sign: int) -> bool:
+        return (all(standing(d, other) == sign for d in sides[True])
+                and all(standing(d, other) == -sign for d in sides[False]))
+
+    supporting = [o for o in others if reverses(o, 1)]
+    opposing = [o for o in others if reverses(o, -1)]
     names = {side: ", ".join(rows.labels[d] for d in datasets) for side, datasets in sides.items()}
-    text = (f"{better} ({names[True]}): mean rank {mean[True]:.2f} against {worse} ({names[False]}): "
-            f"{mean[False]:.2f} of {len(rows.archs)} (n = {len(sides[True])} vs {len(sides[False])} datasets, "
-            "descriptive, no test)")
-    if abs(mean[True] - mean[False]) < RANK_PLACES:
-        return NOT_TESTABLE, text + f"; within {RANK_PLACES:g} place: decides nothing"
-    return (SUPPORTED if mean[True] < mean[False] else CONTRADICTED), text
+    text = (f"{better} ({names[True]}) against {worse} ({names[False]}): reversals in {arch}'s favour against "
+            f"{', '.join(supporting) or 'none'}, against it: {', '.join(opposing) or 'none'} "
+            f"({_separable_count(tests)})")
+    if supporting and not opposing:
+        return SUPPORTED, text
+    if opposing and not supporting:
+        return CONTRADICTED, text
+    return NOT_TESTABLE, text + ("; mixed" if supporting else "")
 
 
 def _spec_value(dataset: str, field: str) -> float | None:
@@ -267,11 +354,13 @@ def _spec_value(dataset: str, field: str) -> float | None:
 
 
 def _vgg_grayscale_small(rows: _Rows) -> Check:
-    rule = ("'better' = a mean rank among the architectures run better by at least one place; supported when the "
-            "VGG-like's mean rank on grayscale datasets is better than on colour ones, and on the smaller images "
-            "better than on the larger; contradicted when either is worse by at least one place")
-    if missing := _missing(rows, VGG):
-        return _no_rows(3, rule, missing)
+    rule = ("'better on X than on Y' read as a reversal: some other architecture is separably below the VGG-like on "
+            "every X dataset and separably above it on every Y dataset (scores, Holm over the check's tests); "
+            "supported when such reversals favour grayscale (and the smaller images) and none goes the other way, "
+            "contradicted when reversals go only the other way; where grayscale and smaller images split the "
+            "datasets alike it is one contrast, counted once")
+    if VGG not in rows.archs:
+        return _not_testable(3, rule, f"architecture {VGG}")
     sizes = [s for s in (_spec_value(d, "image_size") for d in rows.datasets) if s is not None]
 
     def grayscale(d: str) -> bool | None:
@@ -282,25 +371,28 @@ def _vgg_grayscale_small(rows: _Rows) -> Check:
         size = _spec_value(d, "image_size")
         return None if size is None else size < max(sizes)
 
-    gray_verdict, gray_text = _rank_contrast(rows, VGG, "grayscale", "colour", grayscale)
-    small_verdict, small_text = _rank_contrast(rows, VGG, "smaller images", "larger", smaller)
-    same = [grayscale(d) for d in rows.datasets] == [smaller(d) for d in rows.datasets]
-    caveat = "; in these datasets the grayscale ones are the smaller ones: one contrast, not two" if same else ""
-    return Check(3, CLAIMS[3], _combine([gray_verdict, small_verdict]), f"{gray_text}; {small_text}{caveat}", rule)
+    if [grayscale(d) for d in rows.datasets] == [smaller(d) for d in rows.datasets]:
+        verdict, text = _reversal(rows, VGG, "grayscale, smaller images", "colour, larger", grayscale)
+        return Check(3, CLAIMS[3], verdict, text + "; in these datasets grayscale is smaller images: one contrast",
+                     rule)
+    gray_verdict, gray_text = _reversal(rows, VGG, "grayscale", "colour", grayscale)
+    small_verdict, small_text = _reversal(rows, VGG, "smaller images", "larger", smaller)
+    return Check(3, CLAIMS[3], _combine([gray_verdict, small_verdict]), f"{gray_text}; {small_text}", rule)
 
 
 def _resnet_v1_digits(rows: _Rows) -> Check:
     rule = (f"digits = {', '.join(study.DIGITS)}, objects = {', '.join(study.OBJECTS)} (a synthetic twin as its "
-            "real dataset); supported when ResNet20 v1's mean rank on digits is better than on objects by at least "
-            "one place, contradicted when it is worse by at least one place")
-    if missing := _missing(rows, RESNET_V1):
-        return _no_rows(4, rule, missing)
+            "real dataset); read as a reversal: some other architecture is separably below ResNet20 v1 on every "
+            "digit dataset and separably above it on every object dataset (scores, Holm over the check's tests); "
+            "supported when such reversals exist and none goes the other way, contradicted when only the other way")
+    if RESNET_V1 not in rows.archs:
+        return _not_testable(4, rule, f"architecture {RESNET_V1}")
 
     def digits(d: str) -> bool | None:
         base = real_dataset(d)
         return True if base in study.DIGITS else False if base in study.OBJECTS else None
 
-    verdict, text = _rank_contrast(rows, RESNET_V1, "digits", "objects", digits)
+    verdict, text = _reversal(rows, RESNET_V1, "digits", "objects", digits)
     return Check(4, CLAIMS[4], verdict, text, rule)
 
 
@@ -309,21 +401,24 @@ def _resnet_v1_digits(rows: _Rows) -> Check:
 def _resnet_v2_over_v1(rows: _Rows) -> Check:
     low, high = V2_GAIN_BAND
     rule = ("'not always': supported when a Welch test (Holm over the datasets) puts v1 separably above v2 on "
-            "some dataset, contradicted when v2 is separably above v1 on every dataset; '+25 points on "
-            f"Fashion-MNIST': supported when the 95% Welch confidence interval of v2 - v1 lies within "
-            f"[{low:+.2f}, {high:+.2f}], contradicted when it lies outside; {MIN_SEEDS} seeds a side at least")
-    if missing := _missing(rows, RESNET_V1, RESNET_V2):
-        return _no_rows(5, rule, missing)
-    both = [d for d in rows.datasets if {RESNET_V1, RESNET_V2} <= set(rows.ok_archs(d))]
-    tests = holm([compare(RESNET_V2, rows.values(RESNET_V2, d, "test_acc"), RESNET_V1,
-                          rows.values(RESNET_V1, d, "test_acc")) for d in both])
-    v1_above = [(d, c) for d, c in zip(both, tests) if c.separates and c.higher == RESNET_V1]
-    v2_above = [(d, c) for d, c in zip(both, tests) if c.separates and c.higher == RESNET_V2]
+            "some dataset, contradicted when v2 is separably above v1 on every one of the study's datasets; '+25 "
+            f"points on Fashion-MNIST': supported when the 95% Welch confidence interval of v2 - v1 lies within "
+            f"[{low:+.2f}, {high:+.2f}], contradicted when it lies outside; {MIN_SEEDS} seeds a side at least; "
+            "unstable cells are left out")
+    both = [d for d in rows.datasets if rows.stable(RESNET_V1, d) and rows.stable(RESNET_V2, d)]
+    left_out = [rows.labels[d] for d in rows.datasets
+                if {(RESNET_V1, d), (RESNET_V2, d)} <= rows.with_result and d not in both]
+    tests = holm([compare(RESNET_V2, rows.scores(RESNET_V2, d), RESNET_V1, rows.scores(RESNET_V1, d))
+                  for d in both])
+    v1_above = [c for c in tests if c.separates and c.higher == RESNET_V1]
+    v2_above = [c for c in tests if c.separates and c.higher == RESNET_V2]
     listed = "; ".join(f"{rows.labels[d]}: {c.higher} above {c.lower} by {c.lead:.4f} ({_n_p(c)})"
-                       for d, c in zip(both, tests)) or "no dataset where both have an ok seed"
+                       for d, c in zip(both, tests)) or "no dataset where both cells are stable with an ok seed"
+    if left_out:
+        listed += f" (left out, an unstable cell: {', '.join(left_out)})"
     if v1_above:
         always = SUPPORTED
-    elif both and len(v2_above) == len(both):
+    elif both and len(v2_above) == len(both) and not rows.missing(archs=False, datasets=True) and not left_out:
         always = CONTRADICTED
     else:
         always = NOT_TESTABLE
@@ -337,8 +432,10 @@ def _v2_gain(rows: _Rows) -> tuple[str, str]:
     if not fashion:
         return NOT_TESTABLE, "Fashion-MNIST: not in this sweep"
     dataset = fashion[0]
-    v2, v1 = rows.values(RESNET_V2, dataset, "test_acc"), rows.values(RESNET_V1, dataset, "test_acc")
     label = rows.labels[dataset]
+    if not (rows.stable(RESNET_V2, dataset) and rows.stable(RESNET_V1, dataset)):
+        return NOT_TESTABLE, f"{label}: a cell is unstable or has no ok seed: left out"
+    v2, v1 = rows.scores(RESNET_V2, dataset), rows.scores(RESNET_V1, dataset)
     if min(len(v2), len(v1)) < MIN_SEEDS or (np.ptp(v2) == 0 and np.ptp(v1) == 0):
         return NOT_TESTABLE, f"{label}: v2 - v1 not tested (n = {len(v2)} vs {len(v1)})"
     result = stats.ttest_ind(v2, v1, equal_var=False)
@@ -354,27 +451,35 @@ def _v2_gain(rows: _Rows) -> tuple[str, str]:
 
 
 def _resnet_v2_stable(rows: _Rows) -> Check:
-    rule = ("'good' = a mean rank (over every dataset) no worse than the middle of the architectures; 'stable' = "
-            "no collapsed or diverged seed, counting results a re-training replaced, and a mean seed std no larger "
-            "than the median of the other architectures'; supported when both hold, contradicted when either "
-            "fails (descriptive, no test)")
-    if missing := _missing(rows, RESNET_V2):
-        return _no_rows(6, rule, missing)
+    rule = (f"'stable' = no collapsed or diverged result on record (counting results a re-training replaced), with at "
+            f"least {MIN_SEEDS} seeds in every ResNet20 v2 cell; 'quite good' = on every dataset separably above at "
+            "least one other architecture and separably below at most half of them (scores, Holm over the check's "
+            "tests); supported when both hold on all four datasets beside all five architectures, contradicted when "
+            "a result collapsed or diverged, or more than half are separably above it somewhere")
+    if RESNET_V2 not in rows.archs:
+        return _not_testable(6, rule, f"architecture {RESNET_V2}")
     seeds = rows.seeds[rows.seeds["arch"] == RESNET_V2]
+    per_cell = seeds.groupby("dataset").size()
+    if per_cell.min() < MIN_SEEDS:
+        return Check(6, CLAIMS[6], NOT_TESTABLE, f"{per_cell.min()} seed(s) in a ResNet20 v2 cell: fewer than "
+                                                 f"{MIN_SEEDS}, too few to judge stability", rule)
     unstable = sum(status in UNSTABLE_STATUSES for status in seeds["status"])
     unstable += sum(s in UNSTABLE_STATUSES for earlier in seeds["earlier_results"] for s in earlier)
-    rank = rows.analysis.overall["mean_rank"]
-    middle = (len(rank.dropna()) + 1) / 2
-    spread = rows.cells["acc_std"].groupby(level="arch").mean()
-    others = spread.drop(RESNET_V2, errors="ignore").dropna()
-    parts = [CONTRADICTED if unstable else SUPPORTED, SUPPORTED if rank[RESNET_V2] <= middle else CONTRADICTED]
-    text = (f"{unstable} collapsed or diverged results in {len(seeds)} seeds; mean rank {rank[RESNET_V2]:.2f} "
-            f"(middle {middle:.1f} of {len(rank.dropna())})")
-    if np.isnan(spread.get(RESNET_V2, np.nan)) or others.empty:
-        parts.append(NOT_TESTABLE)
-        text += "; seed spread unknown (fewer than 2 ok seeds a cell, or no other architecture's)"
-    else:
-        parts.append(SUPPORTED if spread[RESNET_V2] <= others.median() else CONTRADICTED)
-        text += (f"; mean seed std {spread[RESNET_V2]:.4f} against the others' median {others.median():.4f} "
-                 f"({len(others)} architectures)")
-    return Check(6, CLAIMS[6], _combine(parts), text, rule)
+    stable_verdict = CONTRADICTED if unstable else SUPPORTED
+    others = [o for o in rows.archs if o != RESNET_V2]
+    datasets = [d for d in rows.datasets if (RESNET_V2, d) in rows.with_result]
+    tests = _family([(d, RESNET_V2, o) for d in datasets for o in others], rows.scores)
+    good_parts, numbers = [], []
+    for d in datasets:
+        here = [c for (dataset, _, _), c in tests.items() if dataset == d]
+        above = sum(c.separates and c.higher == RESNET_V2 for c in here)
+        below = sum(c.separates and c.lower == RESNET_V2 for c in here)
+        numbers.append(f"{rows.labels[d]}: above {above}, below {below} of {len(others)}")
+        good_parts.append(CONTRADICTED if below > len(others) / 2 else SUPPORTED if above >= 1 else NOT_TESTABLE)
+    good_verdict = _combine(good_parts)
+    if good_verdict == SUPPORTED and (missing := rows.missing(archs=True, datasets=True)):
+        good_verdict = NOT_TESTABLE
+        numbers.append(f"the sweep lacks {missing}")
+    text = (f"{unstable} collapsed or diverged results in {len(seeds)} seeds; separably {'; '.join(numbers)} "
+            f"({_separable_count(tests)})")
+    return Check(6, CLAIMS[6], _combine([stable_verdict, good_verdict]), text, rule)

@@ -6,7 +6,7 @@ from typing import Container
 
 IMAGE_TITLES = {
     "accuracy_heatmap": "Test accuracy per architecture and dataset",
-    "training_time": "Training seconds (log scale)",
+    "training_time": "Training seconds per epoch (log scale)",
     "accuracy_vs_time": "Accuracy against training time per epoch (descriptive; no dominance tested)",
     "accuracy_curves": "Test accuracy per epoch",
 }

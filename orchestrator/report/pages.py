@@ -57,7 +57,7 @@ def _figures(summary: Summary, plots: ModuleType) -> dict[str, Figure]:
     accuracy, unstable = grid(cells, "acc_mean"), grid(cells, "unstable")
     figures = {
         "accuracy_heatmap": plots.accuracy_heatmap(accuracy, heatmap_notes(analysis), unstable),
-        "training_time": plots.training_time_bars(grid(cells, "seconds")),
+        "training_time": plots.training_time_bars(grid(cells, "seconds_per_epoch"), unstable),
         "accuracy_vs_time": plots.accuracy_vs_time(accuracy, grid(cells, "acc_std"), grid(cells, "seconds_per_epoch"),
                                                    unstable),
     }

@@ -2,12 +2,17 @@
 move with the datasets' traits, and the architectures compared across datasets.
 
 Question 1 names a best architecture on a dataset only where ``report.significance`` separates the
-first stable cell from every other stable cell with an ok seed, the tests of every dataset forming
-one Holm family; an unstable cell is never first (see ``report.cells``).
+first stable cell from every other cell with a score there (``report.analysis``: an unstable cell's
+collapsed seeds count as what they scored), the tests of every dataset forming one Holm family; an
+unstable cell is never first (see ``report.cells``). Separated from every other stable cell but not
+from some unstable one, it is the *best stable* architecture, and said so.
 
-Question 3's mean accuracy, mean training seconds and accuracy per training second are taken over
-the common datasets only, those where every architecture has an ok seed, so that one failing on a
-hard dataset is not flattered by its easy ones.
+Question 3's mean accuracy, mean seconds per epoch and accuracy per second of an epoch are taken over
+the common datasets only, those where every architecture has a stable cell with an ok seed, so that
+one failing on a hard dataset is not flattered by its easy ones and no collapse is survived by its
+other seeds. Seconds per epoch, not per run: the recipes train different numbers of epochs. Mean
+ranks are over the datasets where the architecture has a rank (an ok seed), never counting a missing
+cell as last.
 """
 
 from __future__ import annotations
@@ -29,31 +34,41 @@ MEDIAN_SPLITS = {TRAIN_SIZE: "train_size", DIFFICULTY: "difficulty"}   # trait -
 
 # --- question 1: the best architecture per dataset -----------------------------------------------
 
-def best_per_dataset(cells: pd.DataFrame, datasets: Sequence[str], ok: pd.DataFrame) -> pd.DataFrame:
+def best_per_dataset(cells: pd.DataFrame, datasets: Sequence[str], seeds: pd.DataFrame) -> pd.DataFrame:
     """Per dataset: ``order`` (the archs with an ok seed, by rank: see ``report.cells``), ``candidate`` (the first
-    of them if its cell is stable, else ''), ``comparisons`` (Comparisons of the candidate with every other
-    stable cell that has an ok seed, Holm-corrected over every dataset's tests) and ``winner`` (the candidate
-    where each of its comparisons separates, else '').
+    of them if its cell is stable, else ''), ``comparisons`` (Comparisons of the candidate's scores with those of
+    every other cell with a score, stable ones first, Holm-corrected over every dataset's tests), ``unstable``
+    (the archs compared whose cells are unstable), ``winner`` (the candidate where each comparison separates it,
+    else '') and ``best_stable`` (the candidate where it is separated from every other stable cell but not from
+    every unstable one, else '').
 
-    A candidate with no other stable cell to compare with is no winner: nothing was tested.
+    A candidate with no other cell to compare with is no winner: nothing was tested.
     """
-    seeds = dict(list(ok.groupby(["arch", "dataset"])["test_acc"]))
+    scored = seeds.dropna(subset=["score"])
+    scores = dict(list(scored.groupby(["arch", "dataset"])["score"]))
     rows = {}
     for dataset in datasets:
         cell = cells.xs(dataset, level="dataset")
         ranked = cell[cell["tier"] != NO_OK_SEED].sort_values("rank", kind="stable")
         order = tuple(ranked.index)
         candidate = order[0] if order and ranked["tier"].iloc[0] == STABLE else ""
-        others = [arch for arch in order[1:] if ranked.loc[arch, "tier"] == STABLE] if candidate else []
-        rows[dataset] = {"order": order, "candidate": candidate,
-                         "comparisons": [compare(candidate, seeds[(candidate, dataset)], arch, seeds[(arch, dataset)])
+        with_score = [arch for arch in cell.index if (arch, dataset) in scores and arch != candidate]
+        stable = [arch for arch in with_score if cell.loc[arch, "tier"] == STABLE]
+        unstable = [arch for arch in with_score if cell.loc[arch, "tier"] != STABLE]
+        others = sorted(stable, key=order.index) + unstable if candidate else []
+        rows[dataset] = {"order": order, "candidate": candidate, "unstable": tuple(unstable) if candidate else (),
+                         "comparisons": [compare(candidate, scores[(candidate, dataset)], arch, scores[(arch, dataset)])
                                          for arch in others]}
     flat = holm([c for row in rows.values() for c in row["comparisons"]])
     for row in rows.values():
         row["comparisons"], flat = tuple(flat[:len(row["comparisons"])]), flat[len(row["comparisons"]):]
-        separated = row["comparisons"] and all(c.separates and c.higher == row["candidate"]
-                                               for c in row["comparisons"])
-        row["winner"] = row["candidate"] if separated else ""
+        above = [c.separates and c.higher == row["candidate"] for c in row["comparisons"]]
+        over_stable = all(a for a, c in zip(above, row["comparisons"]) if c.lower not in row["unstable"]
+                          and c.higher not in row["unstable"])
+        tested_stable = any(c.lower not in row["unstable"] and c.higher not in row["unstable"]
+                            for c in row["comparisons"])
+        row["winner"] = row["candidate"] if above and all(above) else ""
+        row["best_stable"] = row["candidate"] if not row["winner"] and tested_stable and over_stable else ""
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("dataset")
 
 
@@ -153,29 +168,36 @@ def same_partitions(splits: Mapping[str, pd.Series]) -> list[list[str]]:
 # --- question 3: across datasets -----------------------------------------------------------------
 
 def common_datasets(cells: pd.DataFrame, datasets: Sequence[str]) -> list[str]:
-    """The datasets (display order) on which every architecture has an ok seed."""
-    accuracy = cells["acc_mean"].unstack("dataset").reindex(index=list(cells.index.unique("arch")),
-                                                            columns=list(datasets))
+    """The datasets (display order) on which every architecture has a stable cell with an ok seed."""
+    stable = cells["acc_mean"].where(cells["tier"] == STABLE)
+    accuracy = stable.unstack("dataset").reindex(index=list(cells.index.unique("arch")), columns=list(datasets))
     return list(accuracy.columns[accuracy.notna().all()])
 
 
+def unranked_cells(cells: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (arch, dataset) cells on record without a rank (no ok seed), in display order."""
+    return list(cells.index[cells["rank"].isna()])
+
+
 def overall_stats(cells: pd.DataFrame, winners: Iterable[str], common: Sequence[str]) -> pd.DataFrame:
-    """Per arch, best mean rank first: ``mean_rank`` (over every dataset), ``wins`` (datasets where it is
-    question 1's winner, ``winners`` being each dataset's or ''), ``unstable`` (datasets where its cell is
-    unstable), ``ok_datasets`` of ``datasets``, and ``mean_acc``, ``mean_seconds`` and ``acc_per_second``
-    over the ``common`` datasets (NaN when there are none)."""
+    """Per arch, best mean rank first: ``mean_rank`` (over the datasets where it has a rank), ``ranked`` (how
+    many those are), ``wins`` (datasets where it is question 1's winner, ``winners`` being each dataset's or
+    ''), ``unstable`` (datasets where its cell is unstable), ``ok_datasets`` of ``datasets``, and ``mean_acc``,
+    ``mean_seconds`` (per epoch) and ``acc_per_second`` (mean accuracy over mean seconds per epoch) over the
+    ``common`` datasets (NaN when there are none)."""
     by_arch = cells.groupby(level="arch", sort=False)
     wins = pd.Series([arch for arch in winners if arch], dtype=object)
     on_common = cells[cells.index.get_level_values("dataset").isin(common)].groupby(level="arch", sort=False)
     names = list(cells.index.unique("arch"))
     frame = pd.DataFrame({
         "mean_rank": by_arch["rank"].mean(),
+        "ranked": by_arch["rank"].count(),
         "wins": wins.value_counts().reindex(names, fill_value=0),
         "unstable": by_arch["unstable"].sum(),
         "ok_datasets": by_arch["n_ok"].agg(lambda n: (n > 0).sum()),
         "datasets": by_arch.size(),
         "mean_acc": on_common["acc_mean"].mean().reindex(names),
-        "mean_seconds": on_common["seconds"].mean().reindex(names),
+        "mean_seconds": on_common["seconds_per_epoch"].mean().reindex(names),
     })
     frame["acc_per_second"] = frame["mean_acc"] / frame["mean_seconds"]
     return frame.sort_values("mean_rank", kind="stable").rename_axis("arch")

@@ -53,7 +53,8 @@ class Comparison:
     @property
     def separates(self) -> bool:
         """Whether ``higher`` is above ``lower`` beyond the seed spread, after Holm's correction."""
-        return self.tested and self.p_holm < SIGNIFICANCE and self.lead >= MIN_LEAD
+        # rounded, so that a lead of exactly MIN_LEAD (0.9130 - 0.9120 is 0.000999... in floats) counts
+        return self.tested and self.p_holm < SIGNIFICANCE and round(self.lead, 12) >= MIN_LEAD
 
 
 def compare(name_a: str, a: Iterable[float], name_b: str, b: Iterable[float]) -> Comparison:

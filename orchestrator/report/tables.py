@@ -4,6 +4,9 @@ Tables 1-3 follow the study's layout: architectures down, datasets across. Table
 table have one row per architecture; Tables 2 and 3 one row per architecture and measure. With ``vs_study`` the
 study's figures sit below ours in Tables 1 and 2 (rows "study" and "Δ", so that the table stays as
 narrow as the datasets are few) and beside them in Table 3 ("MNIST", "MNIST study", "MNIST Δ", ...).
+Table 1's Δ is left out beside a synthetic twin (a generated stand-in has no business differing from the
+study), and Table 2 gives the study's seconds as context only, with no difference: the study's hardware,
+epochs and what its times cover are unknown.
 Each cell is a string ready for ``render``; a missing number is NO_VALUE, a cell the study has no
 figure for says NO_STUDY_FIGURE.
 
@@ -45,9 +48,10 @@ TIME_TO_STUDY = "s to study acc"
 ON_TEST = "on test acc"
 # Table 1's marks: cells column -> mark, and what it means
 MARKS = {
-    "unstable": ("†", "unstable: a seed collapsed or diverged (ranked after every stable cell)"),
+    "unstable": ("†", "unstable: a result on record collapsed or diverged (ranked after every stable cell)"),
     "unpredicted": ("‡", "an ok seed never predicted some class (its accuracy stands, flagged)"),
-    "retrained": ("§", "a seed was re-trained after a collapse or divergence (its latest result shown)"),
+    "retrained": ("§", "a seed was re-trained after a collapse or divergence (its latest result shown; the cell "
+                       "stays unstable)"),
 }
 
 
@@ -160,8 +164,8 @@ def accuracy_table(analysis: Analysis, vs_study: bool = False) -> pd.DataFrame:
     collapsed = cells["study_collapse_class"].notna()
     study[collapsed] = [f"{text} (collapsed: class {k:.0f})"
                         for text, k in zip(study[collapsed], cells.loc[collapsed, "study_collapse_class"])]
-    measures = {"test acc": ours, "study": grid(cells, study),
-                "Δ": grid(cells, cells["acc_mean"] - cells["study_acc"]).map(formatter("+.4f"))}
+    difference = (cells["acc_mean"] - cells["study_acc"]).where(~cells["synthetic"])
+    measures = {"test acc": ours, "study": grid(cells, study), "Δ": grid(cells, difference).map(formatter("+.4f"))}
     return _stacked(measures, "figure").fillna(NO_VALUE)
 
 
@@ -191,14 +195,13 @@ def _time_to_study_text(row: pd.Series) -> str:
 def time_table(analysis: Analysis, vs_study: bool = False) -> pd.DataFrame:
     """Table 2: per arch and dataset, the ok seeds' mean training seconds (the outcome where none is ok), seconds
     per epoch, images/s and seconds to the study's accuracy (on validation accuracy, held at the next epoch: see
-    ``report.study_figures``); with ``vs_study`` the study's seconds and the difference.
+    ``report.study_figures``); with ``vs_study`` the study's seconds, as context (no difference: see above).
     """
     cells = analysis.cells
     seconds = cells["seconds"].map(formatter(",.1f")).where(cells["n_ok"] > 0, outcome_texts(analysis))
     measures = {"train s": grid(cells, seconds).fillna(NOT_RUN)}
     if vs_study:
         measures["study s"] = grid(cells, _study_text(cells["study_seconds"], ",.0f"))
-        measures["Δ s"] = grid(cells, cells["seconds"] - cells["study_seconds"]).map(formatter("+,.1f"))
     measures["s/epoch"] = grid(cells, "seconds_per_epoch").map(formatter(",.2f"))
     measures["images/s"] = grid(cells, "images_per_sec").map(formatter(",.0f"))
     measures[TIME_TO_STUDY] = grid(cells, cells.apply(_time_to_study_text, axis=1))
@@ -240,16 +243,18 @@ def comparison_text(comparison: Comparison) -> str:
 
 
 def best_text(row: pd.Series) -> str:
-    """A dataset's verdict in a few words: the winner, 'not separable', 'not tested: n = 2', ..."""
+    """A dataset's verdict in a few words: the winner, 'vgg (best stable)', 'not separable', 'not tested: n = 2'..."""
     if row["winner"]:
         return row["winner"]
+    if row["best_stable"]:
+        return f"{row['best_stable']} (best stable)"
     if not row["order"]:
         return "no ok seed"
     if not row["candidate"]:
         return "no stable cell"
     comparisons = row["comparisons"]
     if not comparisons:
-        return "only stable cell: nothing to test"
+        return "only cell: nothing to test"
     if any(c.kind == TIE for c in comparisons):
         return "tied: not separable"
     untested = [c for c in comparisons if c.kind == TOO_FEW]
@@ -261,13 +266,18 @@ def best_text(row: pd.Series) -> str:
 
 
 def order_text(analysis: Analysis, dataset: str) -> str:
-    """E.g. 'vgg 0.9920 > lenet5 0.9800 > resnet20v1 0.9900 †': the ranked cells with an ok seed, marked."""
+    """E.g. 'vgg 0.9920 = lenet5 0.9920 > resnet20v1 0.9900 †': the ranked cells with an ok seed, marked; '=' between
+    equal means, '>' otherwise (an unstable cell, marked, ranks after a stable one whatever its mean)."""
     cells = analysis.cells.xs(dataset, level="dataset")
-    parts = []
+    text, before = "", None
     for arch in analysis.best.loc[dataset, "order"]:
-        marks = marks_text(cells.loc[arch])
-        parts.append(f"{arch} {cells.loc[arch, 'acc_mean']:.4f}" + (f" {marks}" if marks else ""))
-    return " > ".join(parts) or NO_VALUE
+        row = cells.loc[arch]
+        marks = marks_text(row)
+        if before is not None:
+            text += " = " if row["acc_mean"] == before["acc_mean"] else " > "
+        text += f"{arch} {row['acc_mean']:.4f}" + (f" {marks}" if marks else "")
+        before = row
+    return text or NO_VALUE
 
 
 def best_table(analysis: Analysis) -> pd.DataFrame:
@@ -276,7 +286,7 @@ def best_table(analysis: Analysis) -> pd.DataFrame:
     return pd.DataFrame({
         "best": [best_text(row) for _, row in best.iterrows()],
         "order (mean test acc)": [order_text(analysis, dataset) for dataset in best.index],
-        "tests (first against each other stable cell)":
+        "tests (first against each other cell with a score)":
             ["; ".join(map(comparison_text, comparisons)) or NO_VALUE for comparisons in best["comparisons"]],
     }, index=best.index).rename(index=dataset_labels(analysis.cells)).rename_axis("dataset")
 
@@ -315,16 +325,17 @@ def common_text(analysis: Analysis) -> str:
 
 
 def overall_table(analysis: Analysis) -> pd.DataFrame:
-    """Q3; mean acc, mean train s and acc per train s are over the datasets in 'compared over'."""
+    """Q3 (descriptive); mean acc, mean s/epoch and acc per s/epoch are over the datasets in 'compared over'."""
     overall = analysis.overall
     return pd.DataFrame({
         "mean rank": overall["mean_rank"].map(formatter(".2f")),
+        "ranked on": overall["ranked"].astype(str),
         "best on": overall["wins"].astype(str),
         "unstable on": overall["unstable"].astype(str),
         "ok on": overall["ok_datasets"].astype(str) + "/" + overall["datasets"].astype(str),
         "mean acc": overall["mean_acc"].map(formatter(".4f")),
-        "mean train s": overall["mean_seconds"].map(formatter(".1f")),
-        "acc per train s": overall["acc_per_second"].map(formatter(".4g")),
+        "mean s/epoch": overall["mean_seconds"].map(formatter(".2f")),
+        "acc per s/epoch": overall["acc_per_second"].map(formatter(".4g")),
         "compared over": common_text(analysis),
     }, index=overall.index).rename_axis("arch")
 
