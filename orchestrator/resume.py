@@ -1,8 +1,9 @@
 """Resuming a sweep: what a re-run skips, and where it goes on from.
 
 The seeds that have a result are skipped, but only when they were set up as this run asks:
-skipping rows of another setup would mix budgets or recipes in one table, and a new ``--name`` or
-``--force`` is the user's call. The comparison is setup against setup (``TrialSetup``): the stored
+skipping rows of another setup would mix budgets or recipes in one table, so a sweep that asks for
+another setup is refused, ``--force`` or not (it trains a sweep's cells again with their setup) and a
+new ``--name`` is the user's call. The comparison is setup against setup (``TrialSetup``): the stored
 row's columns as recorded, the plan's as built, every column of the setup compared. A column an
 older schema did not record counts as asked.
 
@@ -40,7 +41,7 @@ def check_same_setup(plan: SweepPlan, store: ResultStore) -> None:
             wanted = ", ".join(f"{_words(name)} {asked}" for name, (_, asked) in differ.items())
             raise SweepError(
                 f"sweep {plan.name!r} already has {cell} trained with {held}, and this run asks for {wanted}: "
-                "use another --name, or --force to train those cells again")
+                "use another --name (--force trains a sweep's cells again only with the setup they had)")
 
 
 def _words(column: str) -> str:
