@@ -15,6 +15,8 @@ import pytest
 
 from helpers import BENCHMARKS, run_script
 
+pytestmark = pytest.mark.slow   # runs the benchmark scripts, two through Ray
+
 
 def last_line(path: Path) -> dict:
     return json.loads(path.read_text().splitlines()[-1])

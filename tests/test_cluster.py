@@ -46,6 +46,8 @@ from packaging.version import Version
 from helpers import archbench
 from orchestrator.results import ResultStore
 
+pytestmark = pytest.mark.slow   # starts Ray clusters
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = {"aws": REPO / "cluster.yaml", "local": REPO / "examples" / "cluster-local.yaml"}
 RAY = str(Path(sys.executable).with_name("ray"))

@@ -11,7 +11,7 @@ import pytest
 from helpers import ARCHBENCH, archbench
 from orchestrator.results import ResultStore
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.slow]   # sweeps through Ray, interrupted and killed
 
 BUDGET = ["--epochs", "2", "--train-limit", "1024", "--test-limit", "256", "--batch-size", "32"]
 

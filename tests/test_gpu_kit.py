@@ -20,6 +20,8 @@ import pytest
 
 from helpers import BENCHMARKS, REPO, load_script, run_script
 
+pytestmark = pytest.mark.slow   # packs kits and runs the GPU run's dry runs
+
 PACK, RUN_SH = BENCHMARKS / "gpu" / "pack", BENCHMARKS / "gpu" / "run.sh"
 # Real MNIST and Fashion-MNIST: where ARCHBENCH_REAL_DATA points, else ../shared/data beside the checkout.
 REAL = Path(os.environ.get("ARCHBENCH_REAL_DATA") or REPO.parent / "shared" / "data")

@@ -121,6 +121,7 @@ def strip_escapes(screen: bytes) -> str:
 
 
 @pytest.mark.ray
+@pytest.mark.slow
 def test_a_sweep_on_a_terminal_shows_the_trial_within_seconds(tmp_path):
     # The trial's row in the live table must show epoch 1/1 with a rate (its first heartbeat, after a
     # heartbeat interval of training) while the trial still runs: it runs until the row has been seen.

@@ -24,10 +24,10 @@ from orchestrator import data
 REAL_DATA = os.environ.get("ARCHBENCH_REAL_DATA", "")
 FOLDERS = {"mnist": "mnist", "fashion_mnist": "fashion-mnist"}
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     not (REAL_DATA and all((Path(REAL_DATA) / f).is_dir() for f in FOLDERS.values())),
     reason="real-data tests: set ARCHBENCH_REAL_DATA to a directory holding mnist/ and fashion-mnist/ with the "
-           "official idx files (e.g. ARCHBENCH_REAL_DATA=../shared/data python -m pytest tests/test_real_data.py)")
+           "official idx files (e.g. ARCHBENCH_REAL_DATA=../shared/data python -m pytest tests/test_real_data.py)")]
 
 # Published class counts of the training splits, and the first labels (../shared/data/README.md).
 TRAIN_CLASS_COUNTS = {"mnist": [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
@@ -159,4 +159,3 @@ def table_1(csv: str) -> pd.DataFrame:
     tidy = pd.read_csv(io.StringIO(csv))
     accuracy = tidy[tidy["metric"] == "test_acc"].pivot(index="arch", columns="dataset", values="mean")
     return accuracy.rename(columns=lambda name: data.spec(name).title)
-

@@ -273,6 +273,7 @@ def _writer(root, sweep, n, merge_at):
         store.put_trial(_row(seed=seed, sweep=sweep, epochs=1))
 
 
+@pytest.mark.slow   # three writer processes, a minute on two busy cores
 def test_concurrent_writers_keep_every_row_and_readers_see_each_row_once(tmp_path):
     ctx = mp.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(tmp_path, f"sweep{i}", 15, 3)) for i in range(3)]

@@ -10,6 +10,8 @@ import pytest
 from helpers import TINY, archbench
 from orchestrator.results import HISTORY_SCHEMA, TRIAL_SCHEMA, ResultStore
 
+pytestmark = pytest.mark.slow   # most of its tests run sweeps through Ray
+
 
 def _stored_bytes(results: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for folder in ("trials", "history") for p in (results / folder).iterdir()}
