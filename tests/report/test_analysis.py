@@ -77,3 +77,23 @@ def test_foreign_parquet_is_a_results_error(tmp_path):
     pq.write_table(pa.table({"x": [1]}), tmp_path / "trials.parquet")
     with pytest.raises(ResultsError, match="not an archbench table"):
         summarize(ResultStore(tmp_path).trials(), ResultStore(tmp_path).history())
+
+
+def test_a_sweep_whose_cell_was_trained_with_two_setups_is_refused_in_one_line():
+    rows = [trial_row("s", "lenet5", "mnist", 0, 0.9, epochs=3), trial_row("s", "lenet5", "mnist", 1, 0.8, epochs=5),
+            trial_row("s", "vgg", "mnist", 0, 0.9, epochs=7)]   # another cell may have another recipe
+    with pytest.raises(ReportError) as caught:
+        analyze(*frames(rows))
+    assert str(caught.value) == ("sweep 's' holds results of lenet5 on mnist trained with different epochs (3, 5); a "
+                                 "table never mixes setups: train the cell again under another --name")
+    failed_elsewhere = [rows[0], trial_row("s", "lenet5", "mnist", 1, "failed", epochs=5), rows[2]]
+    assert analyze(*frames(failed_elsewhere)).statuses.to_dict() == {"ok": 2, "failed": 1}   # a failure is no result
+
+
+def test_a_collapsed_seed_scores_its_last_epochs_test_accuracy():
+    rows = [trial_row("s", "lenet5", "mnist", 0, 0.9), trial_row("s", "lenet5", "mnist", 1, "collapsed"),
+            trial_row("s", "lenet5", "mnist", 2, "diverged")]
+    history = [{"sweep": "s", "arch": "lenet5", "dataset": "mnist", "seed": 1, "attempt": 1, "epoch": e,
+                "test_acc": acc} for e, acc in ((1, 0.3), (2, 0.1))]
+    seeds = analyze(*frames(rows, history)).seeds.set_index("seed")
+    assert seeds["score"].fillna(-1).tolist() == [0.9, 0.1, -1]
