@@ -127,7 +127,7 @@ def check_one_setup(attempts: pd.DataFrame, sweep: str) -> None:
             (arch, dataset), found = mixed.index[0], sorted(mixed.iloc[0], key=str)
             raise ReportError(f"sweep {sweep!r} holds results of {arch} on {dataset} trained with different "
                               f"{column.replace('_', ' ')} ({', '.join(map(str, found))}); a table never mixes "
-                              "setups: summarize them under different sweep names")
+                              "setups: train the cell again under another --name")
 
 
 def with_scores(seeds: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
