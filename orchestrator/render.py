@@ -99,42 +99,58 @@ def latex_caption(title: str) -> str:
 def latex_tables(df: pd.DataFrame, title: str | None = None, note: str | None = None) -> str:
     """``df`` as one ``table`` float per part (see the module docstring), ``note`` below the last part."""
     index_headers, index_columns, headers, columns, keys = _text_cells(df)
-    overhead = _LATEX_CELL_OVERHEAD
-    room = LATEX_WIDTH - sum(_comfortable(h, c, LATEX_COMFORTABLE) + overhead
-                             for h, c in zip(index_headers, index_columns))
-    parts = _parts(headers, [_comfortable(h, c, LATEX_COMFORTABLE) + overhead for h, c in zip(headers, columns)],
-                   room)
-    group_starts = _group_starts(keys)
+
+    def packed(header: str, cells: Sequence[str]) -> int:
+        return _comfortable(header, cells, LATEX_COMFORTABLE) + _LATEX_CELL_OVERHEAD
+
+    room = LATEX_WIDTH - sum(map(packed, index_headers, index_columns))
+    parts = _parts(headers, list(map(packed, headers, columns)), room)
     floats = []
     for number, part in enumerate(parts, start=1):
-        all_headers = [*index_headers, *(headers[i] for i in part)]
-        all_columns = [*_sparse(index_columns), *(columns[i] for i in part)]
-        widths = _fit([[h, *c] for h, c in zip(all_headers, all_columns)], LATEX_WIDTH, overhead)
-        specs, header_cells = [], []
-        for position, (header, column, column_width) in enumerate(zip(all_headers, all_columns, widths)):
-            wraps = column_width < _natural(column)
-            align = "l" if position < len(index_headers) else "r"
-            specs.append(f">{{\\raggedright\\arraybackslash}}p{{{column_width * _LATEX_EM_PER_CHARACTER:g}em}}"
-                         if wraps else align)
-            header_cells.append(latex_text(header) if wraps else _latex_stack(header, column_width, align))
-        lines = [r"\begin{table}[htbp]", r"\centering"]
+        caption = None
         if title:
             caption = latex_caption(title) + (f" (part {number} of {len(parts)})" if len(parts) > 1 else "")
-            label = re.sub(r"[^a-z0-9]+", "-", caption.lower()).strip("-")
-            lines.append(f"\\caption{{{latex_text(caption)}}}\\label{{tab:{label}}}")
-        lines += [r"\footnotesize", r"\setlength{\tabcolsep}{4pt}", r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%",
-                  f"\\begin{{tabular}}{{{''.join(specs)}}}", r"\toprule", " & ".join(header_cells) + r" \\",
-                  r"\midrule"]
-        for row in range(len(keys)):
-            if row in group_starts:
-                lines.append(r"\midrule")
-            lines.append(" & ".join(latex_text(column[row]) for column in all_columns) + r" \\")
-        lines += [r"\bottomrule", r"\end{tabular}}"]
-        if note and number == len(parts):
-            lines += [r"\par\smallskip", r"\raggedright " + latex_text(note)]
-        lines.append(r"\end{table}")
-        floats.append("\n".join(lines) + "\n")
+        tabular = _latex_tabular([*index_headers, *(headers[i] for i in part)],
+                                 [*_sparse(index_columns), *(columns[i] for i in part)],
+                                 len(index_headers), _group_starts(keys))
+        floats.append(_latex_float(tabular, caption, note if number == len(parts) else None))
     return "\n".join(floats)
+
+
+def _latex_tabular(headers: Sequence[str], columns: Sequence[Sequence[str]], index_count: int,
+                   group_starts: set[int]) -> str:
+    """A booktabs ``tabular`` of ``columns`` (the first ``index_count`` left-aligned, the others right), fitted
+    to LATEX_WIDTH: a column too wide wraps its cells in a ragged-right ``p`` column."""
+    widths = _fit([[h, *c] for h, c in zip(headers, columns)], LATEX_WIDTH, _LATEX_CELL_OVERHEAD)
+    specs, header_cells = [], []
+    for position, (header, column, width) in enumerate(zip(headers, columns, widths)):
+        align = "l" if position < index_count else "r"
+        if width < _natural(column):
+            specs.append(f">{{\\raggedright\\arraybackslash}}p{{{width * _LATEX_EM_PER_CHARACTER:g}em}}")
+            header_cells.append(latex_text(header))
+        else:
+            specs.append(align)
+            header_cells.append(_latex_stack(header, width, align))
+    lines = [f"\\begin{{tabular}}{{{''.join(specs)}}}", r"\toprule", " & ".join(header_cells) + r" \\", r"\midrule"]
+    for row in range(len(columns[0]) if columns else 0):
+        if row in group_starts:
+            lines.append(r"\midrule")
+        lines.append(" & ".join(latex_text(column[row]) for column in columns) + r" \\")
+    return "\n".join([*lines, r"\bottomrule", r"\end{tabular}"])
+
+
+def _latex_float(tabular: str, caption: str | None, note: str | None) -> str:
+    r"""``tabular`` in a ``table`` float in \footnotesize, shrunk to the line where wider, with its caption and
+    label (from the caption's words) above and ``note`` below."""
+    lines = [r"\begin{table}[htbp]", r"\centering"]
+    if caption:
+        label = re.sub(r"[^a-z0-9]+", "-", caption.lower()).strip("-")
+        lines.append(f"\\caption{{{latex_text(caption)}}}\\label{{tab:{label}}}")
+    lines += [r"\footnotesize", r"\setlength{\tabcolsep}{4pt}",
+              r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%", tabular + "}"]
+    if note:
+        lines += [r"\par\smallskip", r"\raggedright " + latex_text(note)]
+    return "\n".join([*lines, r"\end{table}"]) + "\n"
 
 
 def _latex_stack(header: str, width: int, align: str) -> str:

@@ -70,7 +70,8 @@ def assert_compiles_within_the_page(text: str, directory: Path) -> None:
 
 
 def test_the_report_symbols_become_latex_and_nothing_else_leaves_ascii():
-    assert latex_text("0.9550 ± 0.0071 (2/3; 1 failed) †‡§") == r"0.9550 $\pm$ 0.0071 (2/3; 1 failed) \dag{}\ddag{}\S{}"
+    assert latex_text("0.9550 ± 0.0071 (2/3; 1 failed) †‡§") == \
+        r"0.9550 $\pm$ 0.0071 (2/3; 1 failed) \dag{}\ddag{}\S{}"
     assert latex_text("vgg − lenet5, Δ s, —, 32×32") == r"vgg $-$ lenet5, $\Delta$ s, ---, 32$\times$32"
     assert latex_text("a_b 50% & #1 $x {y} ~^\\") == \
         r"a\_b 50\% \& \#1 \$x \{y\} \textasciitilde{}\textasciicircum{}\textbackslash{}"
