@@ -89,7 +89,8 @@ def test_params_csv_reads_back_as_the_table(monkeypatch, capsys):
 def test_summarize_fits_a_100_column_terminal(monkeypatch, capsys, tmp_path, summary):
     write_results(tmp_path / "results", *frames(sweep_rows("wide", WIDE)))
     monkeypatch.setenv("COLUMNS", "100")
-    code, out, err = run(monkeypatch, capsys, "summarize", "--results", str(tmp_path / "results"), "--vs-study")
+    code, out, err = run(monkeypatch, capsys, "summarize", "--results", str(tmp_path / "results"), "--vs-study",
+                         "--details")
     assert code == 0, err
     assert max(map(len, out.splitlines())) <= 100
     assert not _table_numbers(summary) - _numbers(out)
