@@ -65,7 +65,7 @@ def summarize(trials: pd.DataFrame, history: pd.DataFrame, *, sweep: str | None 
     )
 
 
-SHORT_TABLES = ("accuracy", "time", "params")   # what the default print shows: the study's three tables
+SHORT_TIME_MEASURES = ("train s", "study s", "s/epoch")   # Table 2's rows in the default print
 
 
 def answer_blocks(summary: Summary, short: bool = False) -> list[str]:
@@ -88,7 +88,7 @@ def conclusion_lines(summary: Summary, width: int) -> list[str]:
     """One line per conclusion, at most ``width`` long: its number, verdict and the first part of its evidence."""
     lines = []
     for c in summary.conclusions:
-        line = f"C{c.number} {c.verdict.upper()}: {c.evidence.split('; ')[0]}"
+        line = f"C{c.number} {c.verdict.split(' with ')[0].upper()}: {c.evidence.split('; ')[0]}"
         lines.append(line if len(line) <= width else line[:width - 1] + "…")
     return lines
 
@@ -97,7 +97,10 @@ def render_short(summary: Summary, width: int | None = None) -> str:
     """What ``archbench summarize`` prints by default: the notes in a few lines, Tables 1-3, a short paragraph per
     question and a line per conclusion, every line within ``width`` (default: the terminal's)."""
     width = width or terminal_width()
-    texts = [render(getattr(summary, name), "table", TITLES[name], width) for name in SHORT_TABLES]
+    time = summary.time[summary.time.index.get_level_values("measure").isin(SHORT_TIME_MEASURES)]
+    texts = [render(summary.accuracy, "table", TITLES["accuracy"], width),
+             render(time, "table", f"{TITLES['time']} (more measures with --details)", width),
+             render(summary.params, "table", TITLES["params"], width)]
     return "\n\n".join([*(wrap(note, width) for note in summary.short_notes), *texts,
                         *(wrap(block, width) for block in answer_blocks(summary, short=True)),
                         "\n".join([CONCLUSIONS_TITLE + " (rules and numbers: --details):",
