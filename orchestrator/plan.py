@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import archs
 from orchestrator import data
@@ -54,6 +55,19 @@ class SweepPlan:
 
     def cells(self) -> list[Cell]:
         return [Cell(a, d, s) for a in self.archs for d in self.datasets for s in range(self.seeds)]
+
+    def in_run_order(self, cells: Iterable[Cell]) -> list[Cell]:
+        """``cells`` in the order their trials start: in seed rounds, and the longest first within a round.
+
+        Every cell's first seed starts before any cell's second, so a sweep stopped part-way has whole
+        tables at fewer seeds rather than some cells at every seed and others empty. Within a round,
+        the cells that train on the most images (the recipe's epochs x the training images) start
+        first, so that the longest trials do not start last and leave the other slots idle at the
+        end; cells of equal work keep the grid's order (--archs, then --datasets).
+        """
+        setups = [self.trial(Cell(a, d)).setup for a in self.archs for d in self.datasets]
+        work = {(s.arch, s.dataset): s.epochs * s.train_images for s in setups}
+        return sorted(cells, key=lambda c: (c.seed, -work[c.arch, c.dataset]))
 
     def trial(self, cell: Cell) -> TrialSpec:
         """The spec of ``cell``'s trial: the one place a TrialSpec is made."""

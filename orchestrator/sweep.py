@@ -2,9 +2,12 @@
 
 The driver takes the plan's cells (skipping those the results directory already holds a result of, once
 ``resume`` has checked they were set up alike), connects to Ray where ``connection`` says, submits
-one ``tune.Tuner`` grid and blocks. ``ResultsCallback`` runs on the driver and stores every finished
-trial's row atomically the moment Tune hands it over, so a driver that dies loses no finished cell
-and a re-run trains only what is missing.
+one ``tune.Tuner`` grid and blocks. The trials start in seed rounds (``SweepPlan.in_run_order``):
+every cell's first seed before any cell's second, and within a round the cells that train on the
+most images first, so a sweep stopped part-way has every cell at the seeds it finished.
+``ResultsCallback`` runs on the driver and stores every finished trial's row atomically the moment
+Tune hands it over, so a driver that dies loses no finished cell and a re-run trains only what is
+missing.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from orchestrator.trainable import run_trial
 from orchestrator.trial import Cell, EpochRow, Placement, TrialOutcome, TrialRow, TrialSpec
 from orchestrator.tune_errors import error_line
 
-__all__ = ["ResultsCallback", "SweepError", "SweepOutcome", "SweepPlan", "run_sweep"]
+__all__ = ["ResultsCallback", "SweepError", "SweepOutcome", "SweepPlan", "cells_to_run", "checkpoints_on", "run_sweep",
+           "storage_of"]
 
 
 @dataclass
@@ -59,11 +63,8 @@ def run_sweep(plan: SweepPlan, store: ResultStore, site: RaySite, *, view: LineV
     answering mid-sweep; it is expected to end the process (Ray would, a minute later).
     """
     view = view or LineView()
-    if not plan.force:
-        check_same_setup(plan, store)
-    done = set() if plan.force else store.done_cells(plan.name)
-    cells = [c for c in plan.cells() if (c.arch, c.dataset, c.seed) not in done]
-    skipped = len(plan.cells()) - len(cells)
+    cells, skipped_cells = cells_to_run(plan, store)
+    skipped = len(skipped_cells)
     if skipped:
         view.note(f"{skipped} of {len(plan.cells())} cells of sweep {plan.name!r} already have a result (ok, "
                   "diverged or collapsed): skipped; --force trains them again, keeping every attempt")
@@ -75,7 +76,7 @@ def run_sweep(plan: SweepPlan, store: ResultStore, site: RaySite, *, view: LineV
     connect(site)
     _quiet_tune()
     gpus = resolve_gpus(plan.gpus_per_trial, site.local, view.note)
-    storage = _storage_uri(plan.storage) if plan.storage else str((store.root / "ray").resolve())
+    storage = storage_of(plan, store)
     specs = _specs(plan, store, site, storage, cells, view)
     callback = ResultsCallback(store, plan.name, gpus, view, specs)
     tuner = _tuner(plan, specs, gpus, storage, callback)
@@ -103,11 +104,30 @@ def run_sweep(plan: SweepPlan, store: ResultStore, site: RaySite, *, view: LineV
     return outcome()
 
 
+def cells_to_run(plan: SweepPlan, store: ResultStore) -> tuple[list[Cell], list[Cell]]:
+    """The cells of ``plan`` a run trains, in the order their trials start (``plan.in_run_order``), and those it
+    skips because ``store`` has their result; SweepError where a stored result was set up otherwise (``resume``)."""
+    check_same_setup(plan, store)   # --force too: it trains again, it never mixes setups in one sweep
+    done = set() if plan.force else store.done_cells(plan.name)
+    skipped = [c for c in plan.cells() if (c.arch, c.dataset, c.seed) in done]
+    return plan.in_run_order(c for c in plan.cells() if c not in skipped), skipped
+
+
+def storage_of(plan: SweepPlan, store: ResultStore) -> str:
+    """The Ray Tune storage of ``plan``'s trials: ``--storage`` as Tune takes it, else ``<results>/ray``."""
+    return _storage_uri(plan.storage) if plan.storage else str((store.root / "ray").resolve())
+
+
+def checkpoints_on(plan: SweepPlan, site: RaySite) -> bool:
+    """Whether trials checkpoint mid-trial: not on a joined cluster without ``--storage``, whose trials run on other
+    nodes that see ``<results>/ray`` on their own disks only."""
+    return site.local or plan.storage is not None
+
+
 def _specs(plan: SweepPlan, store: ResultStore, site: RaySite, storage: str, cells: list[Cell],
            view: LineView) -> dict[str, TrialSpec]:
     """The spec of each cell to run, by cell name, with where it goes on from and whether it checkpoints."""
-    # A joined cluster's trials run on other nodes, which see <results>/ray on their own disks only.
-    checkpoints = site.local or plan.storage is not None
+    checkpoints = checkpoints_on(plan, site)
     resume = checkpoints_to_resume(plan, store, storage, cells) if checkpoints else {}
     if not checkpoints:
         view.note("mid-trial checkpoints are off: on a cluster they need storage every node reaches; pass "
@@ -121,7 +141,8 @@ def _specs(plan: SweepPlan, store: ResultStore, site: RaySite, storage: str, cel
 def _tuner(plan: SweepPlan, specs: dict[str, TrialSpec], gpus: float, storage: str,
            callback: ResultsCallback) -> tune.Tuner:
     """One grid over the cells: over their names, plain strings that Tune shows and names trial folders by,
-    each trial taking its spec from the table that travels with the trainable."""
+    each trial taking its spec from the table that travels with the trainable. Tune makes and starts the
+    trials in the grid's order, which is the order of ``specs``: the run order."""
     return tune.Tuner(
         tune.with_resources(tune.with_parameters(run_trial, specs=specs),
                             {"cpu": plan.cpus_per_trial, "gpu": gpus}),
