@@ -21,9 +21,21 @@ augmentation) -> +schedule (``recipes.make_schedule``, stepped per batch) -> tra
 
 ``--max-seconds`` skips the cells that would end after it (estimate: the longest cell so far), saying so.
 
+``--formats`` times ``train()`` against itself instead, in both memory formats: each architecture is
+registered again (as a plugin registers one) with its recipe's ``channels_last`` set each way, and the
+two are trained alternately ``--repeats`` times; the ratio is channels-last / contiguous. The recipes'
+``channels_last`` choices (docs/recipes.md) follow these figures.
+
+Every figure carries the architecture's training FLOPs per image (``archs.flops``) and the FLOP/s
+that train()'s images/s achieve; on a CPU also their share of the FP32 peak of the threads used:
+``--peak-gflops`` per thread, else derived as the clock in /proc/cpuinfo x 32 FLOPs per cycle on a
+CPU with AVX2 and FMA (two 256-bit FMA units: 2 x 8 fp32 lanes x 2 FLOPs per FMA, as on AMD Zen 2-4
+and Intel since Haswell); boost clocks above the reported one are not counted.
+
 Run from the repository root:
   GPU:    python benchmarks/throughput.py --device cuda [--compile]
   CPU:    .venv/bin/python benchmarks/throughput.py --quick    (seconds: lenet5 on 1x28x28, 256 images)
+  formats: .venv/bin/python benchmarks/throughput.py --formats --images 1280 --repeats 5
 Prints a table and appends one JSON line to benchmarks/results/throughput.jsonl (or --results).
 """
 
@@ -41,6 +53,7 @@ from common import add_run_options, append_item, device_facts, finish, mib, new_
 import torch  # noqa: E402
 
 import archs  # noqa: E402
+from archs.flops import training_flops  # noqa: E402
 from orchestrator import data, recipes  # noqa: E402
 from orchestrator.train import train  # noqa: E402
 from orchestrator.trial import Budget, Cell, TrialSpec  # noqa: E402
@@ -48,6 +61,8 @@ from orchestrator.trial import Budget, Cell, TrialSpec  # noqa: E402
 INPUTS = {"mnist": "synthetic_mnist", "cifar10": "synthetic_cifar10"}   # 1x28x28 and 3x32x32
 POOL_BATCHES = 32        # distinct random batches the bare loop cycles through
 GOAL = 0.95              # archbench within 5% of the bare loop
+FORMATS = ("contiguous", "channels_last")
+AVX2_FMA_FLOPS_PER_CYCLE = 32    # fp32: 2 FMA units x 8 lanes (256 bits) x 2 FLOPs (multiply + add)
 QUICK = {"archs": ["lenet5"], "inputs": ["mnist"], "images": 256, "repeats": 1, "explain": "never", "test_limit": 128}
 
 
@@ -69,13 +84,15 @@ class Setup:
         self.amp = on_cuda and self.budget.amp
         self.channels_last = on_cuda and self.budget.channels_last
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.flops = training_flops(archs.build(arch, self.spec.channels, self.spec.num_classes, self.spec.image_size),
+                                    self.spec.channels, self.spec.image_size)
 
     @property
     def batch_size(self) -> int:
         return self.recipe.batch_size
 
-    def trial(self, images: int) -> TrialSpec:
-        return TrialSpec(Cell(self.arch, self.dataset), replace(self.budget, train_limit=images),
+    def trial(self, images: int, arch: str | None = None) -> TrialSpec:
+        return TrialSpec(Cell(arch or self.arch, self.dataset), replace(self.budget, train_limit=images),
                          device=str(self.device), threads=self.args.threads)
 
     def autocast(self) -> torch.autocast:
@@ -158,6 +175,59 @@ def ladder_rates(s: Setup, images: int, reverse: bool) -> dict[str, float]:
     return {name: rates[name] for name in LADDER}
 
 
+def format_variant(arch: str, memory_format: str) -> str:
+    """``arch`` registered again, as a plugin would register it, with its recipe's ``channels_last`` set to
+    ``memory_format``: train() then runs it in that format whatever the recipe chose."""
+    name = f"{arch}@{memory_format}"
+    if name not in archs.names():
+        entry = archs.entry(arch)
+        archs.register(name, recipe=replace(entry.recipe, channels_last=memory_format == "channels_last"))(
+            entry.builder)
+    return name
+
+
+def measure_formats(s: Setup, images: int, repeats: int) -> dict:
+    """train()'s second-epoch images/s in both memory formats, alternately (the first format alternates too)."""
+    rates: dict[str, list[float]] = {f: [] for f in FORMATS}
+    for r in range(repeats):
+        for memory_format in (FORMATS if r % 2 == 0 else FORMATS[::-1]):
+            rates[memory_format].append(train(s.trial(images, format_variant(s.arch, memory_format)))
+                                        .history[-1].images_per_sec)
+    chosen = "channels_last" if archs.recipe(s.arch).channels_last else "contiguous"
+    return {**_cell(s, images), "contiguous_images_per_s": _stats(rates["contiguous"], 1),
+            "channels_last_images_per_s": _stats(rates["channels_last"], 1),
+            "ratio": _stats([c / n for c, n in zip(rates["channels_last"], rates["contiguous"])]),
+            "recipe_format": chosen, **_achieved(s, statistics.median(rates[chosen]))}
+
+
+def _cell(s: Setup, images: int) -> dict:
+    return {"arch": s.arch, "dataset": s.dataset, "input": f"{s.spec.channels}x{s.spec.image_size}x{s.spec.image_size}",
+            "batch_size": s.batch_size, "images": images, "steps": images // s.batch_size, "compile": s.args.compile}
+
+
+def _achieved(s: Setup, images_per_s: float) -> dict:
+    """The FLOP/s that ``images_per_s`` of training achieve and, where the peak is known, its share of it."""
+    flops_per_s = images_per_s * s.flops
+    peak = s.args.peak_flops_per_thread
+    share = flops_per_s / (peak * s.args.threads) if peak and s.device.type == "cpu" else None
+    return {"train_flops_per_image": s.flops, "achieved_gflops_per_s": round(flops_per_s / 1e9, 2),
+            "peak_share": round(share, 4) if share is not None else None}
+
+
+def cpu_peak(peak_gflops: float | None) -> dict:
+    """The FP32 peak of one CPU core (one thread): ``peak_gflops``, else the clock x FLOPs per cycle (docstring)."""
+    if peak_gflops:
+        return {"flops_per_thread": peak_gflops * 1e9, "how": "--peak-gflops"}
+    info = open("/proc/cpuinfo").read()
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    mhz = next((float(line.split(":", 1)[1]) for line in info.splitlines() if line.startswith("cpu MHz")), None)
+    if mhz is None or not {"avx2", "fma"} <= set(flags):
+        return {"flops_per_thread": None, "how": "unknown: no AVX2 + FMA or no clock in /proc/cpuinfo (--peak-gflops)"}
+    return {"flops_per_thread": mhz * 1e6 * AVX2_FMA_FLOPS_PER_CYCLE,
+            "how": f"{mhz:.1f} MHz (/proc/cpuinfo) x {AVX2_FMA_FLOPS_PER_CYCLE} fp32 FLOPs/cycle "
+                   "(AVX2 + FMA: 2 FMA units x 8 lanes x 2)"}
+
+
 def _stats(values: list[float], digits: int = 4) -> dict:
     return {"median": round(statistics.median(values), digits), "min": round(min(values), digits),
             "max": round(max(values), digits), "all": [round(v, digits) for v in values]}
@@ -176,12 +246,12 @@ def measure(s: Setup, images: int, repeats: int) -> dict:
                 b_rates.append(rate)
                 b_mem.append(peak)
     return {
-        "arch": s.arch, "dataset": s.dataset, "input": f"{s.spec.channels}x{s.spec.image_size}x{s.spec.image_size}",
-        "batch_size": s.batch_size, "images": images, "steps": images // s.batch_size, "compile": s.args.compile,
+        **_cell(s, images),
         "archbench_images_per_s": _stats(a_rates, 1), "bare_images_per_s": _stats(b_rates, 1),
         "ratio": _stats([a / b for a, b in zip(a_rates, b_rates)]),
         "archbench_peak_mem_bytes": max((m or 0) for m in a_mem) or None,
         "bare_peak_mem_bytes": max((m or 0) for m in b_mem) or None,
+        **_achieved(s, statistics.median(a_rates)),
     }
 
 
@@ -201,16 +271,45 @@ def row_line(r: dict) -> str:
     return (f"{r['arch']:<11}{r['input']:<9}{r['images']:>7}{r['archbench_images_per_s']['median']:>11.1f}"
             f"{r['bare_images_per_s']['median']:>11.1f}{r['ratio']['median']:>7.3f}  "
             f"{r['ratio']['min']:.3f}-{r['ratio']['max']:.3f}  {mib(r['archbench_peak_mem_bytes']):>9}"
-            f"{mib(r['bare_peak_mem_bytes']):>9}  {'ok' if r['ratio']['median'] >= GOAL else 'GAP'}")
+            f"{mib(r['bare_peak_mem_bytes']):>9}  {'ok' if r['ratio']['median'] >= GOAL else 'GAP'}"
+            f"{r['achieved_gflops_per_s']:>9.2f}{_share(r):>7}")
+
+
+def _share(r: dict) -> str:
+    return f"{r['peak_share']:.1%}" if r.get("peak_share") is not None else "-"
+
+
+def format_line(r: dict) -> str:
+    if "skipped" in r:
+        return f"{r['arch']:<11}{r['input']:<9}skipped: {r['skipped']}"
+    return (f"{r['arch']:<11}{r['input']:<9}{r['contiguous_images_per_s']['median']:>11.1f}"
+            f"{r['channels_last_images_per_s']['median']:>14.1f}{r['ratio']['median']:>7.3f}  "
+            f"{r['ratio']['min']:.3f}-{r['ratio']['max']:.3f}  {r['recipe_format']:<14}"
+            f"{r['train_flops_per_image'] / 1e6:>9.1f}{r['achieved_gflops_per_s']:>9.2f}{_share(r):>7}")
+
+
+def print_formats(result: dict) -> None:
+    m = result["machine"]
+    print(f"\ntrain() images/s in both memory formats, {m['device']}, torch {m['torch']}, "
+          f"{result['settings']['threads']} thread(s), load {m['load_avg_start']} -> {m['load_avg_end']}, "
+          f"{result['settings']['repeats']} alternated pairs: median [min-max] of channels-last/contiguous; "
+          f"peak per thread {m['peak']['how']}")
+    print(f"{'arch':<11}{'input':<9}{'contiguous':>11}{'channels-last':>14}{'ratio':>7}  {'spread':<13}"
+          f"{'recipe':<14}{'MFLOP/img':>9}{'GFLOP/s':>9}{'peak':>7}")
+    for r in result["figures"]:
+        print(format_line(r))
 
 
 def print_table(result: dict) -> None:
+    if result["settings"]["formats"]:
+        print_formats(result)
+        return
     m = result["machine"]
     print(f"\ntraining images/s{' (torch.compile)' if result['settings']['compile'] else ''}, {m['device']}, "
           f"torch {m['torch']}, {m['cpu_count']} cores, load {m['load_avg_start']} -> {m['load_avg_end']}, "
           f"{result['settings']['repeats']} pairs: median [min-max] of archbench/bare per pair")
     print(f"{'arch':<11}{'input':<9}{'images':>7}{'archbench':>11}{'bare':>11}{'ratio':>7}  {'spread':<13}"
-          f"{'MiB arch':>9}{'MiB bare':>9}  goal")
+          f"{'MiB arch':>9}{'MiB bare':>9}  goal{'GFLOP/s':>9}{'peak':>7}")
     for r in result["figures"]:
         print(row_line(r))
     for r in result["figures"]:
@@ -243,6 +342,10 @@ def main() -> None:
     parser.add_argument("--explain", choices=("auto", "always", "never"), default=None,
                         help="time the steps between bare and archbench: auto = where the ratio < 0.95")
     parser.add_argument("--max-seconds", type=float, default=None, help="skip the cells that would end after this")
+    parser.add_argument("--formats", action="store_true",
+                        help="train() in both memory formats (contiguous, channels-last) instead of against the bare loop")
+    parser.add_argument("--peak-gflops", type=float, default=None,
+                        help="FP32 peak of one CPU thread (default: clock x 32 FLOPs/cycle where AVX2 + FMA)")
     add_run_options(parser, "throughput", QUICK, "CPU check in seconds")
     args = parse_args(parser, QUICK)
     args.inputs, args.repeats = args.inputs or list(INPUTS), args.repeats or 3
@@ -257,7 +360,9 @@ def main() -> None:
     unknown = [a for a in chosen if a not in archs.names()]
     if unknown:
         parser.error(f"unknown architecture {unknown[0]!r}; valid: {', '.join(archs.names())}")
-    result = {**new_result(args, **device_facts(str(device))), "figures": []}
+    peak = cpu_peak(args.peak_gflops) if device.type == "cpu" else {"flops_per_thread": None, "how": "not a CPU"}
+    args.peak_flops_per_thread = peak["flops_per_thread"]
+    result = {**new_result(args, **device_facts(str(device)), peak=peak), "figures": []}
     started = time.perf_counter()
     longest = 0.0
     for shape in args.inputs:
@@ -272,16 +377,20 @@ def main() -> None:
             else:
                 cell_start = time.perf_counter()
                 images = max((args.images or s.spec.train_size) // s.batch_size, 1) * s.batch_size
-                figure = measure(s, images, args.repeats)
-                if args.explain == "always" or (args.explain == "auto" and figure["ratio"]["median"] < GOAL):
-                    figure["explain"] = explain(s, images, args.repeats)
+                if args.formats:
+                    figure = measure_formats(s, images, args.repeats)
+                else:
+                    figure = measure(s, images, args.repeats)
+                    if args.explain == "always" or (args.explain == "auto" and figure["ratio"]["median"] < GOAL):
+                        figure["explain"] = explain(s, images, args.repeats)
                 longest = max(longest, time.perf_counter() - cell_start)
             result["figures"].append(figure)
             append_item(args, figure)
-            print(row_line(figure), flush=True)
+            print((format_line if args.formats else row_line)(figure), flush=True)
     measured = [f["ratio"]["median"] for f in result["figures"] if "ratio" in f]
     result["summary"] = {"cells": len(result["figures"]), "measured": len(measured),
-                         "within_5pct": sum(r >= GOAL for r in measured),
+                         ("channels_last_faster" if args.formats else "within_5pct"):
+                             sum(r > 1 if args.formats else r >= GOAL for r in measured),
                          "ratio_worst": round(min(measured), 4) if measured else None,
                          "ratio_median_of_medians": round(statistics.median(measured), 4) if measured else None}
     finish(result, started, args, "throughput", print_table)

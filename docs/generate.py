@@ -65,9 +65,21 @@ def recipes_table() -> str:
         recipe = archs.recipe(name)
         rows.append([f"`{name}`", recipe.optimizer, _number(recipe.lr), str(recipe.batch_size),
                      _number(recipe.weight_decay), epochs(recipe), _number(recipe.warmup_epochs),
-                     _number(recipe.label_smoothing), augment(recipe)])
+                     _number(recipe.label_smoothing), augment(recipe),
+                     "channels-last" if recipe.channels_last else "contiguous"])
     return markdown_table(["arch", "optimizer", "peak lr", "at batch", "weight decay", "epochs",
-                           "warm-up epochs", "label smoothing", "augmentation"], rows)
+                           "warm-up epochs", "label smoothing", "augmentation", "memory format"], rows)
+
+
+def training_flops_table() -> str:
+    """Training FLOPs per image (forward + backward) of each built-in architecture on the study's two input
+    shapes (``archs.flops.count_flops``)."""
+    from archs.flops import count_flops
+
+    shapes = {"1×28×28": archs.InputShape(1, 10, 28), "3×32×32": archs.InputShape(3, 10, 32)}
+    flops = count_flops(shapes, builtin_archs())
+    rows = [[f"`{name}`", *(f"{flops[name, shape] / 1e6:,.1f}" for shape in shapes)] for name in builtin_archs()]
+    return markdown_table(["arch", *(f"MFLOP per image, {shape}" for shape in shapes)], rows)
 
 
 def parameters_table() -> str:
@@ -103,6 +115,7 @@ def history_columns_table() -> str:
 TABLES: dict[str, Callable[[], str]] = {
     "recipes": recipes_table,
     "parameters": parameters_table,
+    "training-flops": training_flops_table,
     "trial-columns": trial_columns_table,
     "history-columns": history_columns_table,
 }

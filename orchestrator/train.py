@@ -73,7 +73,7 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
         torch.cuda.reset_peak_memory_stats(device)
 
     dataset = data.spec(cell.dataset)
-    channels_last = budget.channels_last and on_cuda
+    channels_last = budget.channels_last and recipe.channels_last
     train_x, train_y = data.load_split(cell.dataset, "train", spec.data_dir, download=spec.download,
                                        limit=budget.train_limit)
     test_x, test_y = data.load_split(cell.dataset, "test", spec.data_dir, download=spec.download,

@@ -50,3 +50,31 @@ def test_heartbeat_quick_measures_its_share_of_an_epoch(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     last = done.stdout.strip().splitlines()[-1]
     assert last.startswith("LeNet-5, 4,096 images: epoch ") and last.endswith("% of the epoch"), last
+
+
+def test_fused_quick_trains_the_same_seeds_both_ways_with_the_same_losses(tmp_path):
+    out = tmp_path / "fused.jsonl"
+    done = run_script([sys.executable, BENCHMARKS / "fused.py", "--quick", "--results", out], timeout=300)
+    assert done.returncode == 0, done.stderr
+    figures = last_line(out)["figures"]
+    assert [(f["arch"], f["k"]) for f in figures] == [("lenet5", 1), ("lenet5", 3)]
+    for f in figures:
+        assert f["agree"] and f["loss_rel_diff_max"] <= 1e-3
+        assert len(f["losses_separate_fused"]) == 3 and all(len(step) == f["k"] for step in f["losses_separate_fused"])
+        assert f["separate_images_per_s"]["median"] > 0 and f["fused_images_per_s"]["median"] > 0
+
+
+def test_throughput_formats_quick_times_train_in_both_memory_formats_against_the_cpu_peak(tmp_path):
+    out = tmp_path / "throughput.jsonl"
+    done = run_script([sys.executable, BENCHMARKS / "throughput.py", "--quick", "--formats", "--peak-gflops", "50",
+                       "--results", out], timeout=300)
+    assert done.returncode == 0, done.stderr
+    line = last_line(out)
+    assert line["machine"]["peak"] == {"flops_per_thread": 50e9, "how": "--peak-gflops"}
+    [f] = line["figures"]
+    assert (f["arch"], f["input"], f["recipe_format"]) == ("lenet5", "1x28x28", "channels_last")
+    assert f["ratio"]["median"] == pytest.approx(
+        f["channels_last_images_per_s"]["median"] / f["contiguous_images_per_s"]["median"], rel=0.01)
+    rate = f["channels_last_images_per_s"]["median"]
+    assert f["achieved_gflops_per_s"] == pytest.approx(rate * f["train_flops_per_image"] / 1e9, abs=0.01)
+    assert f["peak_share"] == pytest.approx(f["achieved_gflops_per_s"] / 50, abs=1e-3)
