@@ -79,7 +79,7 @@ class Budget:
     test_limit: int | None = None      # a class-stratified sample of this many test images (the same in every cell)
     val_split: float = DEFAULT_VAL_SPLIT   # share of the training images held out, stratified, for validation
     amp: bool = True                   # bf16 autocast on CUDA
-    channels_last: bool = True         # on CUDA
+    channels_last: bool = True         # where the recipe asks for it (Recipe.channels_last), on every device
     compile: bool = False              # torch.compile the model
 
     def __post_init__(self) -> None:
