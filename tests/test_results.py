@@ -400,17 +400,20 @@ def test_a_frozen_folder_reads_with_every_value_it_holds(tmp_path, folder):
 
 
 @pytest.mark.parametrize("folder", FROZEN)
-def test_a_frozen_folder_is_summarized(tmp_path, monkeypatch, capsys, folder):
+def test_a_frozen_folder_is_summarized(tmp_path, folder):
     from orchestrator.report import summarize
 
-    root = _frozen_copy(tmp_path, folder)
-    store = ResultStore(root)
+    store = ResultStore(_frozen_copy(tmp_path, folder))
     analysis = summarize(store.trials(), store.history()).analysis
     seeds, attempts = FROZEN_SEEDS[folder]
     assert {status: n for status, n in analysis.statuses.items() if n} == seeds
     assert (analysis.sweep, analysis.attempts) == ("frozen", attempts)
-    code, out, err = run_in_process(monkeypatch, capsys, "summarize", "--results", str(root))
-    assert code in (0, None) and "Sweep 'frozen'" in out and not err
+
+
+@pytest.mark.parametrize("folder", ["schema_v1_early", "schema_v5_part_files"])
+def test_archbench_summarize_prints_the_oldest_and_the_newest_frozen_folder(tmp_path, monkeypatch, capsys, folder):
+    code, out, err = run_in_process(monkeypatch, capsys, "summarize", "--results", str(_frozen_copy(tmp_path, folder)))
+    assert code in (0, None) and "Sweep 'frozen'" in out and "Table 1" in out and not err
 
 
 @pytest.mark.parametrize("folder", FROZEN)
