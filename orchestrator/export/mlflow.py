@@ -25,10 +25,10 @@ from orchestrator.export import FINAL_PREFIX, ExportedAttempt, ExportError
 KEY_TAG = "archbench.key"
 PARENT_TAG = "mlflow.parentRunId"   # MLflow's own: nests a run under its parent in the UI
 DEFAULT_EXPERIMENT = "archbench"
-# MLflow retries a request 7 times with a doubling backoff (minutes against a server that is down);
-# a user's own settings of these variables win.
-_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-                  "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+# MLflow retries a request 7 times with a doubling backoff (minutes against a server that is down), and
+# prints two links per run it ends; the export says in one line what it did. A user's own settings win.
+_CLIENT_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,13 @@ def export_mlflow(attempts: list[ExportedAttempt], tracking_uri: str,
     Raises ExportError, with nothing created, when the tracking server does not answer; and when it
     stops answering midway, with the runs added so far whole (the same export goes on from them).
     """
-    for name, value in _HTTP_DEFAULTS.items():
+    for name, value in _CLIENT_DEFAULTS.items():
         os.environ.setdefault(name, value)
-    client = MlflowClient(tracking_uri)
     try:
+        client = MlflowClient(tracking_uri)
         client.search_experiments(max_results=1)
     except (MlflowException, OSError) as exc:
-        raise ExportError(f"tracking URI {tracking_uri} does not answer: {first_line(exc)}") from None
+        raise ExportError(f"cannot reach an MLflow tracking store at {tracking_uri}: {first_line(exc)}") from None
     try:
         return _export(client, attempts, experiment)
     except (MlflowException, OSError) as exc:
