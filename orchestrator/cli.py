@@ -21,6 +21,7 @@ from orchestrator import data, plugins
 from orchestrator.auth import local_token_auth
 from orchestrator.render import FORMATS, render
 from orchestrator.atomic import atomic_write_text
+from orchestrator.export.cli import export_app
 from orchestrator.results import ResultsError, ResultStore
 from orchestrator.plan import DEFAULT_GPU_FRACTION
 from orchestrator.trial import DEFAULT_VAL_SPLIT, Budget, PlanError
@@ -33,6 +34,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                        "the whole grid as one Ray Tune sweep.")
 data_app = typer.Typer(no_args_is_help=True, help="Download, import and inspect the datasets.")
 app.add_typer(data_app, name="data")
+app.add_typer(export_app, name="export")
 console = Console(highlight=False)
 
 EXIT_HEAD_LOST = 3
