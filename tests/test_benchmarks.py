@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import BENCHMARKS, run_script
+from helpers import BENCHMARKS, load_script, run_script
 
 pytestmark = pytest.mark.slow   # runs the benchmark scripts, two through Ray
 
@@ -78,3 +78,13 @@ def test_throughput_formats_quick_times_train_in_both_memory_formats_against_the
     rate = f["channels_last_images_per_s"]["median"]
     assert f["achieved_gflops_per_s"] == pytest.approx(rate * f["train_flops_per_image"] / 1e9, abs=0.01)
     assert f["peak_share"] == pytest.approx(f["achieved_gflops_per_s"] / 50, abs=1e-3)
+
+
+def test_the_gpu_run_knows_each_cards_dense_bf16_peak_by_its_name():
+    gpu_run = load_script(BENCHMARKS / "gpu" / "run.py", "gpu_run")
+    assert gpu_run.dense_bf16_peak("NVIDIA H100 80GB HBM3") == 989e12          # SXM
+    assert gpu_run.dense_bf16_peak("NVIDIA H100 PCIe") == 756e12
+    assert gpu_run.dense_bf16_peak("NVIDIA H200") == 989e12
+    assert gpu_run.dense_bf16_peak("NVIDIA A100-SXM4-80GB") is None
+    assert gpu_run.peak_share({"achieved_gflops_per_s": 98.9}, 989e12) == "0.01%"
+    assert gpu_run.peak_share({"achieved_gflops_per_s": 98.9}, None) == "-"

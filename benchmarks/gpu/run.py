@@ -21,7 +21,12 @@ still runs. The plan, printed first:
   shapes      benchmarks/throughput.py on 3x32x32: two epochs of each architecture (the CIFAR-10 shape)
   compile     the same for ResNet20 v1 and LeNet-5 under torch.compile, only in the time the steps
               before it left on the clock (at least COMPILE_MIN_S)
-  summary     the tables, the recommended share and the projection of the full study
+  fused       benchmarks/fused.py: K = 1, 3, 8 seeds of each architecture trained as one vmapped
+              model against K separate ones (images/s and the first steps' losses side by side)
+  summary     the tables (train()'s FLOP/s as a share of the card's dense bf16 peak, DENSE_BF16_PEAK),
+              the recommended share and the projection of the full study
+
+No step eats into the planned seconds of the steps after it.
 
 Every step appends JSON lines to ``archbench-gpu.jsonl`` as it goes (one per cell or level, then
 its result); the file is kept in ``--work`` (outside ``$OUT``, which each call empties) and copied to
@@ -65,15 +70,19 @@ DATASETS = ("mnist", "fashion_mnist")
 # 10 short trials (~3 s to start a trial process, one by one at share 1); accuracy = both datasets' import
 # (~10 s), 10 full recipes packed (the ResNets' 40 epochs of 422 steps, at a few ms a step), summarize (~10 s).
 # compile is planned at 0 s: it runs only in what the steps before it left unused on the clock.
-PLAN = {"preflight": 40.0, "packing": 70.0, "accuracy": 190.0, "throughput": 40.0, "shapes": 35.0, "compile": 0.0,
-        "summary": 10.0}
+PLAN = {"preflight": 40.0, "packing": 70.0, "accuracy": 190.0, "throughput": 30.0, "shapes": 30.0, "compile": 0.0,
+        "fused": 25.0, "summary": 10.0}
 # A dry run on a busy CPU: Ray's start alone can take a minute.
 DRY_PLAN = {"preflight": 150.0, "packing": 240.0, "accuracy": 300.0, "throughput": 120.0, "shapes": 120.0,
-            "compile": 0.0, "summary": 60.0}
+            "compile": 0.0, "fused": 90.0, "summary": 60.0}
+# Dense (no sparsity) bf16 tensor-core peak in FLOP/s, by a part of the device's name, most specific first:
+# NVIDIA's datasheets give the figures with sparsity, twice these (H100: "H100 Tensor Core GPU" datasheet,
+# SXM 1,979 / PCIe 1,513 / NVL 1,671 TFLOPS; H200: "H200 Tensor Core GPU" page, SXM 1,979 / NVL 1,671).
+DENSE_BF16_PEAK = {"H100 PCIe": 756e12, "H100 NVL": 835e12, "H100": 989e12, "H200 NVL": 835e12, "H200": 989e12}
 COMPILE_MIN_S = 60.0       # torch.compile of a ResNet takes tens of seconds before its first step
 SUMMARIZE_S = 25.0         # kept at the accuracy step's end for `archbench summarize --vs-study`
 KIT_PACKAGES = ("ray.tune", "typer", "pydantic", "pyarrow", "pandas", "torch")
-GAIN_GOAL, RATIO_GOAL, LENET_PUBLISHED = 3.0, 0.95, 0.99
+GAIN_GOAL, RATIO_GOAL, LENET_PUBLISHED, FUSED_GOAL = 3.0, 0.95, 0.99, 2.0
 
 
 # ---------------------------------------------------------------- the run's record
@@ -513,8 +522,25 @@ def compiled(step: Step) -> int:
     return 0 if step.script("throughput.py", [*flags, "--max-seconds", f"{step.left() - 5:.0f}"]) else 1
 
 
+def fused(step: Step) -> int:
+    flags = (["--device", "cpu", "--quick"] if step.args.dry else
+             ["--device", "cuda", "--ks", "1", "3", "8", "--steps", "20", "--repeats", "1"])
+    return 0 if step.script("fused.py", [*flags, "--max-seconds", f"{step.left() - 5:.0f}"]) else 1
+
+
 STEPS = {"preflight": preflight, "packing": packing, "accuracy": accuracy, "throughput": throughput,
-         "shapes": shapes, "compile": compiled}
+         "shapes": shapes, "compile": compiled, "fused": fused}
+
+
+def dense_bf16_peak(device: str | None) -> float | None:
+    """The card's dense bf16 peak (FLOP/s) from DENSE_BF16_PEAK, or None for a card not in it."""
+    return next((peak for part, peak in DENSE_BF16_PEAK.items() if part in (device or "")), None)
+
+
+def peak_share(figure: dict, peak: float | None) -> str:
+    """train()'s achieved FLOP/s in ``figure`` as a share of ``peak``, ``-`` where either is unknown."""
+    achieved = figure.get("achieved_gflops_per_s")
+    return f"{achieved * 1e9 / peak:.2%}" if achieved is not None and peak else "-"
 
 
 # ---------------------------------------------------------------- the summary and the projection
@@ -561,7 +587,11 @@ def summary(record: Record, dry: bool, started: float) -> None:
         if state:
             log(f"step {step}: STOPPED at its {state['limit_s']:.0f} s limit; its lines so far are kept")
     speed = {}
-    log(f"\n{'arch':<11}{'input':<9}{'archbench/s':>12}{'bare/s':>10}{'ratio':>7}{'peak MiB':>9}")
+    peak = None if dry else dense_bf16_peak(found.get("device"))
+    log(f"\ndense bf16 peak of {found.get('device')}: " + (f"{peak / 1e12:.0f} TFLOP/s (DENSE_BF16_PEAK)" if peak else
+                                                           "not in DENSE_BF16_PEAK"))
+    log(f"{'arch':<11}{'input':<9}{'archbench/s':>12}{'bare/s':>10}{'ratio':>7}{'peak MiB':>9}{'GFLOP/s':>9}"
+        f"{'of peak':>8}")
     for name, f in [(name, f) for name in ("throughput", "shapes", "compile") for f in record.items(name)]:
         compiled_mark = " (torch.compile)" if name == "compile" else ""
         if "ratio" not in f:
@@ -571,7 +601,17 @@ def summary(record: Record, dry: bool, started: float) -> None:
             speed[(f["arch"], f["input"])] = f["archbench_images_per_s"]["median"]
         log(f"{f['arch']:<11}{f['input']:<9}{f['archbench_images_per_s']['median']:>12.0f}"
             f"{f['bare_images_per_s']['median']:>10.0f}{f['ratio']['median']:>7.3f}"
-            f"{mib(f['archbench_peak_mem_bytes']):>9}{compiled_mark}")
+            f"{mib(f['archbench_peak_mem_bytes']):>9}{num(f.get('achieved_gflops_per_s'), '.0f'):>9}"
+            f"{peak_share(f, peak):>8}{compiled_mark}")
+    fused_figures = record.items("fused")
+    log(f"\n{'fused':<11}{'input':<9}{'K':>3}{'separate/s':>11}{'fused/s':>9}{'speedup':>8}  losses agree")
+    for f in fused_figures:
+        if "speedup" not in f:
+            log(f"{f['arch']:<11}{f['input']:<9}{f['k']:>3}  skipped: {f['skipped']}")
+            continue
+        log(f"{f['arch']:<11}{f['input']:<9}{f['k']:>3}{f['separate_images_per_s']['median']:>11.0f}"
+            f"{f['fused_images_per_s']['median']:>9.0f}{f['speedup']['median']:>8.2f}  "
+            f"{'yes' if f['agree'] else 'NO'} (worst {f['loss_rel_diff_max']:.1e})")
     levels = record.items("packing")
     log(f"\n{'packing':<12}{'wall s':>8}{'gain':>7}{'span s':>8}{'peak MiB':>9}  statuses")
     for lv in levels:
@@ -602,7 +642,11 @@ def summary(record: Record, dry: bool, started: float) -> None:
     goals = goal_lines(speed, levels, record.items("throughput"), rows, record.result("accuracy"))
     for line in goals:
         log(f"goal: {line}{mark}")
-    record.add({"step": "summary", "recommended_gpus_per_trial": share, "projection": plan,
+    speedups = [f["speedup"]["median"] for f in fused_figures if "speedup" in f and f["k"] > 1]
+    log("fused seeds >= 2x separate models (a sweep option waits for it): " + (
+        f"best {max(speedups):.2f}x over {len(speedups)} cells with K > 1 -> "
+        f"{'met' if max(speedups) >= FUSED_GOAL else 'NOT met'}" if speedups else "not measured") + mark)
+    record.add({"step": "summary", "recommended_gpus_per_trial": share, "projection": plan, "dense_bf16_peak": peak,
                 "study_hours": round(study_hours, 1), "goals": goals, "seconds": round(time.time() - started, 1)})
 
 
@@ -680,7 +724,8 @@ def main() -> None:
     for name, seconds in plan.items():
         if name == "summary":
             continue
-        left = args.started + clock - plan.get("summary", 0.0) - time.time()
+        later = list(plan)[list(plan).index(name) + 1:]
+        left = args.started + clock - sum(plan[step] for step in later) - time.time()
         limit = min(seconds, left) if seconds else left
         if limit < (5 if seconds else COMPILE_MIN_S):
             record.add({"step": name, "skipped": f"{limit:.0f} s left on the clock"})
