@@ -11,9 +11,9 @@ A trial ends in one of three statuses: ``ok``; ``diverged`` when the training lo
 became NaN/inf (training stops there); ``collapsed`` when, after training, ``collapse.collapse_reason``
 finds its loss at the class prior's or its judged predictions degenerate (one class, half the classes
 or fewer, or an accuracy no better than the most frequent class's share plus a margin). The judged
-split is validation where there is one, else the last epoch's training steps, whose predictions each
-step counts on the device as it goes (read once an epoch, in ``train_pred_histogram``): the test set
-chooses nothing. Only ``ok`` carries a test accuracy; any other failure raises. An ``ok`` run whose
+split is validation where there is one, else the last epoch's training steps, whose predictions are
+counted on the device as they train (read once, at the epoch's end, into ``train_pred_histogram``):
+the test set chooses nothing. Only ``ok`` carries a test accuracy; any other failure raises. An ``ok`` run whose
 judged predictions never name some class keeps its accuracy and lists those classes in
 ``unpredicted_classes``.
 """
@@ -125,8 +125,9 @@ def train(spec: TrialSpec, on_epoch: EpochHook | None = None, on_progress: Progr
     for epoch in range(len(history) + 1, recipe.epochs + 1):
         epoch_start = time.perf_counter()
         heartbeat.start_epoch(epoch, train_seconds)
+        # The last epoch's training predictions are counted: what collapse is judged on without validation.
         epoch_pass = _train_epoch(step_model, train_loader, loss_fn, optimizer, schedule, autocast, heartbeat,
-                                  dataset.num_classes)
+                                  dataset.num_classes if epoch == recipe.epochs else None)
         _synchronize(device)
         epoch_seconds = time.perf_counter() - epoch_start
         epoch_steps, train_histogram, train_correct = epoch_pass.steps, epoch_pass.predicted, epoch_pass.correct
@@ -238,20 +239,20 @@ class _EpochPass:
     loss_sum: float
     steps: int
     finite: bool            # the loss stayed finite
-    predicted: list[int]    # the steps' predictions per class
-    correct: int            # the steps' predictions that named the true class
+    predicted: list[int] | None     # the steps' predictions per class, where counted
+    correct: int | None             # the steps' predictions that named the true class, where counted
 
 
 def _train_epoch(model: nn.Module, loader: data.DeviceLoader, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,
                  schedule: torch.optim.lr_scheduler.LRScheduler, autocast: torch.autocast,
-                 heartbeat: _Heartbeat, num_classes: int) -> _EpochPass:
-    """One pass over ``loader``, counting the predictions its steps make."""
+                 heartbeat: _Heartbeat, count_classes: int | None = None) -> _EpochPass:
+    """One pass over ``loader``; given ``count_classes``, it counts the predictions its steps make."""
     model.train()
     device = next(model.parameters()).device
     loss_sum = torch.zeros((), device=device)
-    # Counted on the device and read once at the end: torch.bincount would read the largest guess back
+    # Counted on the device and read once at the end: torch.bincount would read the guesses' range back
     # to the host at every step on CUDA, scatter_add_ does not.
-    predicted = torch.zeros(num_classes, dtype=torch.int64, device=device)
+    predicted = torch.zeros(count_classes, dtype=torch.int64, device=device) if count_classes else None
     correct = torch.zeros((), dtype=torch.int64, device=device)
     steps = 0
     for images, labels in loader:
@@ -263,18 +264,19 @@ def _train_epoch(model: nn.Module, loader: data.DeviceLoader, loss_fn: nn.Module
         optimizer.step()
         schedule.step()
         loss_sum += loss.detach().float()
-        guesses = logits.detach().argmax(dim=1)
-        predicted.scatter_add_(0, guesses, torch.ones_like(guesses))
-        correct += (guesses == labels).sum()
+        if predicted is not None:
+            guesses = logits.detach().argmax(dim=1)
+            predicted.scatter_add_(0, guesses, torch.ones_like(guesses))
+            correct += (guesses == labels).sum()
         steps += 1
         heartbeat.step(steps)
         # Checking finiteness syncs the device, so it is done every few dozen steps, not every step.
         if steps % _DIVERGENCE_CHECK_STEPS == 0 and not torch.isfinite(loss_sum):
-            return _EpochPass(loss_sum=float(loss_sum), steps=steps, finite=False, predicted=predicted.tolist(),
-                              correct=int(correct))
+            return _EpochPass(loss_sum=float(loss_sum), steps=steps, finite=False, predicted=None, correct=None)
     total = float(loss_sum)
-    return _EpochPass(loss_sum=total, steps=steps, finite=math.isfinite(total), predicted=predicted.tolist(),
-                      correct=int(correct))
+    counted = predicted is not None
+    return _EpochPass(loss_sum=total, steps=steps, finite=math.isfinite(total),
+                      predicted=predicted.tolist() if counted else None, correct=int(correct) if counted else None)
 
 
 @torch.no_grad()
