@@ -13,9 +13,9 @@ finds its loss at the class prior's or its judged predictions degenerate (one cl
 or fewer, or an accuracy no better than the most frequent class's share plus a margin). The judged
 split is validation where there is one, else the last epoch's training steps, whose predictions are
 counted on the device as they train (read once, at the epoch's end, into ``train_pred_histogram``):
-the test set chooses nothing. Only ``ok`` carries a test accuracy; any other failure raises. An ``ok`` run whose
-judged predictions never name some class keeps its accuracy and lists those classes in
-``unpredicted_classes``.
+the test set chooses nothing. Only ``ok`` carries a test accuracy; any other failure raises. An
+``ok`` run whose judged predictions never name some class keeps its accuracy and lists those
+classes in ``unpredicted_classes``.
 """
 
 from __future__ import annotations
