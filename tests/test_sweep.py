@@ -249,3 +249,19 @@ def test_unstored_rows_exit_1_with_one_line(monkeypatch, capsys, tmp_path):
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert exit_info.value.code == 1
     assert last.startswith("error: ") and "could not be stored" in last and "vgg/mnist/seed0" in last
+
+
+def test_trials_run_in_seed_rounds_the_longest_cells_first(tmp_path):
+    from helpers import make_row
+    from orchestrator.sweep import SweepPlan, cells_to_run
+    from orchestrator.trial import Budget, Cell
+
+    plan = SweepPlan(name="s", archs=("lenet5", "vgg"), datasets=("mnist", "cifar10"), seeds=2)
+    store = ResultStore(tmp_path)
+    store.put_trial(make_row("vgg", "cifar10", seed=0, sweep="s", budget=Budget()))
+    cells, skipped = cells_to_run(plan, store)
+    assert skipped == [Cell("vgg", "cifar10", 0)]
+    # Epochs x training images: vgg 30 x 54,000 on MNIST, 30 x 45,000 on CIFAR-10; lenet5 20 x 45,000, 10 x 54,000.
+    assert [str(c) for c in cells] == [
+        "vgg/mnist/seed0", "lenet5/cifar10/seed0", "lenet5/mnist/seed0",
+        "vgg/mnist/seed1", "vgg/cifar10/seed1", "lenet5/cifar10/seed1", "lenet5/mnist/seed1"]
