@@ -32,17 +32,20 @@ figure { margin: 1.5rem 0; }
 figure svg { max-width: 100%; height: auto; }
 figcaption { color: #444; font-size: 0.9rem; }
 .verdict { font-weight: bold; }
+details.notes { margin: 1rem 0; } details.notes summary { cursor: pointer; color: #444; }
+#table-params table { font-size: 0.75rem; } #table-params th, #table-params td { padding: 0.2rem 0.3rem; }
 """
 
 
 def html_page(summary: Summary, svgs: Mapping[str, str]) -> str:
     """The report as one HTML document; ``svgs`` maps plot names (``layout.IMAGE_TITLES``) to SVG documents."""
     title = f"archbench report: sweep {summary.sweep}"
-    notes = [f'<p class="warning" role="alert">{escape(note)}</p>' if note == SYNTHETIC_NOTE
-             else f'<p class="note">{escape(note)}</p>' for note in summary.notes]
+    notes = [f'<p class="note">{escape(note)}</p>' for note in summary.notes if note != SYNTHETIC_NOTE]
     if summary.vs_study:
         notes.append(f'<p class="note">{escape(STUDY_NOTE)}</p>')
-    body = [f"<h1>archbench report: sweep <code>{escape(summary.sweep)}</code></h1>", *notes, "<h2>Results</h2>"]
+    body = [f"<h1>archbench report: sweep <code>{escape(summary.sweep)}</code></h1>", *_short_form(summary),
+            f'<details class="notes"><summary>How to read the tables: every note and rule ({len(notes)})</summary>',
+            *notes, "</details>", "<h2>Results</h2>"]
     for name in RESULT_TABLES:
         body += [_table(summary, name), *(_figure(image, svgs[image]) for image in images_after(name, svgs))]
     body.append("<h2>The study's questions</h2>")
@@ -60,6 +63,19 @@ def html_page(summary: Summary, svgs: Mapping[str, str]) -> str:
         f"<title>{escape(title)}</title>", f"<style>{STYLE}</style>", "</head>", "<body>", "<main>",
         *body, "</main>", "</body>", "</html>", "",
     ])
+
+
+def _short_form(summary: Summary) -> list[str]:
+    """What ``archbench summarize`` prints by default, on top: the notes in a few lines, a short answer a question,
+    a line a conclusion; the tables, the full answers and the rules follow below."""
+    notes = [f'<p class="warning" role="alert">{escape(note)}</p>' if note == SYNTHETIC_NOTE
+             else f'<p class="note">{escape(note)}</p>' for note in summary.short_notes]
+    answers = [f"<li><strong>{escape(question)}</strong> {escape(answer)}</li>"
+               for question, answer in zip(QUESTIONS, summary.short_answers)]
+    verdicts = [f'<li><a href="#conclusion-{c.number}">C{c.number}</a> <span class="verdict">{escape(c.verdict)}'
+                f"</span>: {escape(c.evidence.split('; ')[0])}</li>" for c in summary.conclusions]
+    return [*notes, '<section id="short"><h2>In short</h2>', '<ol class="short-answers">', *answers, "</ol>",
+            '<ul class="short-conclusions">', *verdicts, "</ul></section>"]
 
 
 def _table(summary: Summary, name: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator import report
+from orchestrator import report, study
 from report_frames import epoch_rows, frames, sweep_frames, sweep_rows, trial_row
 
 # Final test accuracy per seed (seed = position); a status string marks a seed that did not finish ok.
@@ -185,3 +185,12 @@ def separable_everywhere():
                                                 ("vgg", "mnist"): [0.80, 0.81, 0.82],
                                                 ("lenet5", "svhn"): [0.90, 0.91, 0.92],
                                                 ("vgg", "svhn"): [0.70, 0.71, 0.72]}))
+
+
+@pytest.fixture(scope="session")
+def smoke_shaped_report(tmp_path_factory):
+    """The report of a smoke-shaped sweep beside the study: five architectures on the four synthetic twins."""
+    cells = {(arch, f"synthetic_{dataset}"): [0.5 + 0.02 * i + 0.1 * j]
+             for i, arch in enumerate(study.ARCHS) for j, dataset in enumerate(study.DATASETS)}
+    summary = report.summarize(*frames(sweep_rows("smoke", cells, synthetic=True)), vs_study=True)
+    return report.write_report(summary, tmp_path_factory.mktemp("smoke_shaped_report"))

@@ -10,7 +10,7 @@ import json
 import re
 import shutil
 import subprocess
-from html import unescape
+from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -86,6 +86,17 @@ def test_the_page_holds_every_table_plot_and_answer(synthetic_summary, page):
     assert "0.9750 ± 0.0071 (2/2)" in text and "0.9900 (1/2; 1 collapsed) †" in text
 
 
+def test_the_short_form_comes_first_and_the_notes_are_folded(synthetic_summary, page):
+    markup = page.read_text()
+    short, rest = markup.split('<details class="notes">')
+    assert '<section id="short">' in short and "Table 1" not in short
+    assert all(escape(answer) in short for answer in synthetic_summary.short_answers)
+    assert all(f'href="#conclusion-{c.number}"' in short for c in synthetic_summary.conclusions)
+    folded = rest.split("</details>")[0]
+    assert all(escape(note) in folded for note in synthetic_summary.notes if note != report.SYNTHETIC_NOTE)
+    assert escape(report.SYNTHETIC_NOTE) in short and escape(report.SYNTHETIC_NOTE) not in folded
+
+
 def test_plot_ids_are_unique_on_the_page(page):
     ids = [attrs["id"] for _, attrs in _parse(page.read_text()).tags if attrs.get("id")]
     assert len(ids) == len(set(ids))
@@ -123,7 +134,7 @@ def test_the_screenshot_is_not_blank(page, tmp_path):
     assert (pixels.mean(axis=2) < 0.5).mean() > 0.01   # some dark ink: text, lines, plots
 
 
-LAPTOP = (1366, 900)
+LAPTOP = (1280, 900)
 MEASURE_WIDTHS = """<script>
 document.body.setAttribute("data-widths", JSON.stringify([...document.querySelectorAll("section.table .scroll")]
     .map(box => [box.parentElement.id, box.scrollWidth, box.clientWidth])));
@@ -131,16 +142,16 @@ document.body.setAttribute("data-widths", JSON.stringify([...document.querySelec
 
 
 @needs_browser
-def test_tables_1_and_2_beside_the_study_fit_a_laptop_screen(synthetic_report, tmp_path):
-    """At 1,366 px no scroll box of Table 1 or 2 scrolls sideways (the character count in test_tables checks Table 1
+def test_tables_1_to_3_beside_the_study_fit_a_laptop_screen(smoke_shaped_report, tmp_path):
+    """At 1,280 px no scroll box of Tables 1-3 scrolls sideways (the character count in test_tables checks Table 1
     without a browser)."""
     page = tmp_path / "measured.html"
-    page.write_text(synthetic_report.html.read_text().replace("</body>", MEASURE_WIDTHS + "</body>"))
+    page.write_text(smoke_shaped_report.html.read_text().replace("</body>", MEASURE_WIDTHS + "</body>"))
     result = _browse(page, tmp_path / "profile", "--dump-dom", f"--window-size={LAPTOP[0]},{LAPTOP[1]}")
     assert result.returncode == 0, result.stderr[-2000:]
     found = re.search(r'data-widths="([^"]*)"', result.stdout)
     assert found, "the page's script did not run"
     widths = {name: (scroll, client) for name, scroll, client in json.loads(unescape(found.group(1)))}
-    for name in ("table-accuracy", "table-time"):
+    for name in ("table-accuracy", "table-time", "table-params"):
         scroll, client = widths[name]
         assert 0 < client and scroll <= client, f"{name} scrolls sideways: {scroll} px in a {client} px box"
