@@ -206,9 +206,17 @@ def sweep(
     force: Annotated[bool, typer.Option(
         "--force", help="Train again the seeds that already have a result; every earlier attempt stays on record, "
                         "and the report marks a seed trained again after a collapse or divergence.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print what this command would do (where, the trials and the seeds it skips, resources, "
+                          "storage, data) and an estimated wall time from a short timing probe on this machine; "
+                          "write nothing, start no Ray, download nothing.")] = False,
     plugin: PluginOpt = None,
 ) -> None:
-    """Train every (architecture, dataset, seed) cell as one Ray Tune grid; results go to Parquet."""
+    """Train every (architecture, dataset, seed) cell as one Ray Tune grid; results go to Parquet.
+
+    The trials start in seed rounds: every cell's first seed before any cell's second, and within a round the
+    cells that train on the most images (epochs x training images) first.
+    """
     from orchestrator.connection import choose_site
     from orchestrator.errors import SweepError
 
@@ -247,6 +255,14 @@ def sweep(
         store.check_writable()
     except ResultsError as exc:
         fail(str(exc))
+    if dry_run:
+        from orchestrator import dryrun
+
+        try:
+            typer.echo(dryrun.describe(dryrun.preview(plan, store, site)))
+        except (SweepError, data.DataUnavailableError) as exc:
+            fail(str(exc))
+        return
     view = make_view()
     view.note(site.why)
     # Where the trials run on this machine, their datasets are fetched once here, before any trial starts.
