@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-import archs
 from orchestrator.report.analysis import Analysis
-from orchestrator.report.cells import real_dataset
 from orchestrator.report.labels import dataset_labels, in_label_order, study_dataset_title, trait_group_label
-from orchestrator.report.questions import same_partitions, unranked_cells
+from orchestrator.report.questions import same_partitions, tuned_cells, unranked_cells
 from orchestrator.report.significance import MIN_LEAD, MIN_SEEDS, NO_SPREAD, SIGNIFICANCE, TIE, TOO_FEW, Comparison
 from orchestrator.report.tables import MARKS, NO_VALUE, TIME_TO_STUDY, best_text, common_text, order_text
 
@@ -144,26 +142,11 @@ def _claim_text(c: Comparison, subject: str) -> str:
     return f"{where} ({n}, Holm p = {c.p_holm:.2g})"
 
 
-def tuned_cells(analysis: Analysis) -> list[tuple[str, str]]:
-    """The (arch, dataset) cells whose recipe was tuned for that dataset: an augmentation of its own there, kept after
-    a check on that dataset (a dataset's own epoch count only shortens a run that a longer one did not beat)."""
-    tuned = []
-    for arch, dataset in analysis.cells.index:
-        try:
-            recipe = archs.entry(arch).recipe
-        except ValueError:   # an architecture this archbench does not know
-            continue
-        base = real_dataset(dataset)
-        if base in recipe.dataset_augment:
-            tuned.append((arch, dataset))
-    return tuned
-
-
 def _tuning_note(analysis: Analysis) -> str:
     """Which architectures had a recipe tuned for a dataset, where others on it did not."""
     labels = dataset_labels(analysis.cells)
     by_dataset: dict[str, list[str]] = {}
-    for arch, dataset in tuned_cells(analysis):
+    for arch, dataset in tuned_cells(analysis.cells):
         by_dataset.setdefault(dataset, []).append(arch)
     parts = [f"{', '.join(names)} on {labels[dataset]}" for dataset, names in by_dataset.items()
              if len(names) < len(analysis.cells.xs(dataset, level="dataset"))]

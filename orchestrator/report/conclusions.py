@@ -55,6 +55,7 @@ from orchestrator import study
 from orchestrator.report.analysis import SHARING_COLUMN, Analysis
 from orchestrator.report.cells import OK, STABLE, UNSTABLE_STATUSES, dataset_spec, real_dataset
 from orchestrator.report.labels import dataset_labels
+from orchestrator.report.questions import tuned_cells
 from orchestrator.report.significance import MIN_SEEDS, Comparison, compare, holm
 
 SUPPORTED, CONTRADICTED, NOT_TESTABLE = "supported", "contradicted", "not testable with these rows"
@@ -393,6 +394,9 @@ def _resnet_v1_digits(rows: _Rows) -> Check:
         return True if base in study.DIGITS else False if base in study.OBJECTS else None
 
     verdict, text = _reversal(rows, RESNET_V1, "digits", "objects", digits)
+    tuned = [f"{arch} on {rows.labels[dataset]}" for arch, dataset in tuned_cells(rows.cells) if digits(dataset) is not None]
+    if tuned:
+        text += f"; tuned for one dataset: {', '.join(tuned)}: part of a gap there may be tuning effort"
     return Check(4, CLAIMS[4], verdict, text, rule)
 
 

@@ -23,8 +23,9 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+import archs
 from orchestrator.data.specs import DatasetSpec
-from orchestrator.report.cells import NO_OK_SEED, STABLE
+from orchestrator.report.cells import NO_OK_SEED, STABLE, real_dataset
 from orchestrator.report.significance import compare, holm
 
 DIFFICULTY_ARCH = "lenet5"       # its accuracy on a dataset is the difficulty proxy
@@ -75,6 +76,21 @@ def best_per_dataset(cells: pd.DataFrame, datasets: Sequence[str], seeds: pd.Dat
 def tests_made(best: pd.DataFrame) -> int:
     """How many Welch tests question 1 made: the size of its Holm family."""
     return sum(c.tested for comparisons in best["comparisons"] for c in comparisons)
+
+
+def tuned_cells(cells: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (arch, dataset) cells whose recipe was tuned for that dataset: an augmentation of its own there, kept after
+    a check on that dataset (a dataset's own epoch count only shortens a run that a longer one did not beat)."""
+    tuned = []
+    for arch, dataset in cells.index:
+        try:
+            recipe = archs.entry(arch).recipe
+        except ValueError:   # an architecture this archbench does not know
+            continue
+        base = real_dataset(dataset)
+        if base in recipe.dataset_augment:
+            tuned.append((arch, dataset))
+    return tuned
 
 
 # --- question 2: dataset traits ------------------------------------------------------------------

@@ -184,3 +184,11 @@ def test_a_top_place_on_every_dataset_without_a_test_is_no_yes(request, scenario
     answer = request.getfixturevalue(scenario).answers[2]
     assert answer.startswith("Not shown: no architecture is the separable best on every dataset "
                              "(no dataset has a separable winner).")
+
+
+def test_q1_says_where_only_some_architectures_were_tuned_for_a_dataset():
+    tuned = summarize(*sweep_frames("s", {("lenet5", "fashion_mnist"): [0.90], ("resnet20v1", "fashion_mnist"): [0.92],
+                                          ("lenet5", "mnist"): [0.99], ("resnet20v1", "mnist"): [0.99]}))
+    assert tuned.answers[0].endswith("Tuned for one dataset (an augmentation of their own there, kept after a check): "
+                                     "resnet20v1 on Fashion-MNIST; part of a gap there may be tuning effort.")
+    assert "Tuned" not in summarize(*sweep_frames("s", {("lenet5", "mnist"): [0.99]})).answers[0]
