@@ -72,9 +72,10 @@ def describe(preview: Preview) -> str:
     """The preview as text for a terminal: the plan, a table of the trials, their order and the estimate."""
     plan, cells = preview.plan, preview.cells
     lines = ["Dry run: nothing is written, Ray is not started, no dataset is downloaded.", preview.site.why,
-             f"sweep {plan.name!r}: {len(cells)} trials to run of {len(plan.cells())} ({len(plan.archs)} architectures"
-             f" x {len(plan.datasets)} datasets x {plan.seeds} seeds); {len(preview.skipped)} skipped: they have a "
-             "result (ok, diverged or collapsed)"]
+             f"sweep {plan.name!r}: {len(cells)} trials to run of {len(plan.cells())} ("
+             f"{_count(len(plan.archs), 'architecture')} × {_count(len(plan.datasets), 'dataset')} × "
+             f"{_count(plan.seeds, 'seed')}); {len(preview.skipped)} skipped: they have a result (ok, diverged or "
+             "collapsed)"]
     gpus = "a GPU share decided when it joins the cluster" if preview.gpus is None else f"{preview.gpus:g} GPU"
     slots = "?" if preview.slots is None else str(preview.slots)
     lines.append(f"each trial: {plan.cpus_per_trial:g} CPU + {gpus}; at most {slots} at once ({preview.slots_why})")
@@ -85,7 +86,7 @@ def describe(preview: Preview) -> str:
     if cells:
         order = ", ".join(f"{a}/{d}" for a, d in dict.fromkeys((c.arch, c.dataset) for c in cells))
         lines.append(wrap(f"Order: in seed rounds, every cell's first seed before any cell's second; within a "
-                          f"round, the cells that train on the most images (epochs x training images) first: "
+                          f"round, the cells that train on the most images (epochs × training images) first: "
                           f"{order}."))
         lines.append(_estimate_text(preview))
     return "\n".join(lines)
@@ -172,10 +173,10 @@ def _estimate_text(preview: Preview) -> str:
     slots = preview.slots or 1
     where = "this machine's" if preview.site.local else "this machine's (the cluster's nodes may differ)"
     threads = f", {timing.threads} thread{'s' if timing.threads > 1 else ''}" if timing.device == "cpu" else ""
-    basis = (f"Basis: each architecture x input shape trained for 2 epochs of {PROBE_STEPS} steps at its batch size "
+    basis = (f"Basis: each architecture × input shape trained for 2 epochs of {PROBE_STEPS} steps at its batch size "
              f"through archbench's own training (train.train) on {where} {timing.device}{threads}, on generated "
              "images of the dataset's shape; a trial = its setup (data, model, warm-up, as the probe took them) + "
-             "epochs x (steps x a warm step + evaluated images x a warm image); the trials started in the run order "
+             "epochs × (steps × a warm step + evaluated images × a warm image); the trials started in the run order "
              f"on {slots} slot{'s' if slots > 1 else ''}")
     if preview.slots is None:
         basis += " (the cluster's own count is not known: divide by how many it runs at once)"
@@ -196,6 +197,10 @@ def _seeds(seeds: list[int]) -> str:
     if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
         return f"{seeds[0]}–{seeds[-1]}"
     return ", ".join(map(str, seeds))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _duration(seconds: float) -> str:
