@@ -36,9 +36,10 @@ PARAM_COLUMNS = {  # trials column -> field of study.StudyParams (and archs.Para
     "params_trainable": "trainable",
     "params_non_trainable": "non_trainable",
 }
-# Predicted-class counts: on the validation split (what collapse is judged on), else on the test set; absent or
-# null in older schemas.
-HISTOGRAM_COLUMNS = ("val_pred_histogram", "pred_histogram")
+# Predicted-class counts, in the order a collapse is described from: the validation split's, else the last training
+# epoch's (where collapse is judged without a validation split), else the test set's (older rows judged it there);
+# absent or null in older schemas.
+HISTOGRAM_COLUMNS = ("val_pred_histogram", "train_pred_histogram", "pred_histogram")
 UNPREDICTED_COLUMN = "unpredicted_classes"
 EARLIER_COLUMN = "earlier_results"           # added by choose_attempts
 UNSTABLE_STATUSES = ("collapsed", "diverged")
@@ -148,7 +149,7 @@ def _any_per_cell(trials: pd.DataFrame, column: str, test: Callable[[object], bo
 
 def collapses(trials: pd.DataFrame) -> pd.DataFrame:
     """Per trial that is not ok and has a predicted-class histogram: its status, ``top_class`` (the class it
-    predicted most) and that class's ``share`` of its predictions (validation, else test: HISTOGRAM_COLUMNS)."""
+    predicted most) and that class's ``share`` of its predictions (see HISTOGRAM_COLUMNS)."""
     columns = ["arch", "dataset", "seed", "status", "top_class", "share"]
     present = [column for column in HISTOGRAM_COLUMNS if column in trials]
     rows = []

@@ -67,6 +67,13 @@ def test_a_collapse_is_read_from_the_validation_predictions_where_there_are_some
     assert summarize(*frames(rows)).time.loc[("vgg", "train s"), "MNIST"] == "collapsed (class 1: 90%)"
 
 
+def test_without_a_validation_split_a_collapse_is_read_from_the_training_predictions_not_the_test_sets():
+    rows = [trial_row("s", "lenet5", "mnist", 0, 0.9),
+            trial_row("s", "vgg", "mnist", 0, "collapsed", train_pred_histogram=[0, 0, 80, 20] + [0] * 6,
+                      pred_histogram=[0, 0, 0, 970, 0, 0, 0, 30, 0, 0])]
+    assert summarize(*frames(rows)).time.loc[("vgg", "train s"), "MNIST"] == "collapsed (class 2: 80%)"
+
+
 def test_a_status_archbench_does_not_know_is_counted_by_name(unknown_status):
     assert unknown_status.accuracy.loc["vgg", "MNIST"] == "0.8000 (1/2; 1 timed out)"
 
