@@ -329,7 +329,7 @@ def _print_summary(store: ResultStore, sweep_name: str) -> None:
     except (report.ReportError, ResultsError) as exc:
         typer.echo(f"no tables: {exc}", err=True)
         return
-    typer.echo(report.render_summary(summary, "table"))
+    typer.echo(report.render_short(summary))
 
 
 @app.command()
@@ -341,6 +341,10 @@ def summarize(
     out: Annotated[Optional[Path], typer.Option(
         "--out", help="Directory for report.md, a self-contained report.html and the plots (PNG, SVG).")] = None,
     vs_study: Annotated[bool, typer.Option("--vs-study", help="Show the study's figure beside each cell.")] = False,
+    details: Annotated[bool, typer.Option(
+        "--details", help="Print everything: every note and rule, the validation and answers' tables, the answers "
+                          "and conclusions in full (the default table print is the short form; other formats and "
+                          "--out always have everything).")] = False,
     plugin: PluginOpt = None,
 ) -> None:
     """Turn the results into the study's three tables, answers to its questions, and plots."""
@@ -356,7 +360,8 @@ def summarize(
         summary = report.summarize(store.trials(), store.history(), sweep=sweep_name, vs_study=vs_study)
     except (report.ReportError, ResultsError) as exc:
         fail(str(exc))
-    typer.echo(report.render_summary(summary, fmt))
+    short = fmt == "table" and not details
+    typer.echo(report.render_short(summary) if short else report.render_summary(summary, fmt))
     if out is not None:
         try:
             paths = report.write_report(summary, out)

@@ -112,3 +112,14 @@ def test_table_1_beside_the_study_fits_a_laptop_screen_with_four_datasets_of_mix
     flat = summary.accuracy.reset_index()
     assert len(flat.columns) == 2 + 4
     assert sum(max(len(str(v)) for v in [column, *flat[column]]) + 2 for column in flat.columns) <= 150
+
+
+def test_summarize_prints_the_short_form_unless_asked_for_details(monkeypatch, capsys, tmp_path, summary):
+    write_results(tmp_path / "results", *frames(sweep_rows("wide", WIDE)))
+    monkeypatch.setenv("COLUMNS", "100")
+    code, short, err = run(monkeypatch, capsys, "summarize", "--results", str(tmp_path / "results"))
+    assert code == 0, err
+    assert short.strip() == report.render_short(report.summarize(*frames(sweep_rows("wide", WIDE))), width=100).strip()
+    code, full, err = run(monkeypatch, capsys, "summarize", "--results", str(tmp_path / "results"), "--details")
+    assert code == 0, err
+    assert len(full.splitlines()) > len(short.splitlines()) and "Rule:" in full and "Rule:" not in short
