@@ -2,7 +2,7 @@
 
 ``preview`` finds what a run would do through the functions a run uses (``sweep.cells_to_run`` for
 the trials, their order and the seeds skipped; ``sweep.storage_of``; ``connection.check_reachable``
-for a cluster's address) and times each architecture x input shape (``estimate``); ``describe``
+for a cluster's address) and times each architecture × input shape (``estimate``); ``describe``
 says it. Nothing is written, Ray is not started and no dataset is downloaded: a bad input is
 refused with the same one-line error as a run, since the checks are the same.
 """
@@ -49,9 +49,10 @@ class Preview:
 
 def preview(plan: SweepPlan, store: ResultStore, site: RaySite) -> Preview:
     """What a run of ``plan`` would do; SweepError or DataUnavailableError where the run would refuse it."""
-    if not site.local:
-        check_reachable(site.address)
     cells, skipped = cells_to_run(plan, store)
+    phrases = _data(plan, cells, site)
+    if cells and not site.local:   # as a run joins the cluster: only when it has trials to run
+        check_reachable(site.address)
     if site.local:
         gpus = plan.gpus_per_trial if plan.gpus_per_trial is not None else (
             DEFAULT_GPU_FRACTION if torch.cuda.is_available() else 0.0)
@@ -65,7 +66,7 @@ def preview(plan: SweepPlan, store: ResultStore, site: RaySite) -> Preview:
     timing = estimate(plan, cells, device) if cells and slots != 0 else None
     return Preview(plan=plan, site=site, results=store.root, cells=cells, skipped=skipped,
                    storage=storage_of(plan, store), checkpoints=checkpoints_on(plan, site), gpus=gpus, slots=slots,
-                   slots_why=slots_why, data=_data(plan, cells, site), estimate=timing)
+                   slots_why=slots_why, data=phrases, estimate=timing)
 
 
 def describe(preview: Preview) -> str:
