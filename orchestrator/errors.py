@@ -1,4 +1,9 @@
-"""Exceptions as one line for the user."""
+"""Exceptions as one line for the user.
+
+Every error the user can cause and mend (a bad value, a missing file, an unreachable cluster) derives
+from ``ArchbenchError``, whose message is one line naming the bad value and the valid ones; the CLI's
+``main()`` prints it as ``error: <message>`` and exits with 2, wherever in a command it was raised.
+"""
 
 from __future__ import annotations
 
@@ -17,5 +22,9 @@ def last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-class SweepError(Exception):
+class ArchbenchError(Exception):
+    """A one-line error for the user: bad input or a state they can mend; the CLI exits with 2."""
+
+
+class SweepError(ArchbenchError):
     """The sweep cannot start, or cannot go on: a one-line message for the user."""

@@ -26,7 +26,7 @@ import torch
 
 import archs
 from orchestrator import data
-from orchestrator.errors import first_line
+from orchestrator.errors import ArchbenchError, first_line
 
 ENTRY_POINT_GROUP = "archbench.plugins"
 
@@ -34,7 +34,7 @@ _loaded: set[str] = set()
 _module_names: dict[str, str] = {}    # module name -> the plugin as the user named it
 
 
-class PluginError(Exception):
+class PluginError(ArchbenchError):
     """A plugin cannot be used: one line naming the plugin and the cause."""
 
 

@@ -46,7 +46,7 @@ from filelock import FileLock
 
 from orchestrator.atomic import Writer, atomic_write, atomic_write_all
 from orchestrator.columns import Column, arrow_schema, column, columns_of, values_of
-from orchestrator.errors import first_line
+from orchestrator.errors import ArchbenchError, first_line
 from orchestrator.trial import EpochRow, TrialRow
 
 TRIALS_DIR = "trials"
@@ -83,7 +83,7 @@ CELL_KEY = ATTEMPT_KEY[:-1]     # (sweep, arch, dataset, seed)
 RESULTS = ("ok", "diverged", "collapsed")
 
 
-class ResultsError(Exception):
+class ResultsError(ArchbenchError):
     """The results directory cannot be used: the message is one line meant for the user."""
 
 

@@ -30,6 +30,7 @@ import archs
 from orchestrator import data
 from orchestrator.columns import Column, column, columns_of, values_of
 from orchestrator.data.specs import AUGMENTATIONS
+from orchestrator.errors import ArchbenchError
 
 STATUSES = ("ok", "diverged", "collapsed", "failed")
 # Share of the training images held out for validation, unless a sweep asks for another.
@@ -38,7 +39,7 @@ DEFAULT_VAL_SPLIT = 0.1
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 
-class PlanError(ValueError):
+class PlanError(ArchbenchError, ValueError):
     """A value of the plan is out of range: names the field (the CLI's option of the same name) and the value."""
 
     def __init__(self, field_name: str, problem: str) -> None:

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Callable, Literal, Mapping, Protocol, runtime_
 
 import torch
 
+from orchestrator.errors import ArchbenchError
+
 if TYPE_CHECKING:
     from torchvision.datasets import VisionDataset
 
@@ -32,7 +34,7 @@ Reader = Callable[[str, Path, bool], Split]
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
-class ImportRefusedError(ValueError):
+class ImportRefusedError(ArchbenchError, ValueError):
     """A file handed to ``archbench data import`` is missing, foreign or corrupt; the message names it."""
 
 

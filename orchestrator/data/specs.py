@@ -32,13 +32,14 @@ import re
 from dataclasses import dataclass, replace
 
 from orchestrator.data.sources import IDX_FILES, CifarSource, IdxSource, Reader, SvhnSource
+from orchestrator.errors import ArchbenchError
 
 SYNTHETIC_PREFIX = "synthetic_"
 AUGMENTATIONS = ("crop_flip", "crop", "none")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
-class UnknownDatasetError(ValueError):
+class UnknownDatasetError(ArchbenchError, ValueError):
     """A dataset name that archbench does not know."""
 
 

@@ -36,14 +36,14 @@ from orchestrator.data import synthetic
 from orchestrator.data.sampling import stratified_sample
 from orchestrator.data.sources import Importable
 from orchestrator.data.specs import DatasetSpec, names, spec
-from orchestrator.errors import first_line
+from orchestrator.errors import ArchbenchError, first_line
 
 SPLITS = ("train", "test")
 LIMIT_SEED = 0    # every trial of a sweep, on every node, tests on the same `limit` images
 ORIGIN_FILE = "archbench-origin.json"
 
 
-class DataUnavailableError(RuntimeError):
+class DataUnavailableError(ArchbenchError, RuntimeError):
     """A real dataset is not on disk and was not (or could not be) downloaded."""
 
 

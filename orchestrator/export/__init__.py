@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from orchestrator.errors import ArchbenchError
 from orchestrator.results import ATTEMPT_KEY, TRIAL_COLUMNS, ResultStore
 from orchestrator.trial import EpochRow
 
@@ -26,7 +27,7 @@ FINAL_METRICS = ("test_acc", "val_acc", "best_val_acc", "best_epoch", "epochs_ru
 FINAL_PREFIX = "final/"
 
 
-class ExportError(Exception):
+class ExportError(ArchbenchError):
     """The export cannot be made as asked: the message is one line meant for the user."""
 
 

@@ -33,13 +33,14 @@ from orchestrator.report import cells as per_cell
 from orchestrator.report import questions, study_figures
 from orchestrator.report.cells import OK, UNSTABLE_STATUSES
 from orchestrator.columns import columns_of
+from orchestrator.errors import ArchbenchError
 from orchestrator.results import RESULTS, choose_attempts
 from orchestrator.trial import TrialSetup
 
 SHARING_COLUMN = "trials_sharing_device"   # absent or null in rows of older schemas
 
 
-class ReportError(ValueError):
+class ReportError(ArchbenchError, ValueError):
     """The results cannot be summarized or reported; the message is one line meant for the user."""
 
 
