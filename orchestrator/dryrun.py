@@ -73,10 +73,10 @@ def describe(preview: Preview) -> str:
     """The preview as text for a terminal: the plan, a table of the trials, their order and the estimate."""
     plan, cells = preview.plan, preview.cells
     lines = ["Dry run: nothing is written, Ray is not started, no dataset is downloaded.", preview.site.why,
-             f"sweep {plan.name!r}: {len(cells)} trials to run of {len(plan.cells())} ("
-             f"{_count(len(plan.archs), 'architecture')} × {_count(len(plan.datasets), 'dataset')} × "
-             f"{_count(plan.seeds, 'seed')}); {len(preview.skipped)} skipped: they have a result (ok, diverged or "
-             "collapsed)"]
+             (f"sweep {plan.name!r}: {len(cells)} trials to run of {len(plan.cells())} ("
+              f"{_count(len(plan.archs), 'architecture')} × {_count(len(plan.datasets), 'dataset')} × "
+              f"{_count(plan.seeds, 'seed')}); {len(preview.skipped)} skipped: they have a result (ok, diverged or "
+              "collapsed)")]
     gpus = "a GPU share decided when it joins the cluster" if preview.gpus is None else f"{preview.gpus:g} GPU"
     slots = "?" if preview.slots is None else str(preview.slots)
     lines.append(f"each trial: {plan.cpus_per_trial:g} CPU + {gpus}; at most {slots} at once ({preview.slots_why})")
@@ -96,7 +96,8 @@ def describe(preview: Preview) -> str:
 def _local_slots(plan: SweepPlan, gpus: float, trials: int) -> tuple[int, str]:
     """How many trials a local Ray runs at once, and why."""
     cpus = os.cpu_count() or 1
-    limits = {f"this machine's {cpus} CPUs, {plan.cpus_per_trial:g} a trial": int(cpus / plan.cpus_per_trial + _EPSILON)}
+    limits = {f"this machine's {cpus} CPUs, {plan.cpus_per_trial:g} a trial":
+              int(cpus / plan.cpus_per_trial + _EPSILON)}
     if gpus > 0:
         count = torch.cuda.device_count()
         limits[f"this machine's {count} GPUs, {gpus:g} a trial"] = int(count / gpus + _EPSILON)
@@ -185,8 +186,8 @@ def _estimate_text(preview: Preview) -> str:
               "timed: the driver's, Ray's own start and the first workers'). Not counted: retries, downloads, "
               "storage that is not on this machine, trials sharing a device slowing one another, the closing "
               "tables, and load on the machine that comes or goes.")
-    lines = [f"Estimated wall time: {_duration(timing.wall_seconds(preview.cells, slots))} (an estimate, not a "
-             "measurement)", wrap(basis)]
+    total = _duration(timing.wall_seconds(preview.cells, slots))
+    lines = [f"Estimated wall time: {total} (an estimate, not a measurement)", wrap(basis)]
     if timing.untimed:
         lines.append(wrap("Not in the estimate: " + "; ".join(f"{a}/{d}: {why}" for (a, d), why in
                                                                 timing.untimed.items()) + "."))

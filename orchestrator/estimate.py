@@ -3,12 +3,13 @@
 ``probe(spec)`` runs ``train.train``, the code every trial runs, on the device and with the threads
 the trial would have, for two epochs of ``PROBE_STEPS`` steps at the recipe's batch size, on
 generated images of the dataset's shape (``stand_in``: a probe reads no dataset and downloads
-nothing, and datasets of one shape share it), tested on ``PROBE_EVAL_IMAGES`` images. Its warm second epoch gives a training step's
-seconds and an evaluated image's; what the first epoch took beyond a warm one, with the data's
-generation and the model's build, is a trial's setup. ``StepTimes.trial_seconds`` scales that to a
-setup's recipe (epochs x steps, plus the validation and test images of every epoch), ``makespan``
-starts the trials in order on a number of slots, as Tune does, and ``startup_seconds`` times a
-fresh Python process's imports of what a Ray worker imports to run a trial.
+nothing, and datasets of one shape share it), tested on ``PROBE_EVAL_IMAGES`` images. Its warm
+second epoch gives a training step's seconds and an evaluated image's; what the first epoch took
+beyond a warm one, with the data's generation and the model's build, is a trial's setup.
+``StepTimes.trial_seconds`` scales that to a setup's recipe (epochs x steps, plus the validation
+and test images of every epoch), ``makespan`` starts the trials in order on a number of slots, as
+Tune does, and ``startup_seconds`` times a fresh Python process's imports of what a Ray worker
+imports to run a trial.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import heapq
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 from orchestrator import data
 from orchestrator.errors import first_line

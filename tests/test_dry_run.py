@@ -41,7 +41,7 @@ def test_bad_input_under_dry_run_is_the_same_one_line_error_and_exit_2(monkeypat
     before = _tree(tmp_path)
     run = [run_in_process(monkeypatch, capsys, "sweep", *args, *extra, "--results", str(tmp_path / "results"))
            for extra in ([], ["--dry-run"])]
-    (code, out, err), (dry_code, dry_out, dry_err) = run
+    (code, _, err), (dry_code, dry_out, dry_err) = run
     assert code == dry_code == 2, (err, dry_err)
     assert len(error_lines(dry_err)) == 1 and dry_err.strip() == err.strip(), (err, dry_err)
     assert "Dry run" not in dry_out
