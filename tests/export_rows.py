@@ -1,4 +1,5 @@
-"""A small results directory for the export tests, written through ResultStore as a sweep writes it.
+"""A small results directory for the export tests, written through ResultStore as a sweep writes it,
+and a free port for the servers (TensorBoard, MLflow) those tests start on 127.0.0.1.
 
 Two sweeps; a cell trained twice (two attempts); a diverged attempt whose last epoch has a NaN loss
 and no accuracies; a failed attempt with no epochs; one attempt trained without a validation split.
@@ -7,6 +8,7 @@ and no accuracies; a failed attempt with no epochs; one attempt trained without 
 from __future__ import annotations
 
 import math
+import socket
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,3 +54,9 @@ def write_results(root: Path) -> ResultStore:
                 _row("squeezenet", "mnist", 0, _epochs(1), sweep="quick")):
         store.put_trial(row)
     return store
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import signal
 import subprocess
 import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
 
+import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.util import tensor_util
 
-from export_rows import write_results
+from export_rows import free_port, write_results
 from helpers import error_lines, run_in_process
 from orchestrator.export import EPOCH_METRICS, FINAL_METRICS, FINAL_PREFIX, SETUP_COLUMNS
 
+SERVER_START_S = 240     # TensorBoard loads the runs after it starts; slow on two busy cores
 RUNS = {"study/lenet5/mnist/seed-0", "study/lenet5/mnist/seed-0-attempt-2", "study/vgg/synthetic_mnist/seed-1",
         "study/resnet20v1/mnist/seed-0", "study/lenet5/fashion_mnist/seed-2", "quick/squeezenet/mnist/seed-0"}
 
@@ -46,8 +55,9 @@ def session_hparams(accumulator: EventAccumulator) -> dict[str, object]:
     return {name: getattr(value, value.WhichOneof("kind")) for name, value in hparams.items()}
 
 
-def same(stored, exported) -> bool:
-    return (math.isnan(stored) and math.isnan(exported)) or stored == exported
+def same(stored: float, exported: float) -> bool:
+    """``exported`` is ``stored`` as TensorBoard keeps a scalar: a float32."""
+    return (math.isnan(stored) and math.isnan(exported)) or float(np.float32(stored)) == exported
 
 
 def test_every_epoch_row_comes_back_through_tensorboards_reader(monkeypatch, capsys, results, tmp_path):
@@ -73,7 +83,7 @@ def test_every_epoch_row_comes_back_through_tensorboards_reader(monkeypatch, cap
             assert all(same(stored[e], exported[e]) for e in stored), (row["arch"], metric)
         last_epoch = int(epochs["epoch"].max()) if len(epochs) else 0
         for metric in FINAL_METRICS:
-            expected = {} if row[metric] is None else {last_epoch: float(row[metric])}
+            expected = {} if row[metric] is None else {last_epoch: float(np.float32(row[metric]))}
             assert scalars(accumulator, FINAL_PREFIX + metric) == expected, (row["arch"], metric)
         expected_hparams = {"sweep": row["sweep"], "arch": row["arch"], "dataset": row["dataset"],
                             "seed": row["seed"], "attempt": row["attempt"], "status": row["status"],
@@ -129,3 +139,52 @@ def test_the_cli_imports_neither_exporter_until_its_command_runs():
              "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorboard', 'mlflow'}))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_tensorboard_itself_shows_every_run_with_its_scalars_and_its_hparams_row(monkeypatch, capsys, results,
+                                                                              tmp_path):
+    logdir = tmp_path / "tb"
+    assert export(monkeypatch, capsys, results, logdir)[0] == 0
+    written = {run: EventAccumulator(str(logdir / run)).Reload() for run in RUNS}
+    port = free_port()
+    with open(tmp_path / "tensorboard.log", "w") as log:
+        server = subprocess.Popen([str(Path(sys.executable).with_name("tensorboard")), "--logdir", str(logdir),
+                                   "--host", "127.0.0.1", "--port", str(port)],
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/data/plugin"
+    try:
+        expected_tags = {run: set(accumulator.PluginTagToContent("scalars")) for run, accumulator in written.items()}
+        deadline = time.monotonic() + SERVER_START_S
+        while (shown := _tags_shown(url)) != expected_tags:
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"TensorBoard shows {shown}; log: {(tmp_path / 'tensorboard.log').read_text()[-2000:]}")
+            time.sleep(1)
+        for run, accumulator in written.items():
+            for tag in expected_tags[run]:
+                query = urllib.parse.urlencode({"run": run, "tag": tag})
+                # JSON has no NaN: TensorBoard sends the string "NaN".
+                shown_values = {step: float(value) for _, step, value in _get(f"{url}/scalars/scalars?{query}")}
+                assert shown_values.keys() == scalars(accumulator, tag).keys(), (run, tag)
+                assert all(same(value, shown_values[step]) for step, value in scalars(accumulator, tag).items())
+        groups = _get(f"{url}/hparams/session_groups", {
+            "experimentName": "", "startIndex": 0, "sliceSize": 100, "colParams": [],
+            "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]})
+        assert {group["name"] for group in groups["sessionGroups"]} == RUNS
+        assert all(group["hparams"]["status"] in ("ok", "diverged", "failed") for group in groups["sessionGroups"])
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _tags_shown(url: str) -> dict[str, set[str]] | None:
+    try:
+        return {run: set(tags) for run, tags in _get(f"{url}/scalars/tags").items()}
+    except OSError:
+        return None
+
+
+def _get(url: str, body: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)

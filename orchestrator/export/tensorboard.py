@@ -1,9 +1,9 @@
 """Attempts as TensorBoard runs: one directory of event files per attempt, under its ``run_name``.
 
-Each run holds the per-epoch metrics (step = epoch, as float64 tensors so that the stored numbers
-come back exact), the final metrics as ``final/...`` at the last epoch, and the hparams plugin's
-session start: sweep, architecture, dataset, seed, attempt, status and the setup, so that the
-HParams view lists one row per attempt with its metrics. Every run is written into a staging
+Each run holds the per-epoch metrics (step = epoch), the final metrics as ``final/...`` at the last
+epoch, and the hparams plugin's session start: sweep, architecture, dataset, seed, attempt, status
+and the setup, so that the HParams view lists one row per attempt with its metrics. Scalars are
+float32 tensors: TensorBoard's data server shows no float64 ones. Every run is written into a staging
 directory inside the target and then takes the place of the run of the same name, so a re-export
 replaces runs, never adds a second copy, and an export that fails leaves the runs it did not reach
 as they were.
@@ -48,12 +48,11 @@ def _write_run(attempt: ExportedAttempt, where: Path) -> None:
     try:
         for epoch, at in zip(attempt.epochs, attempt.epoch_times()):
             for name, value in attempt.epoch_metrics(epoch).items():
-                writer.add_scalar(name, value, epoch.epoch, walltime=_seconds(at), new_style=True,
-                                  double_precision=True)
+                writer.add_scalar(name, value, epoch.epoch, walltime=_seconds(at), new_style=True)
         last_epoch = attempt.epochs[-1].epoch if attempt.epochs else 0
         for name, value in attempt.final.items():
             writer.add_scalar(FINAL_PREFIX + name, value, last_epoch, walltime=_seconds(attempt.ended_at),
-                              new_style=True, double_precision=True)
+                              new_style=True)
         hparams = {"sweep": attempt.sweep, "arch": attempt.arch, "dataset": attempt.dataset, "seed": attempt.seed,
                    "attempt": attempt.attempt, "status": attempt.status, **attempt.setup}
         writer.file_writer.add_summary(hparams_pb(hparams, trial_id=attempt.run_name,
