@@ -265,13 +265,10 @@ def sweep(
         return
     view = make_view()
     view.note(site.why)
-    # Where the trials run on this machine, their datasets are fetched once here, before any trial starts.
-    prepare = (lambda cells: _ensure_data(list(dict.fromkeys(c.dataset for c in cells)), data_dir, download)
-               if site.local else None)
     try:
-        outcome = sweeps.run_sweep(plan, store, site, view=view, prepare=prepare,
+        outcome = sweeps.run_sweep(plan, store, site, view=view,
                                    on_head_lost=lambda so_far: _head_lost(so_far, results))
-    except SweepError as exc:
+    except (SweepError, data.DataUnavailableError) as exc:
         fail(str(exc))
     _print_summary(store, plan.name)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items())) or "nothing to run"
@@ -306,19 +303,6 @@ def _names(value: str | None, default: list[str]) -> tuple[str, ...]:
     if value is None:
         return tuple(default)
     return tuple(v.strip() for v in value.split(",") if v.strip())
-
-
-def _ensure_data(names: list[str], root: Path | None, download: bool) -> None:
-    """Make sure the real datasets are on this machine before any trial starts (once, under the lock)."""
-    real = [n for n in names if not data.spec(n).synthetic]
-    try:
-        if download:
-            data.fetch(real, root)
-        else:
-            for name in real:
-                data.load_split(name, "test", root, download=False, limit=1)
-    except data.DataUnavailableError as exc:
-        fail(str(exc))
 
 
 def _print_summary(store: ResultStore, sweep_name: str) -> None:

@@ -1,7 +1,8 @@
 """A sweep as the user asked for it: its grid, the budget every trial shares, and its resources.
 
 ``SweepPlan`` checks itself when built (``trial.PlanError`` names the bad field and value), so every
-caller, the CLI and the benchmarks alike, gets the same checks and the same defaults.
+caller, the CLI and the benchmarks alike, gets the same checks and the same defaults. It makes the
+spec of each of its cells then, setup included, once; ``trial`` hands those out.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Iterable
 
 import archs
 from orchestrator import data
-from orchestrator.trial import Budget, Cell, PlanError, TrialSpec
+from orchestrator.trial import Budget, Cell, PlanError, TrialSetup, TrialSpec
 
 # The GPU share a trial asks for where the cluster has GPUs and the user named none.
 DEFAULT_GPU_FRACTION = 0.25
@@ -36,6 +37,7 @@ class SweepPlan:
     max_failures: int = 1
     storage: str | None = None            # Ray Tune storage; None: <results>/ray
     force: bool = False
+    _specs: dict[Cell, TrialSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "archs", _known("archs", self.archs, archs.names()))
@@ -51,6 +53,7 @@ class SweepPlan:
             raise PlanError("max_concurrent", f"must be at least 1, got {self.max_concurrent}")
         if self.max_failures < 0:
             raise PlanError("max_failures", f"must be at least 0, got {self.max_failures}")
+        object.__setattr__(self, "_specs", {cell: self._spec(cell) for cell in self.cells()})
         self._check_setups()
 
     def cells(self) -> list[Cell]:
@@ -65,19 +68,24 @@ class SweepPlan:
         first, so that the longest trials do not start last and leave the other slots idle at the
         end; cells of equal work keep the grid's order (--archs, then --datasets).
         """
-        setups = [self.trial(Cell(a, d)).setup for a in self.archs for d in self.datasets]
-        work = {(s.arch, s.dataset): s.epochs * s.train_images for s in setups}
+        work = {(s.arch, s.dataset): s.epochs * s.train_images for s in self._first_seed_setups()}
         return sorted(cells, key=lambda c: (c.seed, -work[c.arch, c.dataset]))
 
     def trial(self, cell: Cell) -> TrialSpec:
-        """The spec of ``cell``'s trial: the one place a TrialSpec is made."""
+        """The spec of ``cell``'s trial, made with the plan; a seed beyond ``seeds`` (a stored one) gets its own."""
+        return self._specs.get(cell) or self._spec(cell)
+
+    def _spec(self, cell: Cell) -> TrialSpec:
+        """The one place a TrialSpec is made (and with it its setup: a recipe's bad value raises here)."""
         return TrialSpec(cell=cell, budget=self.budget, data_dir=self.data_dir, download=self.download,
                          threads=max(int(self.cpus_per_trial), 1), plugins=self.plugins)
 
+    def _first_seed_setups(self) -> list[TrialSetup]:
+        return [self._specs[Cell(a, d)].setup for a in self.archs for d in self.datasets]
+
     def _check_setups(self) -> None:
-        """Build every cell's setup (a recipe's bad value raises here), and refuse a training sample smaller than a
-        batch, which would train no step, before anything runs."""
-        setups = [self.trial(Cell(a, d)).setup for a in self.archs for d in self.datasets]
+        """Refuse a training sample smaller than a batch, which would train no step, before anything runs."""
+        setups = self._first_seed_setups()
         if self.budget.train_limit is None:
             return
         tight = min(setups, key=lambda s: s.train_images - s.batch_size)

@@ -24,6 +24,7 @@ from ray import tune
 from ray.tune import Callback
 from ray.tune.experiment import Trial
 
+from orchestrator import data
 from orchestrator.connection import HeadWatch, RaySite, connect, gcs_address, resolve_gpus
 from orchestrator.errors import SweepError
 from orchestrator.plan import SweepPlan
@@ -32,7 +33,9 @@ from orchestrator.results import ResultsError, ResultStore
 from orchestrator.resume import check_same_setup, checkpoints_to_resume, discard, experiment_name, trial_folder
 from orchestrator.trainable import run_trial
 from orchestrator.trial import Cell, EpochRow, Placement, TrialOutcome, TrialRow, TrialSpec
-from orchestrator.tune_errors import error_line
+
+# Why a trial failed when its worker reported no error of its own: its process vanished.
+WORKER_DIED = "the worker died: its process ended without reporting an error (killed, out of memory, or its node lost)"
 
 __all__ = ["ResultsCallback", "SweepError", "SweepOutcome", "SweepPlan", "cells_to_run", "checkpoints_on", "run_sweep",
            "storage_of"]
@@ -53,12 +56,12 @@ class SweepOutcome:
 
 
 def run_sweep(plan: SweepPlan, store: ResultStore, site: RaySite, *, view: LineView | None = None,
-              prepare: Callable[[list[Cell]], None] | None = None,
               on_head_lost: Callable[[SweepOutcome], None] | None = None) -> SweepOutcome:
     """Run the cells of ``plan`` that ``store`` lacks; block until every trial has ended.
 
-    ``prepare`` is called with the cells that will run, after the budget check and before Ray starts
-    (the CLI fetches their datasets there, so a refused or finished sweep downloads nothing).
+    Where the trials run on this machine, their real datasets are made ready first, once, before Ray
+    starts (``data.prepare``: fetched or found, their image counts checked; DataUnavailableError if
+    not), after the setup check, so that a refused or finished sweep downloads nothing.
     ``on_head_lost`` is called, from another thread, with the outcome so far if Ray's head stops
     answering mid-sweep; it is expected to end the process (Ray would, a minute later).
     """
@@ -70,8 +73,8 @@ def run_sweep(plan: SweepPlan, store: ResultStore, site: RaySite, *, view: LineV
                   "diverged or collapsed): skipped; --force trains them again, keeping every attempt")
     if not cells:
         return SweepOutcome(planned=0, skipped=skipped, statuses=Counter(), failures=[])
-    if prepare is not None:
-        prepare(cells)
+    if site.local:
+        data.prepare([c.dataset for c in cells], plan.data_dir, download=plan.download)
 
     connect(site)
     _quiet_tune()
@@ -200,6 +203,8 @@ class ResultsCallback(Callback):
         self.attempts: Counter = Counter()
         self.best: dict[str, float] = {}
         self.devices: dict[str, str] = {}        # trial id -> its device ("node/cpu:", "node/cuda:0"), while running
+        self.placements: dict[str, Placement] = {}   # trial id -> where its worker said it runs
+        self.errors: dict[str, str] = {}          # trial id -> the error line its worker reported before raising
         self.sharing: Counter = Counter()         # trial id -> most trials seen at once on its device
         self.statuses: Counter = Counter()
         self.failures: list[str] = []
@@ -214,28 +219,34 @@ class ResultsCallback(Callback):
 
     def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info) -> None:
         self.devices.pop(trial.trial_id, None)
-        self.view.note(f"{_cell_name(trial)}: {error_line(trial)}; retrying (details: {trial.error_file})")
+        self.placements.pop(trial.trial_id, None)
+        self.view.note(f"{_cell_name(trial)}: {self._error(trial)}; retrying (details: {trial.error_file})")
 
     def on_trial_result(self, iteration: int, trials: list[Trial], trial: Trial, result: dict, **info) -> None:
         name = _cell_name(trial)
         self._seen_on(trial.trial_id, result.get("device_key"))
+        if "placement" in result:
+            self.placements[trial.trial_id] = result["placement"]
         if "outcome" in result:
-            placement: Placement = result["placement"]
-            self._store(trial, result["outcome"],
-                        placement.with_(hostname=result.get("hostname"), node_ip=result.get("node_ip")))
+            self._store(trial, result["outcome"])
+        elif "error" in result:
+            self.errors[trial.trial_id] = result["error"]
         elif "epoch" in result:
             epoch: EpochRow = result["epoch"]
             self.epochs_seen[trial.trial_id] += 1
             score = epoch.val_acc if epoch.val_acc is not None else epoch.test_acc
             if score is not None:
                 self.best[name] = max(self.best.get(name, 0.0), score)
-            self.view.epoch(name, epoch, self.specs[name].recipe.epochs, self.best.get(name))
+            self.view.epoch(name, epoch, self.specs[name].setup.epochs, self.best.get(name))
         elif "progress" in result:
             self.view.heartbeat(name, result["progress"])
 
     def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info) -> None:
-        self._store(trial, TrialOutcome.failed(error_line(trial), epochs_run=self.epochs_seen[trial.trial_id]),
-                    Placement())
+        self._store(trial, TrialOutcome.failed(self._error(trial), epochs_run=self.epochs_seen[trial.trial_id]))
+
+    def _error(self, trial: Trial) -> str:
+        """Why the trial's attempt failed: the line its worker reported, else its worker died without a word."""
+        return self.errors.pop(trial.trial_id, WORKER_DIED)
 
     def _seen_on(self, trial_id: str, device: str | None) -> None:
         """Count the trials running on ``device`` now; each of them has shared it with at least that many."""
@@ -246,9 +257,10 @@ class ResultsCallback(Callback):
         for other in together:
             self.sharing[other] = max(self.sharing[other], len(together))
 
-    def _store(self, trial: Trial, outcome: TrialOutcome, placement: Placement) -> None:
+    def _store(self, trial: Trial, outcome: TrialOutcome) -> None:
         """Join the trial's setup, outcome and placement into its row (the one place a row is made) and store it."""
         self.devices.pop(trial.trial_id, None)
+        placement = self.placements.pop(trial.trial_id, None) or Placement()
         if trial.trial_id in self.stored:
             return   # a retry after the row was stored (the worker died after its final report)
         placement = placement.with_(gpu_fraction=self.gpu_fraction, attempts=max(self.attempts[trial.trial_id], 1),

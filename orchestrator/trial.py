@@ -7,11 +7,12 @@ The row a trial leaves in the trials table (``results``) has three parts, each d
 as columns (``orchestrator.columns``):
 
 - ``TrialSetup``, how the cell is set up to train: its cell, the resolved recipe, augmentation and
-  image counts. ``spec.setup`` builds it from the plan alone, so a resumed sweep compares setups.
+  image counts. The spec builds it once, from the plan alone, and carries it to every consumer (the
+  driver's row, the resume check, the trial itself).
 - ``TrialOutcome``, what training returned: ``train.train`` builds it (``TrialOutcome.failed`` when
   the trial never returned one), with its ``EpochRow``s.
-- ``Placement``, where it ran: the Ray adapter names the node and device, the driver adds the
-  share, the sharing and the attempts.
+- ``Placement``, where it ran: the Ray adapter reports it whole (device, node, host, Ray) with
+  every report, the driver adds the share, the sharing and the attempts.
 
 ``TrialRow`` joins them under the sweep's name; the driver assembles it, the results store writes
 it. Follow one trial: ``cli.sweep`` → ``SweepPlan.trial`` → ``trainable.run_trial`` →
@@ -161,14 +162,16 @@ class TrialSpec:
     plugins: tuple[str, ...] = ()      # plugin modules (names or .py paths) the trial's process imports first
     checkpoints: bool = True           # report a checkpoint after every epoch (off where storage is not shared)
     resume_from: str | None = None     # a checkpoint (path or URI) an interrupted earlier run left for this cell
+    # Built once, when the spec is made (SweepPlan.trial, on the driver), and carried with it through Ray: every
+    # consumer reads this one, and a recipe's bad value is refused before anything runs.
+    setup: TrialSetup = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "setup", TrialSetup.of(self))
 
     @property
     def recipe(self) -> archs.Recipe:
         return self.budget.recipe_for(self.cell.arch, self.cell.dataset)
-
-    @property
-    def setup(self) -> TrialSetup:
-        return TrialSetup.of(self)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,7 +260,7 @@ class TrialOutcome:
 
 @dataclass(frozen=True, kw_only=True)
 class Placement:
-    """Where a trial ran: the Ray adapter fills the node and device, the driver the rest."""
+    """Where a trial ran: the Ray adapter fills the device, node, host and Ray, the driver the rest."""
 
     device: str | None = column(pa.string(), 'e.g. "NVIDIA H200" or "cpu"', since=1, default=None)
     gpu_fraction: float | None = column(pa.float64(), "GPUs the trial asked Ray for (0 on CPU)", since=1, default=None)

@@ -4,7 +4,8 @@
 are built in; plugins register more, see ``specs``); ``load_split`` gives a split as uint8 tensors
 (real ones from the data root, see ``store`` for its layout, synthetic ones generated);
 ``DeviceLoader`` batches a split on the training device; ``fetch``/``import_dataset``/``info`` manage
-the data root; ``stratified_sample``/``stratified_split`` take seeded class-balanced subsets.
+the data root, and ``prepare`` readies a sweep's datasets (counts checked) before its trials start;
+``stratified_sample``/``stratified_split`` take seeded class-balanced subsets.
 """
 
 from orchestrator.data.imports import import_dataset
@@ -12,10 +13,10 @@ from orchestrator.data.loader import DeviceLoader
 from orchestrator.data.sampling import held_out_count, stratified_sample, stratified_split
 from orchestrator.data.sources import Importable, ImportRefusedError, OfficialFile, Reader
 from orchestrator.data.specs import DatasetSpec, UnknownDatasetError, names, register, spec
-from orchestrator.data.store import DataUnavailableError, default_root, fetch, info, load_split
+from orchestrator.data.store import DataUnavailableError, default_root, fetch, info, load_split, prepare
 
 __all__ = [
     "DataUnavailableError", "DatasetSpec", "DeviceLoader", "ImportRefusedError", "Importable", "OfficialFile",
     "Reader", "UnknownDatasetError", "default_root", "fetch", "held_out_count", "import_dataset", "info", "load_split",
-    "names", "register", "spec", "stratified_sample", "stratified_split",
+    "names", "prepare", "register", "spec", "stratified_sample", "stratified_split",
 ]

@@ -6,6 +6,10 @@ dataset's own folder in the data root; the source keeps its raw files there (dow
 when ``download`` is true) and raises RuntimeError or OSError when they are missing or corrupt.
 The data store calls it once per split, under the dataset's file lock, and keeps what it returns.
 
+A source that also has ``file_counts(folder)`` (the ``Counted`` protocol) says, from its files'
+headers alone, how many images each split's files hold, so that a data root with truncated or foreign
+files is refused before any trial starts, without decoding them.
+
 A source that also has ``official_files(path)`` (the ``Importable`` protocol) can be imported with
 ``archbench data import``: it says which files of its official distribution ``path`` must hold,
 with the md5 each must have and where each goes in ``folder``, and raises ImportRefusedError when one
@@ -17,6 +21,7 @@ files' (torchvision knows only the md5 of the .gz archives, which differ between
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Literal, Mapping, Protocol, runtime_checkable
@@ -48,6 +53,22 @@ class OfficialFile:
     unpack: Literal["copy", "gunzip", "untar"] = "copy"
 
 
+@dataclass(frozen=True)
+class FileCount:
+    """How many items (images or labels) of a split a raw file holds, as its header says."""
+
+    path: Path
+    split: str        # "train" or "test"
+    count: int
+    items: str        # "images" or "labels"
+
+
+@runtime_checkable
+class Counted(Protocol):
+    def file_counts(self, folder: Path) -> list[FileCount]:
+        """The count in each of its files present in the dataset's ``folder``, read from their headers only."""
+
+
 @runtime_checkable
 class Importable(Protocol):
     def official_files(self, path: Path) -> list[OfficialFile]:
@@ -70,6 +91,24 @@ class IdxSource:
             raise ValueError(f"{cls.__name__} keeps its files in a folder named {cls.__name__}, not {folder.name}")
         dataset = cls(folder.parent, train=split == "train", download=download)
         return dataset.data.unsqueeze(1).contiguous(), dataset.targets.to(torch.int64)
+
+    def file_counts(self, folder: Path) -> list[FileCount]:
+        """Each idx file's first dimension, from its 8-byte header; a file too short or not idx is left to decoding."""
+        counts = []
+        for name in self.md5s:
+            path = folder / "raw" / name
+            try:
+                with open(path, "rb") as file:
+                    header = file.read(8)
+            except OSError:
+                continue
+            if len(header) < 8:
+                continue
+            magic, count = struct.unpack(">II", header)
+            if magic >> 8 == 0x08:    # idx: two zero bytes, 0x08 (unsigned bytes), the number of dimensions
+                counts.append(FileCount(path, "train" if name.startswith("train") else "test", count,
+                                        "labels" if "labels" in name else "images"))
+        return counts
 
     def official_files(self, path: Path) -> list[OfficialFile]:
         expected = ", ".join(f"{name}[.gz]" for name in self.md5s)

@@ -34,7 +34,7 @@ from filelock import FileLock
 from orchestrator.atomic import atomic_write, atomic_write_text
 from orchestrator.data import synthetic
 from orchestrator.data.sampling import stratified_sample
-from orchestrator.data.sources import Importable
+from orchestrator.data.sources import Counted, Importable
 from orchestrator.data.specs import DatasetSpec, names, spec
 from orchestrator.errors import ArchbenchError, first_line
 
@@ -81,6 +81,28 @@ def load_split(name: str, split: str, root: str | Path | None = None, *, downloa
         return images, labels
     chosen = stratified_sample(labels, limit, seed=LIMIT_SEED)
     return images[chosen], labels[chosen]
+
+
+def prepare(names: Sequence[str], root: str | Path | None = None, *, download: bool = False) -> None:
+    """Make the real datasets among ``names`` ready on this machine before a sweep's trials start.
+
+    Each is downloaded (with ``download``) or found, decoded once, and must hold as many images as its
+    spec promises: counted from its files' headers before they are decoded (``sources.Counted``), and
+    from the decoded splits (memory-mapped, not read). DataUnavailableError otherwise, one line naming
+    the dataset, the file, the count found and the count expected. Synthetic datasets need nothing.
+    """
+    root = _resolve(root)
+    for dataset in map(spec, dict.fromkeys(names)):
+        if dataset.synthetic:
+            continue
+        folder = _folder(dataset, root)
+        if not is_complete(folder) and isinstance(dataset.source, Counted):
+            for counted in dataset.source.file_counts(folder):
+                _check_count(dataset, root, counted.path, counted.split, counted.count, counted.items)
+        _ensure_decoded(dataset, root, download)
+        for split in SPLITS:
+            path = _decoded_path(folder, split)
+            _check_count(dataset, root, path, split, len(_read_decoded(path)[1]), "images")
 
 
 def fetch(names: Sequence[str], root: str | Path | None = None) -> None:
@@ -198,6 +220,18 @@ def _read_decoded(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _bytes_under(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def _check_count(dataset: DatasetSpec, root: Path, path: Path, split: str, found: int, items: str) -> None:
+    expected = dataset.train_size if split == "train" else dataset.test_size
+    if found == expected:
+        return
+    if isinstance(dataset.source, Importable):
+        how = f"replace its files with the official ones: `archbench data import {dataset.name} PATH --data-dir {root}`"
+    else:
+        how = f"mend its files, or its spec's {split}_size if that is what is wrong"
+    raise DataUnavailableError(f"{dataset.name}: {path} holds {found:,} {split} {items} where {dataset.title} has "
+                               f"{expected:,}; {how}")
 
 
 def _unavailable(dataset: DatasetSpec, root: Path, reason: str) -> DataUnavailableError:
