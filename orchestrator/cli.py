@@ -3,14 +3,20 @@
 Exit codes: 0 success; 1 the sweep ran but some trials failed or their rows could not be written;
 2 bad input (nothing written); 3 Ray's head stopped answering mid-sweep (the stored rows are intact,
 the same command continues); 130 interrupted.
+
+A command ends on bad input by raising an ``ArchbenchError`` (every module's one-line errors derive from it);
+``main()`` prints it as ``error: <message>`` and exits with 2. The sweep's options default to the fields of
+``SweepPlan`` and ``Budget``, read from the dataclasses, so each default is declared there once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
+from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import torch
 import typer
@@ -22,9 +28,11 @@ from orchestrator.auth import local_token_auth
 from orchestrator.render import FORMATS, render
 from orchestrator.atomic import atomic_write_text
 from orchestrator.export.cli import export_app
+from orchestrator.errors import ArchbenchError
+from orchestrator.options import RESULTS_DIR, ResultsOpt
 from orchestrator.results import ResultsError, ResultStore
-from orchestrator.plan import DEFAULT_GPU_FRACTION
-from orchestrator.trial import DEFAULT_VAL_SPLIT, Budget, PlanError
+from orchestrator.plan import DEFAULT_GPU_FRACTION, SweepPlan
+from orchestrator.trial import Budget, PlanError
 
 if TYPE_CHECKING:
     from orchestrator.sweep import SweepOutcome
@@ -37,10 +45,16 @@ app.add_typer(data_app, name="data")
 app.add_typer(export_app, name="export")
 console = Console(highlight=False)
 
+EXIT_BAD_INPUT = 2
 EXIT_HEAD_LOST = 3
 SMOKE = {"train_limit": 2048, "test_limit": 512, "epochs": 2, "batch_size": 32}
+SWEEP_NAME, SMOKE_SWEEP_NAME = "study", "smoke"
+# The sweep's defaults: the fields of the plan and of its budget.
+PLAN_DEFAULTS: dict[str, Any] = {f.name: f.default for cls in (SweepPlan, Budget) for f in dataclasses.fields(cls)
+                                 if f.default is not dataclasses.MISSING}
+# The output formats of `summarize` and `params`, as choices Typer checks: one line naming the valid ones.
+Format = Enum("Format", {name: name for name in FORMATS}, type=str)
 
-ResultsOpt = Annotated[Path, typer.Option("--results", help="Results directory (Parquet tables).")]
 DataDirOpt = Annotated[Optional[Path], typer.Option(
     "--data-dir", help="Dataset root. Default: $ARCHBENCH_DATA, else the user cache dir.")]
 PluginOpt = Annotated[Optional[list[str]], typer.Option(
@@ -48,41 +62,20 @@ PluginOpt = Annotated[Optional[list[str]], typer.Option(
                      "Plugins of the 'archbench.plugins' entry-point group load anyway.")]
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print one line to stderr and exit with ``code``."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def parse_names(value: str | None, valid: list[str], what: str, default: list[str]) -> list[str]:
-    """Split a comma list and check every name against ``valid``."""
-    if value is None:
-        return default
-    names = [v.strip() for v in value.split(",") if v.strip()]
-    if not names:
-        fail(f"--{what} is empty; valid: {', '.join(valid)}")
-    unknown = [n for n in names if n not in valid]
-    if unknown:
-        fail(f"unknown {what[:-1]} {unknown[0]!r}; valid: {', '.join(valid)}")
-    return list(dict.fromkeys(names))
-
-
 def load_plugins(names: list[str] | None) -> tuple[str, ...]:
-    """Import the plugins (and the entry-point ones); exit 2 with one line naming a bad one."""
+    """Import the plugins (and the entry-point ones); a bad one raises PluginError naming it."""
     resolved = tuple(plugins.resolve(name) for name in names or ())
-    try:
-        plugins.load(resolved)
-    except plugins.PluginError as exc:
-        fail(str(exc))
+    plugins.load(resolved)
     return resolved
 
 
-def check_plugins(arch_names: list[str], dataset_names: list[str]) -> None:
-    """Build and try the plugin architectures among ``arch_names`` on each dataset; exit 2 on a bad one."""
-    try:
-        plugins.check(arch_names, dataset_names)
-    except plugins.PluginError as exc:
-        fail(str(exc))
+def real_datasets(names: list[str]) -> list[str]:
+    """``names`` without repeats, each a real dataset; else an error naming the first unknown and the valid ones."""
+    valid = data.names()
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise ArchbenchError(f"unknown dataset {unknown[0]!r}; valid: {', '.join(valid)}")
+    return list(dict.fromkeys(names))
 
 
 @app.command("archs")
@@ -96,7 +89,7 @@ def list_archs(plugin: PluginOpt = None) -> None:
 
 @app.command()
 def params(
-    fmt: Annotated[str, typer.Option("--format", help=f"Output format: {', '.join(FORMATS)}.")] = "table",
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format("table"),
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the table to this file too.")] = None,
     plugin: PluginOpt = None,
 ) -> None:
@@ -104,12 +97,10 @@ def params(
     beside the study's Table 4.3."""
     from orchestrator.report import PARAMS_VS_STUDY_TITLE, parameter_counts, params_table
 
-    if fmt not in FORMATS:
-        fail(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
     load_plugins(plugin)
-    check_plugins(archs.names(), data.names())
+    plugins.check(archs.names(), data.names())
     table = params_table(parameter_counts(), vs_study=True)
-    text = render(table, fmt, title=PARAMS_VS_STUDY_TITLE)
+    text = render(table, fmt.value, title=PARAMS_VS_STUDY_TITLE)
     typer.echo(text)
     if out is not None:
         _write_out(out, text)
@@ -123,11 +114,7 @@ def data_fetch(
 ) -> None:
     """Download datasets into the data root (once per node, under a file lock)."""
     load_plugins(plugin)
-    chosen = parse_names(",".join(names) if names else None, data.names(), "datasets", data.names())
-    try:
-        data.fetch(chosen, data_dir)
-    except data.DataUnavailableError as exc:
-        fail(str(exc))
+    data.fetch(real_datasets(names or data.names()), data_dir)
     typer.echo(render(data.info(data_dir).set_index("name"), "table", title="datasets"))
 
 
@@ -142,12 +129,7 @@ def data_import(
 ) -> None:
     """Import a dataset from files copied in (no internet): check each file's md5, decode into the data root."""
     load_plugins(plugin)
-    if name not in data.names():
-        fail(f"unknown dataset {name!r}; valid: {', '.join(data.names())}")
-    try:
-        data.import_dataset(name, path, data_dir)
-    except (data.ImportRefusedError, data.DataUnavailableError) as exc:
-        fail(str(exc))
+    data.import_dataset(real_datasets([name])[0], path, data_dir)
     typer.echo(render(data.info(data_dir).set_index("name"), "table", title="datasets"))
 
 
@@ -169,43 +151,54 @@ def sweep(
     arch_list: Annotated[Optional[str], typer.Option("--archs", help="Comma list of architectures (default: all).")] = None,
     dataset_list: Annotated[Optional[str], typer.Option(
         "--datasets", help="Comma list of datasets (default: the four real ones; synthetic_* for offline runs).")] = None,
-    seeds: Annotated[int, typer.Option(help="Seeds per (architecture, dataset) cell.")] = 1,
-    epochs: Annotated[Optional[int], typer.Option(help="Epochs per trial (default: each recipe's).")] = None,
+    seeds: Annotated[int, typer.Option(help="Seeds per (architecture, dataset) cell.")] = PLAN_DEFAULTS["seeds"],
+    epochs: Annotated[Optional[int], typer.Option(
+        help="Epochs per trial (default: each recipe's).")] = PLAN_DEFAULTS["epochs"],
     batch_size: Annotated[Optional[int], typer.Option(
-        help="Batch size (default: each recipe's; the learning rate scales with it).")] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate (default: each recipe's).")] = None,
+        help="Batch size (default: each recipe's; the learning rate scales with it).",
+    )] = PLAN_DEFAULTS["batch_size"],
+    lr: Annotated[Optional[float], typer.Option(
+        help="Peak learning rate (default: each recipe's).")] = PLAN_DEFAULTS["lr"],
     val_split: Annotated[float, typer.Option(
         help="Share of the training images held out (class-stratified, the same in every cell) and scored every "
              "epoch; the best epoch is chosen on it, never on the test set. 0 trains on all of them.",
-    )] = DEFAULT_VAL_SPLIT,
+    )] = PLAN_DEFAULTS["val_split"],
     gpus_per_trial: Annotated[Optional[float], typer.Option(
         help="GPU share per trial, e.g. 0.25 packs four trials on a GPU; 0 = CPU only "
-             f"(default: {DEFAULT_GPU_FRACTION} when the cluster has GPUs, else 0).")] = None,
-    cpus_per_trial: Annotated[float, typer.Option(help="CPUs per trial (more than 0).")] = 1.0,
+             f"(default: {DEFAULT_GPU_FRACTION} when the cluster has GPUs, else 0).",
+    )] = PLAN_DEFAULTS["gpus_per_trial"],
+    cpus_per_trial: Annotated[float, typer.Option(
+        help="CPUs per trial (more than 0).")] = PLAN_DEFAULTS["cpus_per_trial"],
     max_concurrent: Annotated[Optional[int], typer.Option(
-        help="At most this many trials at once (default: as many as resources allow).")] = None,
+        help="At most this many trials at once (default: as many as resources allow).",
+    )] = PLAN_DEFAULTS["max_concurrent"],
     max_failures: Annotated[int, typer.Option(
-        help="Retries of a failed trial before it is recorded as failed.")] = 1,
-    results: ResultsOpt = Path("results"),
+        help="Retries of a failed trial before it is recorded as failed.")] = PLAN_DEFAULTS["max_failures"],
+    results: ResultsOpt = RESULTS_DIR,
     name: Annotated[Optional[str], typer.Option(
         help="Sweep name; a re-run of the same name skips the seeds that already have a result: ok, diverged or "
-             "collapsed (default: 'study', "
-             "or 'smoke' with --smoke).")] = None,
+             f"collapsed (default: {SWEEP_NAME!r}, or {SMOKE_SWEEP_NAME!r} with --smoke).")] = None,
     storage: Annotated[Optional[str], typer.Option(
-        help="Ray Tune storage for trial state: a path or s3://... / NFS (default: <results>/ray).")] = None,
+        help="Ray Tune storage for trial state: a path or s3://... / NFS (default: <results>/ray).",
+    )] = PLAN_DEFAULTS["storage"],
     data_dir: DataDirOpt = None,
-    download: Annotated[bool, typer.Option(help="Download missing datasets.")] = True,
+    download: Annotated[bool, typer.Option(help="Download missing datasets.")] = PLAN_DEFAULTS["download"],
     train_limit: Annotated[Optional[int], typer.Option(
-        help="Train on a class-stratified sample of N images (the validation split is taken from it).")] = None,
+        help="Train on a class-stratified sample of N images (the validation split is taken from it).",
+    )] = PLAN_DEFAULTS["train_limit"],
     test_limit: Annotated[Optional[int], typer.Option(
-        help="Test on a class-stratified sample of N images, the same sample in every cell.")] = None,
-    compile_model: Annotated[bool, typer.Option("--compile", help="torch.compile each model.")] = False,
+        help="Test on a class-stratified sample of N images, the same sample in every cell.",
+    )] = PLAN_DEFAULTS["test_limit"],
+    compile_model: Annotated[bool, typer.Option(
+        "--compile", help="torch.compile each model.")] = PLAN_DEFAULTS["compile"],
     smoke: Annotated[bool, typer.Option(
-        "--smoke", help="Smoke run: a tiny budget (2,048 train / 512 test images, 2 epochs, batch 32); the "
-                        "datasets default to the synthetic twins of the real shapes, so it runs offline.")] = False,
+        "--smoke", help=f"Smoke run: a tiny budget ({SMOKE['train_limit']:,} train / {SMOKE['test_limit']:,} test "
+                        f"images, {SMOKE['epochs']} epochs, batch {SMOKE['batch_size']}); the datasets default to "
+                        "the synthetic twins of the real shapes, so it runs offline.")] = False,
     force: Annotated[bool, typer.Option(
         "--force", help="Train again the seeds that already have a result; every earlier attempt stays on record, "
-                        "and the report marks a seed trained again after a collapse or divergence.")] = False,
+                        "and the report marks a seed trained again after a collapse or divergence.",
+    )] = PLAN_DEFAULTS["force"],
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print what this command would do (where, the trials and the seeds it skips, resources, "
                           "storage, data) and an estimated wall time from a short timing probe on this machine; "
@@ -218,12 +211,8 @@ def sweep(
     cells that train on the most images (epochs x training images) first.
     """
     from orchestrator.connection import choose_site
-    from orchestrator.errors import SweepError
 
-    try:
-        site = choose_site(local, address, os.environ)
-    except SweepError as exc:
-        fail(str(exc))
+    site = choose_site(local, address, os.environ)
     if site.local:
         local_token_auth()   # before Ray is first imported
     from orchestrator import sweep as sweeps
@@ -237,39 +226,30 @@ def sweep(
         # Absolute: Ray Tune runs each trial in its own working directory.
         data_dir = data_dir.expanduser().resolve()
     try:
-        plan = sweeps.SweepPlan(
-            name=name or ("smoke" if smoke else "study"),
+        plan = SweepPlan(
+            name=name or (SMOKE_SWEEP_NAME if smoke else SWEEP_NAME),
             archs=_names(arch_list, archs.names()),
             datasets=_names(dataset_list, data.names(synthetic=True) if smoke else data.names()),
             seeds=seeds, budget=Budget(lr=lr, val_split=val_split, compile=compile_model, **limits),
             data_dir=str(data_dir) if data_dir else None, download=download, plugins=loaded,
             gpus_per_trial=gpus_per_trial, cpus_per_trial=cpus_per_trial, max_concurrent=max_concurrent,
             max_failures=max_failures, storage=storage, force=force)
-    except PlanError as exc:
-        fail(f"--{exc.field_name.replace('_', '-')} {exc.problem}")
+    except PlanError as exc:   # named as the option of the same name
+        raise ArchbenchError(f"--{exc.field_name.replace('_', '-')} {exc.problem}") from exc
     if site.local and plan.gpus_per_trial and not torch.cuda.is_available():
-        fail(f"--gpus-per-trial {plan.gpus_per_trial:g} asks for GPUs, but this machine has none; use 0")
-    check_plugins(list(plan.archs), list(plan.datasets))
+        raise ArchbenchError(f"--gpus-per-trial {plan.gpus_per_trial:g} asks for GPUs, but this machine has none; "
+                             "use 0")
+    plugins.check(list(plan.archs), list(plan.datasets))
     store = ResultStore(results)
-    try:
-        store.check_writable()
-    except ResultsError as exc:
-        fail(str(exc))
+    store.check_writable()
     if dry_run:
         from orchestrator import dryrun
 
-        try:
-            typer.echo(dryrun.describe(dryrun.preview(plan, store, site)))
-        except (SweepError, data.DataUnavailableError) as exc:
-            fail(str(exc))
+        typer.echo(dryrun.describe(dryrun.preview(plan, store, site)))
         return
     view = make_view()
     view.note(site.why)
-    try:
-        outcome = sweeps.run_sweep(plan, store, site, view=view,
-                                   on_head_lost=lambda so_far: _head_lost(so_far, results))
-    except (SweepError, data.DataUnavailableError) as exc:
-        fail(str(exc))
+    outcome = sweeps.run_sweep(plan, store, site, view=view, on_head_lost=lambda so_far: _head_lost(so_far, results))
     _print_summary(store, plan.name)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items())) or "nothing to run"
     typer.echo(f"sweep {plan.name!r}: {counts} ({outcome.skipped} skipped: they have a result); results in {results}")
@@ -299,7 +279,8 @@ def _head_lost(outcome: SweepOutcome, results: Path) -> NoReturn:
 
 
 def _names(value: str | None, default: list[str]) -> tuple[str, ...]:
-    """A comma list as names (the plan checks them), or ``default`` when the option was not given."""
+    """A comma list as names (the plan checks them), or ``default`` when the option was not given: the CLI's one
+    comma-list parser."""
     if value is None:
         return tuple(default)
     return tuple(v.strip() for v in value.split(",") if v.strip())
@@ -318,10 +299,10 @@ def _print_summary(store: ResultStore, sweep_name: str) -> None:
 
 @app.command()
 def summarize(
-    results: ResultsOpt = Path("results"),
+    results: ResultsOpt = RESULTS_DIR,
     sweep_name: Annotated[Optional[str], typer.Option(
         "--sweep", help="Sweep to summarize (default: the only one, else the most recent).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="Table format: table, markdown, csv, latex.")] = "table",
+    fmt: Annotated[Format, typer.Option("--format", help="Table format.")] = Format("table"),
     out: Annotated[Optional[Path], typer.Option(
         "--out", help="Directory for report.md, a self-contained report.html and the plots (PNG, SVG).")] = None,
     vs_study: Annotated[bool, typer.Option("--vs-study", help="Show the study's figure beside each cell.")] = False,
@@ -334,23 +315,15 @@ def summarize(
     """Turn the results into the study's three tables, answers to its questions, and plots."""
     from orchestrator import report
 
-    if fmt not in FORMATS:
-        fail(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
     load_plugins(plugin)   # a plugin dataset's title and traits come from its spec
     store = ResultStore(results)
     if not store.has_results():
-        fail(f"no results in {results}: no trial is stored there (run `archbench sweep` first)")
-    try:
-        summary = report.summarize(store.trials(), store.history(), sweep=sweep_name, vs_study=vs_study)
-    except (report.ReportError, ResultsError) as exc:
-        fail(str(exc))
-    short = fmt == "table" and not details
-    typer.echo(report.render_short(summary) if short else report.render_summary(summary, fmt))
+        raise ArchbenchError(f"no results in {results}: no trial is stored there (run `archbench sweep` first)")
+    summary = report.summarize(store.trials(), store.history(), sweep=sweep_name, vs_study=vs_study)
+    short = fmt == Format("table") and not details
+    typer.echo(report.render_short(summary) if short else report.render_summary(summary, fmt.value))
     if out is not None:
-        try:
-            paths = report.write_report(summary, out)
-        except report.ReportError as exc:
-            fail(str(exc))
+        paths = report.write_report(summary, out)
         typer.echo(f"report: {paths.markdown}, {paths.html}")
 
 
@@ -358,7 +331,7 @@ def _write_out(path: Path, text: str) -> None:
     try:
         atomic_write_text(path, text)
     except OSError as exc:
-        fail(f"cannot write {path}: {exc.strerror or exc}")
+        raise ArchbenchError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _usage_line(exc: Exception) -> str:
@@ -371,12 +344,15 @@ def _usage_line(exc: Exception) -> str:
 
 
 def main() -> None:
-    """Console entry point: usage errors become one line on stderr and exit code 2."""
+    """Console entry point: usage errors and every ArchbenchError become one line on stderr and exit code 2."""
     try:
         code = app(standalone_mode=False)
     except typer.Abort:
         sys.exit(130)
     except typer.TyperException as exc:  # usage errors: bad option values, unknown options
         typer.echo(f"error: {_usage_line(exc)}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_BAD_INPUT)
+    except ArchbenchError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     sys.exit(code if isinstance(code, int) else 0)

@@ -29,7 +29,7 @@ class SweepPlan:
     seeds: int = 1
     budget: Budget = field(default_factory=Budget)
     data_dir: str | None = None           # absolute, or None: data.default_root() on each node
-    download: bool = False
+    download: bool = True                 # fetch a real dataset a node lacks
     plugins: tuple[str, ...] = ()         # as plugins.resolve() gives them
     gpus_per_trial: float | None = None   # None: DEFAULT_GPU_FRACTION when the cluster has GPUs, else 0
     cpus_per_trial: float = 1.0

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from orchestrator.export import ExportedAttempt, ExportError, attempts
-from orchestrator.results import ResultsError, ResultStore
+from orchestrator.export import ExportError, attempts
+from orchestrator.options import RESULTS_DIR, ResultsOpt
+from orchestrator.results import ResultStore
 
 export_app = typer.Typer(no_args_is_help=True, help="Export every attempt on record to TensorBoard or MLflow.")
 
-ResultsOpt = Annotated[Path, typer.Option("--results", help="Results directory (Parquet tables).")]
 SweepOpt = Annotated[Optional[str], typer.Option("--sweep", help="Export this sweep only (default: every sweep).")]
 
 
@@ -26,20 +26,20 @@ def tensorboard(
     directory: Annotated[Path, typer.Argument(
         help="Log directory: one run per attempt under sweep/arch/dataset/seed-N[-attempt-K]; open it with "
              "`tensorboard --logdir DIR`.")],
-    results: ResultsOpt = Path("results"),
+    results: ResultsOpt = RESULTS_DIR,
     sweep_name: SweepOpt = None,
 ) -> None:
     """Write TensorBoard event files: per-epoch scalars, final metrics and the HParams view; a re-export replaces."""
     _require("tensorboard", "tensorboard")
     from orchestrator.export.tensorboard import export_tensorboard
 
-    chosen = _attempts(results, sweep_name)
+    chosen = attempts(ResultStore(results), sweep_name)
     if directory.exists() and not directory.is_dir():
-        _fail(f"log directory {directory} is a file, not a directory")
+        raise ExportError(f"log directory {directory} is a file, not a directory")
     try:
         runs = export_tensorboard(chosen, directory)
     except OSError as exc:
-        _fail(f"cannot write {exc.filename or directory}: {exc.strerror or exc}")
+        raise ExportError(f"cannot write {exc.filename or directory}: {exc.strerror or exc}") from exc
     typer.echo(f"tensorboard: {len(runs)} runs in {directory}; open them with: tensorboard --logdir {directory}")
 
 
@@ -50,18 +50,14 @@ def mlflow(
                                "sqlite:///mlflow.db.")],
     experiment: Annotated[str, typer.Option(
         help="Experiment the runs go into, created when missing.")] = "archbench",
-    results: ResultsOpt = Path("results"),
+    results: ResultsOpt = RESULTS_DIR,
     sweep_name: SweepOpt = None,
 ) -> None:
     """Add one parent run per sweep and one child run per attempt to MLflow; what is already there is not added again."""
     _require("mlflow", "mlflow")
     from orchestrator.export.mlflow import export_mlflow
 
-    chosen = _attempts(results, sweep_name)
-    try:
-        done = export_mlflow(chosen, tracking_uri, experiment)
-    except ExportError as exc:
-        _fail(str(exc))
+    done = export_mlflow(attempts(ResultStore(results), sweep_name), tracking_uri, experiment)
     typer.echo(f"mlflow: {done.children_added} attempt runs and {done.parents_added} sweep runs added, "
                f"{done.already_there} attempts already there; experiment {experiment!r} (id {done.experiment_id}) "
                f"at {tracking_uri}")
@@ -71,18 +67,5 @@ def _require(extra: str, module: str) -> None:
     try:
         importlib.import_module(module)
     except ImportError:
-        _fail(f"archbench export {extra} needs the optional extra: pip install 'archbench[{extra}]'")
-
-
-def _attempts(results: Path, sweep_name: str | None) -> list[ExportedAttempt]:
-    try:
-        return attempts(ResultStore(results), sweep_name)
-    except (ExportError, ResultsError) as exc:
-        _fail(str(exc))
-
-
-def _fail(message: str) -> NoReturn:
-    # orchestrator.cli registers this app while it is being imported, so its fail() is looked up when called.
-    from orchestrator.cli import fail
-
-    fail(message)
+        needed = f"archbench export {extra} needs the optional extra: pip install 'archbench[{extra}]'"
+        raise ExportError(needed) from None
