@@ -97,4 +97,22 @@ def test_a_recipe_may_choose_the_augmentation_per_dataset(monkeypatch):
     archs.register("_bad_augment", recipe=replace(recipe, augment="rotate"))(archs.entry("lenet5").builder)
     with pytest.raises(PlanError, match="_bad_augment, whose recipe asks for augmentation 'rotate' on mnist; "
                                         "valid: crop_flip, crop, none"):
-        TrialSpec(Cell("_bad_augment", "mnist")).setup
+        TrialSpec(Cell("_bad_augment", "mnist"))
+
+
+def test_the_plan_builds_each_setup_once_and_the_spec_carries_it_through_pickling(monkeypatch):
+    import pickle
+
+    from orchestrator.plan import SweepPlan
+    from orchestrator.trial import TrialSetup
+
+    plan = SweepPlan(name="t", archs=("lenet5",), datasets=("mnist",), seeds=2, budget=Budget(epochs=3))
+    spec = plan.trial(Cell("lenet5", "mnist", 1))
+    assert plan.trial(Cell("lenet5", "mnist", 1)) is spec and spec.setup.epochs == 3 and spec.setup.seed == 1
+
+    def rebuilt(cls, spec):
+        raise AssertionError("the setup was built again")
+
+    monkeypatch.setattr(TrialSetup, "of", classmethod(rebuilt))
+    assert pickle.loads(pickle.dumps(spec)).setup == spec.setup    # as Ray hands it to the trial's process
+    assert plan.trial(Cell("lenet5", "mnist", 0)).setup.seed == 0
