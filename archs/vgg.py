@@ -53,7 +53,9 @@ class VGGLike(nn.Module):
 
 
 # AdamW, as for LeNet-5: as chosen, not compared with SGD here.
-RECIPE = Recipe(optimizer="adamw", lr=1e-3, weight_decay=ADAMW_WEIGHT_DECAY, epochs=30, batch_size=128)
+# Contiguous tensors: on the CPU, train() was no faster in channels-last (BENCHMARKS.md, "Memory format").
+RECIPE = Recipe(optimizer="adamw", lr=1e-3, weight_decay=ADAMW_WEIGHT_DECAY, epochs=30, batch_size=128,
+                channels_last=False)
 
 
 @register("vgg", recipe=RECIPE)
