@@ -53,7 +53,7 @@ def mlflow(
     results: ResultsOpt = RESULTS_DIR,
     sweep_name: SweepOpt = None,
 ) -> None:
-    """Add one parent run per sweep and one child run per attempt to MLflow; what is already there is not added again."""
+    """Add one parent run per sweep and one child run per attempt to MLflow, leaving out what is already there."""
     _require("mlflow", "mlflow")
     from orchestrator.export.mlflow import export_mlflow
 
