@@ -72,6 +72,7 @@ def estimate(plan: SweepPlan, cells: Sequence[Cell], device: str) -> Estimate:
     failed: dict[tuple[str, str, int], str] = {}
     trial_seconds: dict[Cell, float] = {}
     untimed: dict[tuple[str, str], str] = {}
+    warm = False
     for cell in cells:
         spec = replace(plan.trial(cell), device=device)
         generated = stand_in(cell.dataset)
@@ -81,10 +82,11 @@ def estimate(plan: SweepPlan, cells: Sequence[Cell], device: str) -> Estimate:
         key = (cell.arch, generated, spec.recipe.batch_size)
         if key not in probes and key not in failed:
             try:
-                if not probes and not failed:
+                if not warm:
                     # The first training in a process also pays its one-time warm-up, which a Ray worker pays
                     # once, not each trial: a one-step probe, not timed, pays it first.
                     probe(replace(spec, cell=Cell(cell.arch, generated)), steps=1)
+                    warm = True
                 probes[key] = probe(replace(spec, cell=Cell(cell.arch, generated)))
             except Exception as exc:   # a plugin's model or recipe that fails here fails its trial the same way
                 failed[key] = f"its probe failed: {first_line(exc, with_type=True)}"

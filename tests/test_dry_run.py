@@ -116,3 +116,15 @@ def test_trials_start_in_seed_rounds(dry_then_real):
     rows = ResultStore(results).trials().sort_values("started_at")
     assert list(zip(rows["seed"], rows["arch"])) == [(0, "lenet5"), (0, "resnet20v1"), (1, "lenet5"),
                                                       (1, "resnet20v1")]
+
+
+def test_a_cell_whose_probe_fails_is_named_and_left_out_of_the_estimate(tmp_path):
+    faults = str(Path(__file__).parent / "plugins" / "faults.py")
+    proc = archbench("sweep", "--local", "--dry-run", "--plugin", faults, "--archs", "fault_raise,tiny_cnn",
+                     "--datasets", "synthetic_mnist", "--epochs", "1", "--train-limit", "256", "--test-limit", "64",
+                     "--batch-size", "32", "--results", str(tmp_path / "results"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert list(tmp_path.iterdir()) == []
+    assert ("Not in the estimate: fault_raise/synthetic_mnist: its probe failed: RuntimeError: injected fault: the "
+            "trial raised on purpose.") in " ".join(proc.stdout.split())
+    assert "0 · no estimate" in proc.stdout and "Estimated wall time: " in proc.stdout
