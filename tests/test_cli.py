@@ -125,6 +125,21 @@ def test_relative_data_dir_reaches_the_trials_absolute(monkeypatch, capsys, tmp_
     assert plans[0].data_dir == str(tmp_path / "data")
 
 
+def test_a_sweep_given_no_options_asks_for_the_plans_defaults(monkeypatch, capsys, tmp_path):
+    from orchestrator import data
+    from orchestrator import sweep as sweeps
+    from orchestrator.plan import SweepPlan
+
+    plans = []
+    monkeypatch.setattr(sweeps, "run_sweep", lambda plan, *a, **k: plans.append(plan) or sweeps.SweepOutcome(
+        planned=0, skipped=0, statuses=sweeps.Counter(), failures=[]))
+    code, _, err = run(monkeypatch, capsys, "sweep", "--local", "--results", str(tmp_path / "r"))
+    assert code == 0, err
+    assert plans == [SweepPlan(name="study", archs=tuple(archs.names()), datasets=tuple(data.names()),
+                               plugins=plans[0].plugins)]
+    assert plans[0].download
+
+
 def test_data_root_that_cannot_be_created(monkeypatch, capsys, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -187,9 +202,10 @@ def test_dataset_missing_offline(monkeypatch, capsys, tmp_path):
     assert not results.exists() and not (tmp_path / "data").exists()
 
 
-def test_unknown_params_format(monkeypatch, capsys):
-    code, _, err = run(monkeypatch, capsys, "params", "--format", "html")
-    assert_one_line_error(code, err, "'html'", "markdown")
+@pytest.mark.parametrize("command", ["params", "summarize"])
+def test_an_unknown_format_is_one_line_naming_the_valid_ones(monkeypatch, capsys, command):
+    code, _, err = run(monkeypatch, capsys, command, "--format", "html")
+    assert_one_line_error(code, err, "'html'", "'table', 'markdown', 'csv', 'latex'")
 
 
 def test_summarize_without_results(monkeypatch, capsys, tmp_path):
