@@ -1,4 +1,5 @@
-"""What every benchmark shares: the machine facts it records, its command line, running the CLI, and its result line.
+"""What every benchmark shares: the machine facts it records, its command line, running the CLI, and its result line,
+and stopping a process with what it started (Ctrl-C, then SIGKILL), which the tests use too.
 
 The benchmarks use archbench through its public interfaces only: ``orchestrator.train.train`` with a
 ``TrialSpec``, the ``archbench`` command line, ``ResultStore`` and the data package's public names.
@@ -16,7 +17,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -204,10 +206,51 @@ def run_cli(args: list[str], *, timeout: float | None = None, log=print) -> dict
     except subprocess.TimeoutExpired:
         cut = True
         log(f"  cut: still running at its {timeout:.0f} s limit; interrupted")
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            output, _ = process.communicate(timeout=GRACE)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            output, _ = process.communicate()
+        output, _ = interrupt_then_kill(process, GRACE)
     return {"returncode": process.returncode, "wall_s": time.perf_counter() - start, "output": output, "cut": cut}
+
+
+# ---------------------------------------------------------------- stopping a process and what it started
+
+
+def interrupt_then_kill(process: subprocess.Popen, grace: float,
+                        started: Callable[[], Iterable[int]] = tuple) -> tuple[object, object]:
+    """Stop ``process`` (started with start_new_session=True) as Ctrl-C would, then for sure; its output.
+
+    SIGINT goes to its process group, and to the group of each live process ``started()`` names (those
+    it started in sessions of their own, as a sweep starts Ray); ``process`` has ``grace`` seconds to
+    exit (an interrupted sweep stores what it finished). Then SIGKILL goes to its group, which outlives
+    it while anything it left there runs, and to those groups until ``started()`` names none.
+    Returns ``process.communicate()``: (stdout, stderr) where they were piped, else (None, None).
+    """
+    _signal_groups({process.pid, *_groups(started())}, signal.SIGINT)
+    try:
+        output = process.communicate(timeout=grace)
+    except subprocess.TimeoutExpired:
+        output = None
+    _signal_groups({process.pid}, signal.SIGKILL)
+    kill_until_gone(lambda: [*([process.pid] if process.poll() is None else []), *started()], grace)
+    return output if output is not None else process.communicate()
+
+
+def kill_until_gone(live: Callable[[], Iterable[int]], seconds: float) -> None:
+    """SIGKILL to the process group of each process ``live()`` names, again while it names any (SIGKILL lands
+    asynchronously), for ``seconds`` at most. ``live()`` leaves out zombies: they are dead already."""
+    deadline = time.monotonic() + seconds
+    while (groups := _groups(live())) and time.monotonic() < deadline:
+        _signal_groups(groups, signal.SIGKILL)
+        time.sleep(0.05)
+
+
+def _groups(pids: Iterable[int]) -> set[int]:
+    groups = set()
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            groups.add(os.getpgid(pid))
+    return groups
+
+
+def _signal_groups(groups: Iterable[int], sig: int) -> None:
+    for group in groups:
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, sig)

@@ -43,8 +43,10 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from helpers import archbench
+from helpers import BENCHMARKS, archbench, load_script
 from orchestrator.results import ResultStore
+
+kill_until_gone = load_script(BENCHMARKS / "common.py", "benchmarks_common").kill_until_gone
 
 pytestmark = pytest.mark.slow   # starts Ray clusters
 
@@ -242,16 +244,7 @@ def session_processes(sid: int) -> dict[int, str]:
 
 
 def kill_session(sid: int) -> None:
-    for _ in range(20):
-        pids = [pid for pid in session_processes(sid) if pid != os.getpid()]
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.2)
+    kill_until_gone(lambda: session_processes(sid), seconds=4)
 
 
 class LoopbackCluster:

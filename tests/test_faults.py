@@ -1,6 +1,5 @@
 """Real faults around a sweep: the driver killed mid-sweep, two sweeps writing to one results dir."""
 
-import os
 import signal
 import subprocess
 import time
@@ -8,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ARCHBENCH, archbench
+from helpers import ARCHBENCH, BENCHMARKS, archbench, load_script
 from orchestrator.results import ResultStore
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]   # sweeps through Ray, interrupted and killed
@@ -16,11 +15,12 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]   # sweeps through Ray, interru
 BUDGET = ["--epochs", "2", "--train-limit", "1024", "--test-limit", "256", "--batch-size", "32"]
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+interrupt_then_kill = load_script(BENCHMARKS / "common.py", "benchmarks_common").interrupt_then_kill
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Whatever a test left of a sweep it started (the sweep's own group: its Ray) goes with it."""
+    interrupt_then_kill(proc, grace=10)
 
 
 def test_driver_killed_mid_sweep_resumes_without_retraining(tmp_path):
@@ -44,7 +44,7 @@ def test_driver_killed_mid_sweep_resumes_without_retraining(tmp_path):
         driver.send_signal(signal.SIGKILL)
         driver.wait(30)
     finally:
-        _kill_group(driver)
+        _stop(driver)
     before = store.trials()
     assert 2 <= len(before) < 6 and (before["status"] == "ok").all()
 
@@ -72,7 +72,7 @@ def test_two_sweeps_into_one_results_dir(tmp_path):
             assert proc.returncode == 0, err[-3000:]
     finally:
         for proc in sweeps:
-            _kill_group(proc)
+            _stop(proc)
     trials = ResultStore(results).trials()
     assert sorted(zip(trials["sweep"], trials["dataset"])) == [
         ("first", "synthetic_cifar10"), ("first", "synthetic_mnist"),
@@ -95,7 +95,7 @@ def test_ctrl_c_keeps_the_rows_and_exits_130(tmp_path):
         driver.send_signal(signal.SIGINT)
         _, err = driver.communicate(timeout=180)
     finally:
-        _kill_group(driver)
+        _stop(driver)
     assert driver.returncode == 130, err[-3000:]
     kept = store.trials()
     assert 1 <= len(kept) < 6 and (kept["status"] == "ok").all()
@@ -148,7 +148,7 @@ def test_driver_killed_mid_trial_goes_on_from_the_checkpoint_on_a_rerun(tmp_path
         driver.send_signal(signal.SIGKILL)
         driver.wait(30)
     finally:
-        _kill_group(driver)
+        _stop(driver)
     assert ResultStore(results).trials().empty
 
     proc = archbench(*command)
