@@ -12,16 +12,19 @@ whose generated parts differ from what the code gives now, and exits 1 if there 
 2, with one line, when the code a table comes from cannot be imported.
 
 The tables show the built-in architectures only (those registered by the ``archs`` package), so a
-plugin registered in the same process does not change them.
+plugin registered in the same process does not change them. The option tables walk the ``archbench``
+Typer app: each option's name, value, default and help are those ``--help`` prints.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import re
 import sys
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from enum import Enum
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import archs
 
@@ -112,12 +115,82 @@ def history_columns_table() -> str:
     return _columns_table(HISTORY_COLUMNS)
 
 
+def cli_commands() -> dict[str, Any]:
+    """Every command of the ``archbench`` app, by its words after ``archbench`` ("data fetch"), in the app's order."""
+    import typer
+
+    from orchestrator.cli import app
+
+    def walk(command: Any, words: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+        subcommands = getattr(command, "commands", None)
+        if subcommands is None:
+            yield " ".join(words), command
+            return
+        for name, subcommand in subcommands.items():
+            yield from walk(subcommand, (*words, name))
+
+    return dict(walk(typer.main.get_command(app), ()))
+
+
+def _parameter(param: Any, command: Any) -> str:
+    """How the parameter is written: ``--seeds <int>``, ``--download`` / ``--no-download``, ``NAME <str>``."""
+    import typer
+
+    value = param.display_type(typer.Context(command))
+    if param.param_type_name == "argument":
+        return f"`{param.name.upper()} {value}`"
+    if param.is_flag:
+        return " / ".join(f"`{opt}`" for opt in (*param.opts, *param.secondary_opts))
+    return f"`{param.opts[0]} {value}`"
+
+
+def _default(param: Any) -> str:
+    """The default as ``--help`` gives it; a flag's as the flag that is on; "required"; or "—" where the help text
+    says what applies."""
+    default = param.default
+    if param.required:
+        return "required"
+    if param.param_type_name == "option" and param.is_flag:
+        if param.secondary_opts:
+            return f"`{param.opts[0] if default else param.secondary_opts[0]}`"
+        return "on" if default else "off"
+    if default is None:
+        return "—"
+    if isinstance(default, Enum):
+        default = default.value
+    return f"`{_number(default) if isinstance(default, float) else default}`"
+
+
+def options_table() -> str:
+    """Every command's arguments and options, one table per command (``archbench <command> --help``)."""
+    parts = []
+    for words, command in cli_commands().items():
+        summary = " ".join((command.help or "").strip().split("\n\n")[0].split())
+        rows = [[_parameter(param, command), _default(param), html.escape(" ".join((param.help or "").split()), False)]
+                for param in command.params if not param.hidden]
+        parts.append(f"**`archbench {words}`**: {summary}\n\n" + markdown_table(["option", "default", "meaning"], rows))
+    return "\n".join(parts)
+
+
+def environment_table() -> str:
+    """The environment variables archbench reads that have a default in the code."""
+    from orchestrator.progress import HEARTBEAT_SECONDS_VAR
+    from orchestrator.train import PROGRESS_SECONDS
+
+    rows = [[f"`{HEARTBEAT_SECONDS_VAR}`", _number(PROGRESS_SECONDS),
+             "seconds between a running trial's heartbeats; read where the trial runs (set it in the environment "
+             "of `ray start` on a cluster's nodes)"]]
+    return markdown_table(["variable", "default", "meaning"], rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "recipes": recipes_table,
     "parameters": parameters_table,
     "training-flops": training_flops_table,
     "trial-columns": trial_columns_table,
     "history-columns": history_columns_table,
+    "options": options_table,
+    "environment": environment_table,
 }
 
 

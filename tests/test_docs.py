@@ -48,6 +48,24 @@ def test_a_stale_table_is_named_then_rewritten_and_the_hand_written_text_kept(tm
     assert generate.stale_pages(tmp_path) == []
 
 
+def test_the_option_tables_give_every_command_and_the_plans_defaults():
+    from orchestrator.plan import SweepPlan
+    from orchestrator.progress import HEARTBEAT_SECONDS_VAR
+    from orchestrator.train import PROGRESS_SECONDS
+
+    plan = SweepPlan("t", ("lenet5",), ("mnist",))
+    options = generate.options_table()
+    for words in generate.cli_commands():
+        assert f"**`archbench {words}`**: " in options
+    for row in [f"| `--seeds <int>` | `{plan.seeds}` |", f"| `--max-failures <int>` | `{plan.max_failures}` |",
+                f"| `--val-split <float>` | `{plan.budget.val_split:g}` |",
+                f"| `--cpus-per-trial <float>` | `{plan.cpus_per_trial:g}` |",
+                f"| `--download` / `--no-download` | `{'--download' if plan.download else '--no-download'}` |",
+                "| `--format <table\\|markdown\\|csv\\|latex>` | `table` |"]:
+        assert row in options, row
+    assert f"| `{HEARTBEAT_SECONDS_VAR}` | {PROGRESS_SECONDS:g} |" in generate.environment_table()
+
+
 def test_a_part_naming_no_table_is_an_error_naming_it():
     with pytest.raises(ValueError, match="'no-such-table'"):
         generate.rewrite("<!-- generated: no-such-table -->\n<!-- end generated -->\n")
