@@ -96,11 +96,12 @@ def test_rerun_skips_finished_cells(first_sweep):
 def test_rerun_with_another_budget_is_refused(first_sweep, change, asked):
     results = first_sweep[0]
     before = _stored_bytes(results)
-    proc = archbench("sweep", "--local", *GRID, *TINY, *change, "--results", str(results), "--name", "t")
-    assert proc.returncode == 2
-    assert proc.stderr.strip().startswith("error: sweep 't' already has") and "--force" in proc.stderr
-    assert asked in proc.stderr.split("this run asks for")[-1], proc.stderr
-    assert _stored_bytes(results) == before
+    for force in ([], ["--force"]):   # --force trains again; it never mixes setups in one sweep
+        proc = archbench("sweep", "--local", *GRID, *TINY, *change, *force, "--results", str(results), "--name", "t")
+        assert proc.returncode == 2
+        assert proc.stderr.strip().startswith("error: sweep 't' already has") and "another --name" in proc.stderr
+        assert asked in proc.stderr.split("this run asks for")[-1], proc.stderr
+        assert _stored_bytes(results) == before
 
 
 FAULTS = str(Path(__file__).parent / "plugins" / "faults.py")
