@@ -44,7 +44,6 @@ import importlib.metadata
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -57,7 +56,8 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = HERE.parent
 sys.path.insert(0, str(BENCHMARKS))
 
-from common import GRACE, REPO, append_result, mib, num, plain, run_cli, script_parser  # noqa: E402
+from common import (  # noqa: E402
+    GRACE, REPO, append_result, interrupt_then_kill, mib, num, plain, run_cli, script_parser)
 
 JSONL = "archbench-gpu.jsonl"
 CLOCK = 420.0              # seconds from the call's start to its end: room left in the window for a second call
@@ -130,33 +130,18 @@ def run_step(command: list[str], limit: float, env: dict[str, str] | None = None
 
     Returns its exit code, seconds, and whether it was stopped. Everything it started carries a
     marker in its environment: at the limit each of their process groups gets SIGINT (Ctrl-C: a sweep
-    stores what it finished), and after STOP_GRACE seconds whatever is left gets SIGKILL, by its pid.
+    stores what it finished), and after STOP_GRACE seconds whatever is left gets SIGKILL
+    (``common.interrupt_then_kill``).
     """
     marker = uuid.uuid4().hex
     start = time.monotonic()
     process = subprocess.Popen(command, start_new_session=True, env={**(env or os.environ), MARKER: marker})
     try:
-        returncode = process.wait(timeout=max(limit, 0.1))
-        stopped = False
+        returncode, stopped = process.wait(timeout=max(limit, 0.1)), False
     except subprocess.TimeoutExpired:
-        stopped = True
-        for group in {_group(pid) for pid in marked(marker)} - {None}:
-            _signal(group, signal.SIGINT, os.killpg)
-        try:
-            process.wait(timeout=STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            pass
-        returncode = None
-    # Leftovers (Ray's daemons, workers) go with their step, stopped or not, and are gone before the
-    # next step starts: SIGKILL is delivered asynchronously, so wait until none is left.
-    deadline = time.monotonic() + STOP_GRACE
-    while (leftovers := marked(marker)) and time.monotonic() < deadline:
-        for pid in leftovers:
-            _signal(pid, signal.SIGKILL, os.kill)
-        time.sleep(0.05)
-    if process.poll() is None:
-        process.kill()
-    process.wait()
+        returncode, stopped = None, True
+    # Leftovers (Ray's daemons, workers) go with their step, stopped or not, and are gone before the next step starts.
+    interrupt_then_kill(process, STOP_GRACE, started=lambda: marked(marker))
     return {"returncode": returncode, "stopped": stopped, "marker": marker,
             "seconds": round(time.monotonic() - start, 1)}
 
@@ -173,20 +158,6 @@ def marked(marker: str) -> list[int]:
             except OSError:
                 continue
     return pids
-
-
-def _group(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except ProcessLookupError:
-        return None
-
-
-def _signal(target: int, sig: int, send) -> None:
-    try:
-        send(target, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 # ---------------------------------------------------------------- the steps (each in its own process)
