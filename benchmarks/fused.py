@@ -52,7 +52,7 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-class Cell:
+class Setup:
     """One architecture x input size x K: the K initial models, their batches, the recipe."""
 
     def __init__(self, arch: str, dataset: str, k: int, device: torch.device, batch_size: int | None) -> None:
@@ -86,7 +86,7 @@ class Cell:
 class Separate:
     """K models trained one step after another."""
 
-    def __init__(self, cell: Cell, dropout: bool, steps: int) -> None:
+    def __init__(self, cell: Setup, dropout: bool, steps: int) -> None:
         self.cell, self.models = cell, cell.models(dropout)
         self.optimizers = [recipes.make_optimizer(cell.recipe, m) for m in self.models]
         self.schedules = [cell.schedule(o, steps) for o in self.optimizers]
@@ -108,7 +108,7 @@ class Separate:
 class Fused:
     """The K models as one: stacked parameters and buffers, one vmapped step."""
 
-    def __init__(self, cell: Cell, dropout: bool, steps: int) -> None:
+    def __init__(self, cell: Setup, dropout: bool, steps: int) -> None:
         models = cell.models(dropout)
         self.cell = cell
         self.params, self.buffers = stack_module_state(models)
@@ -136,7 +136,7 @@ class Fused:
         return list(losses.detach())
 
 
-def check(cell: Cell, steps: int) -> dict:
+def check(cell: Setup, steps: int) -> dict:
     """Each seed's loss at each of the first ``steps`` steps, separate and fused (dropout off)."""
     separate, fused = Separate(cell, dropout=False, steps=steps), Fused(cell, dropout=False, steps=steps)
     pairs = [[(float(a), float(b)) for a, b in zip(separate.step(i), fused.step(i))] for i in range(steps)]
@@ -144,7 +144,7 @@ def check(cell: Cell, steps: int) -> dict:
     return {"losses_separate_fused": pairs, "loss_rel_diff_max": worst, "agree": worst <= TOLERANCE}
 
 
-def rate(cell: Cell, kind: type, steps: int) -> float:
+def rate(cell: Setup, kind: type, steps: int) -> float:
     """images/s over all K seeds of ``steps`` timed steps (after one untimed)."""
     trainer = kind(cell, dropout=True, steps=steps + 1)
     trainer.step(0)
@@ -161,7 +161,7 @@ def _stats(values: list[float], digits: int) -> dict:
             "max": round(max(values), digits)}
 
 
-def measure(cell: Cell, args) -> dict:
+def measure(cell: Setup, args) -> dict:
     checked = check(cell, args.check_steps)
     rates: dict[str, list[float]] = {"separate": [], "fused": []}
     for r in range(args.repeats):
@@ -231,7 +231,7 @@ def main() -> None:
                               "skipped": f"{elapsed:.0f} s gone, limit {args.max_seconds:.0f} s"}
                 else:
                     cell_start = time.perf_counter()
-                    figure = measure(Cell(arch, INPUTS[shape], k, device, args.batch_size), args)
+                    figure = measure(Setup(arch, INPUTS[shape], k, device, args.batch_size), args)
                     longest = max(longest, (time.perf_counter() - cell_start) / k)   # seconds per seed
                 print(row_line(figure), flush=True)
                 result["figures"].append(figure)

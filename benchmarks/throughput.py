@@ -47,6 +47,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from pathlib import Path
 
 from common import add_run_options, append_item, device_facts, finish, mib, new_result, parse_args, script_parser
 
@@ -218,7 +219,7 @@ def cpu_peak(peak_gflops: float | None) -> dict:
     """The FP32 peak of one CPU core (one thread): ``peak_gflops``, else the clock x FLOPs per cycle (docstring)."""
     if peak_gflops:
         return {"flops_per_thread": peak_gflops * 1e9, "how": "--peak-gflops"}
-    info = open("/proc/cpuinfo").read()
+    info = Path("/proc/cpuinfo").read_text()
     flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
     mhz = next((float(line.split(":", 1)[1]) for line in info.splitlines() if line.startswith("cpu MHz")), None)
     if mhz is None or not {"avx2", "fma"} <= set(flags):
