@@ -119,6 +119,7 @@ def _data(plan: SweepPlan, cells: list[Cell], site: RaySite) -> list[str]:
     if not site.local:
         return [f"{', '.join(real)}: each node reads its own data root" +
                 (", downloading what it lacks" if plan.download else "")]
+    data.check_counts(real, plan.data_dir)    # the run's refusal of files that hold other counts, writing nothing
     found = data.info(plan.data_dir).set_index("name")
     phrases = []
     for name in real:

@@ -4,7 +4,8 @@
 are built in; plugins register more, see ``specs``); ``load_split`` gives a split as uint8 tensors
 (real ones from the data root, see ``store`` for its layout, synthetic ones generated);
 ``DeviceLoader`` batches a split on the training device; ``fetch``/``import_dataset``/``info`` manage
-the data root, and ``prepare`` readies a sweep's datasets (counts checked) before its trials start;
+the data root, ``prepare`` readies a sweep's datasets before its trials start and ``check_counts``
+checks, writing nothing, that their files hold the images promised;
 ``stratified_sample``/``stratified_split`` take seeded class-balanced subsets.
 """
 
@@ -13,10 +14,11 @@ from orchestrator.data.loader import DeviceLoader
 from orchestrator.data.sampling import held_out_count, stratified_sample, stratified_split
 from orchestrator.data.sources import Importable, ImportRefusedError, OfficialFile, Reader
 from orchestrator.data.specs import DatasetSpec, UnknownDatasetError, names, register, spec
-from orchestrator.data.store import DataUnavailableError, default_root, fetch, info, load_split, prepare
+from orchestrator.data.store import (
+    DataUnavailableError, check_counts, default_root, fetch, info, load_split, prepare)
 
 __all__ = [
     "DataUnavailableError", "DatasetSpec", "DeviceLoader", "ImportRefusedError", "Importable", "OfficialFile",
-    "Reader", "UnknownDatasetError", "default_root", "fetch", "held_out_count", "import_dataset", "info", "load_split",
-    "names", "prepare", "register", "spec", "stratified_sample", "stratified_split",
+    "Reader", "UnknownDatasetError", "check_counts", "default_root", "fetch", "held_out_count", "import_dataset",
+    "info", "load_split", "names", "prepare", "register", "spec", "stratified_sample", "stratified_split",
 ]

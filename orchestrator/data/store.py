@@ -87,22 +87,38 @@ def prepare(names: Sequence[str], root: str | Path | None = None, *, download: b
     """Make the real datasets among ``names`` ready on this machine before a sweep's trials start.
 
     Each is downloaded (with ``download``) or found, decoded once, and must hold as many images as its
-    spec promises: counted from its files' headers before they are decoded (``sources.Counted``), and
-    from the decoded splits (memory-mapped, not read). DataUnavailableError otherwise, one line naming
-    the dataset, the file, the count found and the count expected. Synthetic datasets need nothing.
+    spec promises (``check_counts``, before decoding and after). Synthetic datasets need nothing.
     """
     root = _resolve(root)
-    for dataset in map(spec, dict.fromkeys(names)):
-        if dataset.synthetic:
-            continue
-        folder = _folder(dataset, root)
-        if not is_complete(folder) and isinstance(dataset.source, Counted):
-            for counted in dataset.source.file_counts(folder):
-                _check_count(dataset, root, counted.path, counted.split, counted.count, counted.items)
+    for dataset in _real(names):
+        _check_counts(dataset, root)
         _ensure_decoded(dataset, root, download)
+        _check_counts(dataset, root)
+
+
+def check_counts(names: Sequence[str], root: str | Path | None = None) -> None:
+    """DataUnavailableError unless each real dataset among ``names`` holds the images its spec promises, as far as
+    can be told without writing anything: from its decoded splits where they exist (memory-mapped, not read),
+    else from its files' headers (``sources.Counted``); a dataset with neither passes. The error is one line
+    naming the dataset, the file, the count found and the count expected."""
+    root = _resolve(root)
+    for dataset in _real(names):
+        _check_counts(dataset, root)
+
+
+def _real(names: Sequence[str]) -> list[DatasetSpec]:
+    return [dataset for dataset in map(spec, dict.fromkeys(names)) if not dataset.synthetic]
+
+
+def _check_counts(dataset: DatasetSpec, root: Path) -> None:
+    folder = _folder(dataset, root)
+    if is_complete(folder):
         for split in SPLITS:
             path = _decoded_path(folder, split)
             _check_count(dataset, root, path, split, len(_read_decoded(path)[1]), "images")
+    elif isinstance(dataset.source, Counted):
+        for counted in dataset.source.file_counts(folder):
+            _check_count(dataset, root, counted.path, counted.split, counted.count, counted.items)
 
 
 def fetch(names: Sequence[str], root: str | Path | None = None) -> None:

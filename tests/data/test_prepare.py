@@ -34,6 +34,9 @@ def test_truncated_idx_files_are_refused_from_their_headers_before_anything_is_d
         f"mnist: {raw / 'train-images-idx3-ubyte'} holds {TRAIN_SIZE} train images where MNIST has 60,000; "
         f"replace its files with the official ones: `archbench data import mnist PATH --data-dir {tmp_path}`")
     assert not list(tmp_path.rglob("archbench-*")), "the short files were decoded"
+    data.check_counts(["mnist"], tmp_path / "elsewhere")     # nothing there: nothing to tell
+    with pytest.raises(data.DataUnavailableError, match="train-images-idx3-ubyte holds 20 train images"):
+        data.check_counts(["synthetic_mnist", "mnist"], tmp_path)
 
 
 def test_a_decoded_split_of_another_count_is_refused_naming_the_decoded_file(tmp_path: Path, offline: None) -> None:
@@ -57,11 +60,12 @@ def test_a_plugin_dataset_of_another_count_is_told_to_mend_its_files_or_its_spec
         data.prepare(["blobs"], tmp_path)
 
 
-def test_a_sweep_on_a_truncated_data_root_exits_2_before_ray_starts(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_a_sweep_on_a_truncated_data_root_exits_2_before_ray_starts(tmp_path: Path, dry_run: list[str]) -> None:
     root, results, ray_tmp = tmp_path / "data", tmp_path / "results", tmp_path / "raytmp"
     write_mnist(root, "MNIST")
     proc = archbench("sweep", "--local", "--archs", "lenet5", "--datasets", "mnist", "--data-dir", str(root),
-                     "--results", str(results), env={"RAY_TMPDIR": str(ray_tmp)}, timeout=120)
+                     "--results", str(results), *dry_run, env={"RAY_TMPDIR": str(ray_tmp)}, timeout=120)
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert error_lines(proc.stderr) == proc.stderr.strip().splitlines() == [
         f"error: mnist: {root / 'MNIST' / 'raw' / 'train-images-idx3-ubyte'} holds {TRAIN_SIZE} train images where "
