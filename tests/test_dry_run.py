@@ -101,6 +101,7 @@ def _estimated_seconds(text: str) -> float:
 
 
 @pytest.mark.ray
+@pytest.mark.slow
 def test_the_estimate_of_a_small_sweep_is_within_twice_its_real_wall_time(dry_then_real):
     dry, real, wall, _ = dry_then_real
     assert dry.returncode == 0, dry.stderr[-3000:]
@@ -110,6 +111,7 @@ def test_the_estimate_of_a_small_sweep_is_within_twice_its_real_wall_time(dry_th
 
 
 @pytest.mark.ray
+@pytest.mark.slow
 def test_trials_start_in_seed_rounds(dry_then_real):
     real, results = dry_then_real[1], dry_then_real[3]
     assert real.returncode == 0, real.stderr[-3000:]
