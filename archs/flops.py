@@ -33,7 +33,8 @@ def training_flops(model: nn.Module, in_channels: int, image_size: int) -> int:
     return counter.get_total_flops() // _BATCH
 
 
-def count_flops(shapes: Mapping[str, InputShape], arch_names: Sequence[str] | None = None) -> dict[tuple[str, str], int]:
+def count_flops(shapes: Mapping[str, InputShape],
+                arch_names: Sequence[str] | None = None) -> dict[tuple[str, str], int]:
     """(arch, shape name) -> training FLOPs per image of a freshly built model, for each architecture
     (default: every registered one, in registry order) on each of ``shapes``."""
     return {(arch, shape_name): training_flops(build(arch, *shape), shape.in_channels, shape.image_size)

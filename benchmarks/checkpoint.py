@@ -51,7 +51,8 @@ def measure(arch: str, dataset: str, images: int, epochs: int) -> dict:
     per_image = epoch / spec.setup.train_images
     full_epoch = per_image * data.spec(dataset).train_size * 0.9   # the full training split less the validation tenth
     cost = statistics.median(saves) + statistics.median(copies)
-    return {"arch": arch, "dataset": dataset, "state_bytes": max(sizes), "save_ms": round(statistics.median(saves) * 1e3, 2),
+    return {"arch": arch, "dataset": dataset, "state_bytes": max(sizes),
+            "save_ms": round(statistics.median(saves) * 1e3, 2),
             "copy_ms": round(statistics.median(copies) * 1e3, 2), "sample_epoch_s": round(epoch, 3),
             "full_epoch_s_projected": round(full_epoch, 2), "share_of_full_epoch": round(cost / full_epoch, 6)}
 

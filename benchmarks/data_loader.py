@@ -28,11 +28,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from common import add_run_options, finish, new_result, parse_args, script_parser
-
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torchvision  # noqa: E402
+from common import add_run_options, finish, new_result, parse_args, script_parser
 from torch.utils.data import DataLoader  # noqa: E402
 from torchvision import datasets, transforms  # noqa: E402
 

@@ -32,9 +32,8 @@ import copy
 import statistics
 import time
 
-from common import add_run_options, append_item, device_facts, finish, new_result, parse_args, script_parser
-
 import torch  # noqa: E402
+from common import add_run_options, append_item, device_facts, finish, new_result, parse_args, script_parser
 from torch import nn  # noqa: E402
 from torch.func import functional_call, stack_module_state  # noqa: E402
 

@@ -26,10 +26,9 @@ import statistics
 import tempfile
 import time
 
-from common import add_run_options, finish, new_result, parse_args, run_cli, script_parser
-
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
+from common import add_run_options, finish, new_result, parse_args, run_cli, script_parser
 
 from orchestrator.results import ResultStore  # noqa: E402
 from orchestrator.train import train  # noqa: E402

@@ -27,9 +27,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from common import add_run_options, finish, new_result, parse_args, run_cli, script_parser
-
 import pandas as pd  # noqa: E402
+from common import add_run_options, finish, new_result, parse_args, run_cli, script_parser
 
 import archs  # noqa: E402
 from orchestrator import data  # noqa: E402

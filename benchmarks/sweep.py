@@ -41,11 +41,22 @@ import subprocess
 import tempfile
 import time
 
-from common import (GRACE, add_run_options, append_item, device_facts, finish, mib, new_result, num, parse_args, plain, run_cli,
-                    script_parser)
-
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
+from common import (
+    GRACE,
+    add_run_options,
+    append_item,
+    device_facts,
+    finish,
+    mib,
+    new_result,
+    num,
+    parse_args,
+    plain,
+    run_cli,
+    script_parser,
+)
 
 import archs  # noqa: E402
 from orchestrator import data  # noqa: E402
@@ -62,7 +73,8 @@ def run_level(flags: list[str], common: list[str], timeout: float | None, site: 
         run = run_cli(["sweep", *site, *common, *flags, "--results", tmp, "--name", "bench"], timeout=timeout)
         rows = ResultStore(tmp).trials()
     if run["returncode"] not in (0, 1) and rows.empty:     # 1: some trials failed or collapsed; still timed
-        raise SystemExit(f"error: archbench sweep {' '.join(flags)} exited {run['returncode']}:\n{run['output'][-3000:]}")
+        raise SystemExit(f"error: archbench sweep {' '.join(flags)} exited {run['returncode']}:\n"
+                         f"{run['output'][-3000:]}")
     return summarize_level(run, rows, begin)
 
 

@@ -49,9 +49,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from common import add_run_options, append_item, device_facts, finish, mib, new_result, parse_args, script_parser
-
 import torch  # noqa: E402
+from common import add_run_options, append_item, device_facts, finish, mib, new_result, parse_args, script_parser
 
 import archs  # noqa: E402
 from archs.flops import training_flops  # noqa: E402
@@ -344,7 +343,8 @@ def main() -> None:
                         help="time the steps between bare and archbench: auto = where the ratio < 0.95")
     parser.add_argument("--max-seconds", type=float, default=None, help="skip the cells that would end after this")
     parser.add_argument("--formats", action="store_true",
-                        help="train() in both memory formats (contiguous, channels-last) instead of against the bare loop")
+                        help="train() in both memory formats (contiguous, channels-last) instead of against the "
+                             "bare loop")
     parser.add_argument("--peak-gflops", type=float, default=None,
                         help="FP32 peak of one CPU thread (default: clock x 32 FLOPs/cycle where AVX2 + FMA)")
     add_run_options(parser, "throughput", QUICK, "CPU check in seconds")

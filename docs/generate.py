@@ -22,8 +22,8 @@ import argparse
 import html
 import re
 import sys
-from pathlib import Path
 from enum import Enum
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import archs

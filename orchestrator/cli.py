@@ -24,14 +24,14 @@ from rich.console import Console
 
 import archs
 from orchestrator import data, plugins
-from orchestrator.auth import local_token_auth
-from orchestrator.render import FORMATS, render
 from orchestrator.atomic import atomic_write_text
-from orchestrator.export.cli import export_app
+from orchestrator.auth import local_token_auth
 from orchestrator.errors import ArchbenchError
+from orchestrator.export.cli import export_app
 from orchestrator.options import RESULTS_DIR, ResultsOpt
-from orchestrator.results import ResultsError, ResultStore
 from orchestrator.plan import DEFAULT_GPU_FRACTION, SweepPlan
+from orchestrator.render import FORMATS, render
+from orchestrator.results import ResultsError, ResultStore
 from orchestrator.trial import Budget, PlanError
 
 if TYPE_CHECKING:
@@ -148,9 +148,11 @@ def sweep(
     address: Annotated[Optional[str], typer.Option(
         "--address", help="Join a running Ray cluster: 'auto' (the cluster this node is in), HOST:PORT, "
                           "or ray://HOST:10001 (default: $RAY_ADDRESS when set).")] = None,
-    arch_list: Annotated[Optional[str], typer.Option("--archs", help="Comma list of architectures (default: all).")] = None,
+    arch_list: Annotated[Optional[str], typer.Option(
+        "--archs", help="Comma list of architectures (default: all).")] = None,
     dataset_list: Annotated[Optional[str], typer.Option(
-        "--datasets", help="Comma list of datasets (default: the four real ones; synthetic_* for offline runs).")] = None,
+        "--datasets",
+        help="Comma list of datasets (default: the four real ones; synthetic_* for offline runs).")] = None,
     seeds: Annotated[int, typer.Option(help="Seeds per (architecture, dataset) cell.")] = PLAN_DEFAULTS["seeds"],
     epochs: Annotated[Optional[int], typer.Option(
         help="Epochs per trial (default: each recipe's).")] = PLAN_DEFAULTS["epochs"],

@@ -77,7 +77,8 @@ def check(arch_names: Sequence[str], dataset_names: Sequence[str]) -> None:
                 with torch.no_grad():
                     logits = model(images)
             except Exception as exc:
-                raise PluginError(f"{where}: forward of a {tuple(images.shape)} batch raised {first_line(exc, with_type=True)}") from None
+                raise PluginError(f"{where}: forward of a {tuple(images.shape)} batch raised "
+                                  f"{first_line(exc, with_type=True)}") from None
             expected = (2, spec.num_classes)
             if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != expected:
                 got = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__

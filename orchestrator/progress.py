@@ -102,7 +102,8 @@ class LineView:
 
     def heartbeat(self, name: str, progress: Progress) -> None:
         trial = self.running.setdefault(name, _Running(started=time.monotonic() - progress.seconds))
-        trial.epoch, trial.epochs, trial.step, trial.steps = progress.epoch, progress.epochs, progress.step, progress.steps
+        trial.epoch, trial.epochs = progress.epoch, progress.epochs
+        trial.step, trial.steps = progress.step, progress.steps
         trial.images_per_sec = progress.images_per_sec
         now = time.monotonic()
         if now - self._last_heartbeat_line.get(name, -HEARTBEAT_LINE_SECONDS) >= HEARTBEAT_LINE_SECONDS:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-
 from typing import TYPE_CHECKING
 
 import pyarrow.fs as pafs

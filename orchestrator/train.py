@@ -5,7 +5,8 @@ trains with the recipe the spec resolves, evaluates validation and test accuracy
 calls ``on_epoch`` with each epoch's row (and ``on_progress`` every few seconds within an epoch) and
 returns the trial's ``TrialOutcome``. After each epoch it also hands ``on_checkpoint`` a
 ``checkpoint.TrainState``; given one as ``resume``, it goes on from there exactly as an uninterrupted
-run would have, so an interrupted trial loses at most the epoch it was in. The sweep's trainable, the tests and the benchmarks all call it.
+run would have, so an interrupted trial loses at most the epoch it was in. The sweep's trainable, the tests
+and the benchmarks all call it.
 
 A trial ends in one of three statuses: ``ok``; ``diverged`` when the training loss or the weights
 became NaN/inf (training stops there); ``collapsed`` when, after training, ``collapse.collapse_reason``

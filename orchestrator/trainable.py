@@ -89,7 +89,8 @@ class Checkpointer:
 
 
 def _state_to_resume(spec: TrialSpec) -> TrainState | None:
-    """This trial's latest checkpoint (Tune's, on a retry) or the earlier run's; None when there is none of its setup."""
+    """This trial's latest checkpoint (Tune's, on a retry) or the earlier run's; None when there is none of its
+    setup."""
     checkpoint = tune.get_checkpoint()
     if checkpoint is None and spec.resume_from:
         checkpoint = tune.Checkpoint(spec.resume_from)

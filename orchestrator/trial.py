@@ -295,7 +295,8 @@ class TrialRow:
 
     @staticmethod
     def columns() -> tuple[Column, ...]:
-        """The row's columns in order: its key (sweep, cell, attempt), then the setup's, the outcome's, the placement's."""
+        """The row's columns in order: its key (sweep, cell, attempt), then the setup's, the outcome's, the
+        placement's."""
         own, setup = columns_of(TrialRow, "key"), columns_of(TrialSetup, "setup")
         key = [*own[:1], *(c for c in setup if c.group == "key"), *own[1:]]
         return (*key, *(c for c in setup if c.group != "key"), *columns_of(TrialOutcome, "outcome"),

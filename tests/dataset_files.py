@@ -13,9 +13,8 @@ import hashlib
 import pickle
 import struct
 import tarfile
-from pathlib import Path
-
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import scipy.io

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from helpers import make_row
+
 from orchestrator.results import ResultStore
 from orchestrator.trial import Budget, EpochRow
 

@@ -60,7 +60,8 @@ def history_rows(row: Mapping[str, object]) -> list[dict]:
     final = row["test_acc"] if row["status"] == "ok" else float("nan")
     seconds = (row["train_seconds"] or 3.0) / EPOCHS
     return [{"sweep": row["sweep"], "arch": row["arch"], "dataset": row["dataset"], "seed": row["seed"],
-             "attempt": row["attempt"], "epoch": e, "train_loss": 1.0 / e, "test_acc": final - 0.05 * (EPOCHS - e), "epoch_seconds": seconds}
+             "attempt": row["attempt"], "epoch": e, "train_loss": 1.0 / e, "test_acc": final - 0.05 * (EPOCHS - e),
+             "epoch_seconds": seconds}
             for e in range(1, EPOCHS + 1)]
 
 

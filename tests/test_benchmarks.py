@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import BENCHMARKS, load_script, run_script
 
 pytestmark = pytest.mark.slow   # runs the benchmark scripts, two through Ray

@@ -1,11 +1,11 @@
 """The CLI's commands and its handling of bad input: one line on stderr, exit code 2, nothing written."""
 
 import pytest
+from helpers import archbench, make_row
+from helpers import run_in_process as run
 
 import archs
 from orchestrator.results import ResultStore
-
-from helpers import archbench, make_row, run_in_process as run
 
 
 def assert_one_line_error(code: int, err: str, *needles: str) -> None:
@@ -39,7 +39,8 @@ def test_params_markdown(monkeypatch, capsys):
 
 
 BAD_SWEEPS = [
-    (["--archs", "lenet5,alexnet"], ["--archs has unknown 'alexnet'", "lenet5, vgg, resnet20v1, resnet20v2, squeezenet"]),
+    (["--archs", "lenet5,alexnet"],
+     ["--archs has unknown 'alexnet'", "lenet5, vgg, resnet20v1, resnet20v2, squeezenet"]),
     (["--datasets", "imagenet"], ["--datasets has unknown 'imagenet'", "cifar10"]),
     (["--train-limit", "40", "--batch-size", "64"], ["--train-limit 40 leaves 36 training images", "batch size 64"]),
     (["--max-failures", "-1"], ["--max-failures", "-1"]),
@@ -91,7 +92,8 @@ def test_where_the_sweep_runs(monkeypatch, capsys, tmp_path, args, ray_address, 
     assert code == 0, err
     assert (calls[0].local, calls[0].address) == (joins is None, joins)
     first = out.splitlines()[0]
-    assert first.startswith("Ray: starting a local instance" if joins is None else f"Ray: joining the cluster at {joins}")
+    expected = "Ray: starting a local instance" if joins is None else f"Ray: joining the cluster at {joins}"
+    assert first.startswith(expected)
 
 
 def test_unreachable_address(monkeypatch, capsys, tmp_path):
@@ -143,7 +145,8 @@ def test_a_sweep_given_no_options_asks_for_the_plans_defaults(monkeypatch, capsy
 def test_data_root_that_cannot_be_created(monkeypatch, capsys, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    for args in (["data", "fetch", "mnist"], ["sweep", "--local", "--datasets", "mnist", "--results", str(tmp_path / "r")]):
+    for args in (["data", "fetch", "mnist"],
+                 ["sweep", "--local", "--datasets", "mnist", "--results", str(tmp_path / "r")]):
         code, _, err = run(monkeypatch, capsys, *args, "--data-dir", str(blocker / "data"))
         assert_one_line_error(code, err, "cannot write mnist into the data root", str(blocker / "data"))
     assert not (tmp_path / "r").exists()
@@ -233,7 +236,8 @@ PLUGINS = __import__("pathlib").Path(__file__).parent / "plugins"
     ("broken_import.py", None, ["broken_import.py", "ModuleNotFoundError", "archbench_no_such_module"]),
     ("duplicate.py", None, ["duplicate.py", "'lenet5' is already registered", "archs.lenet"]),
     ("bad_builder.py", "no_build", ["bad_builder.py", "'no_build' on synthetic_mnist", "builder raised ValueError"]),
-    ("bad_shape.py", "one_logit", ["bad_shape.py", "'one_logit'", "returned (2, 1)", "expected logits of shape (2, 10)"]),
+    ("bad_shape.py", "one_logit",
+     ["bad_shape.py", "'one_logit'", "returned (2, 1)", "expected logits of shape (2, 10)"]),
     ("missing.py", None, ["missing.py", "no such file"]),
     ("archbench_no_such_package.models", None, ["archbench_no_such_package.models", "ModuleNotFoundError"]),
 ])

@@ -40,10 +40,10 @@ from pathlib import Path
 import pytest
 import ray
 import yaml
+from helpers import BENCHMARKS, archbench, load_script
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from helpers import BENCHMARKS, archbench, load_script
 from orchestrator.results import ResultStore
 
 kill_until_gone = load_script(BENCHMARKS / "common.py", "benchmarks_common").kill_until_gone

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from helpers import archbench, error_lines, make_row, run_in_process
+
 from orchestrator.estimate import makespan
 from orchestrator.results import ResultStore
 from orchestrator.trial import Budget

@@ -5,6 +5,7 @@ import inspect
 import pkgutil
 
 import pytest
+from helpers import run_in_process as run
 
 import orchestrator
 from orchestrator.data import DataUnavailableError, ImportRefusedError, UnknownDatasetError
@@ -14,8 +15,6 @@ from orchestrator.plugins import PluginError
 from orchestrator.report import ReportError
 from orchestrator.results import ResultsError
 from orchestrator.trial import PlanError
-
-from helpers import run_in_process as run
 
 USER_ERRORS = [
     PlanError("seeds", "must be at least 1, got 0"),

@@ -12,11 +12,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from export_rows import free_port, write_results
+from helpers import error_lines, run_in_process
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from export_rows import free_port, write_results
-from helpers import error_lines, run_in_process
 from orchestrator.export import EPOCH_METRICS, FINAL_METRICS, FINAL_PREFIX, SETUP_COLUMNS
 
 SERVER_START_S = 240     # the server imports a lot; on two busy cores that takes minutes

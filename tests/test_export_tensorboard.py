@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from export_rows import free_port, write_results
+from helpers import error_lines, run_in_process
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.util import tensor_util
 
-from export_rows import free_port, write_results
-from helpers import error_lines, run_in_process
 from orchestrator.export import EPOCH_METRICS, FINAL_METRICS, FINAL_PREFIX, SETUP_COLUMNS
 
 SERVER_START_S = 240     # TensorBoard loads the runs after it starts; slow on two busy cores

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from helpers import ARCHBENCH, BENCHMARKS, archbench, load_script
+
 from orchestrator.results import ResultStore
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]   # sweeps through Ray, interrupted and killed

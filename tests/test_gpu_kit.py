@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import BENCHMARKS, REPO, load_script, run_script
 
 pytestmark = pytest.mark.slow   # packs kits and runs the GPU run's dry runs

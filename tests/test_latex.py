@@ -9,11 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from helpers import run_in_process as run
+from report_frames import frames, sweep_rows, trial_row, write_results
+
 from orchestrator import report
 from orchestrator.render import LATEX_PACKAGES, latex_caption, latex_tables, latex_text
-from report_frames import frames, sweep_rows, trial_row, write_results
 
 OVERFULL_TOLERANCE_PT = 1.0
 PDFLATEX = shutil.which("pdflatex")

@@ -8,8 +8,8 @@ import subprocess
 import time
 
 import pytest
-
 from helpers import ARCHBENCH
+
 from orchestrator.progress import HEARTBEAT_SECONDS_VAR, LineView, LiveView, heartbeat_seconds, make_view
 from orchestrator.train import PROGRESS_SECONDS
 from orchestrator.trial import EpochRow, Progress

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from dataset_files import write_cifar, write_tarball
 from helpers import archbench, error_lines
+
 from orchestrator import data
 
 REAL_DATA = os.environ.get("ARCHBENCH_REAL_DATA", "")

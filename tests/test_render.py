@@ -7,11 +7,11 @@ import re
 
 import pandas as pd
 import pytest
-
 from helpers import run_in_process as run
+from report_frames import frames, sweep_rows, write_results
+
 from orchestrator import report
 from orchestrator.render import render
-from report_frames import frames, sweep_rows, write_results
 
 NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?%?")
 WIDE = {

@@ -9,11 +9,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import make_row, run_in_process
 
 from orchestrator import results
 from orchestrator.results import HISTORY_SCHEMA, TRIAL_SCHEMA, ResultsError, ResultStore
-
-from helpers import make_row, run_in_process
 
 # Results folders written by each schema's own archbench, never regenerated (tests/fixtures/README.md).
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -106,7 +105,8 @@ def test_writers_sharing_a_directory_number_one_cells_attempts_in_turn(tmp_path,
 
 def test_the_tables_take_each_seeds_latest_result_and_mark_what_it_replaced(tmp_path):
     store = ResultStore(tmp_path)
-    for seed, statuses in {0: ["collapsed", "ok"], 1: ["ok", "failed"], 2: ["failed", "failed"], 3: ["diverged"]}.items():
+    attempts = {0: ["collapsed", "ok"], 1: ["ok", "failed"], 2: ["failed", "failed"], 3: ["diverged"]}
+    for seed, statuses in attempts.items():
         for status in statuses:
             store.put_trial(_row(seed=seed, status=status))
     chosen = results.choose_attempts(store.trials()).set_index("seed").sort_index()

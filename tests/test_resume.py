@@ -1,8 +1,8 @@
 """Resuming a sweep: its ok rows are skipped only when they were set up as this run asks (no Ray here)."""
 
 import pytest
-
 from helpers import make_row
+
 from orchestrator import results
 from orchestrator.errors import SweepError
 from orchestrator.plan import SweepPlan

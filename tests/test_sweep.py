@@ -6,8 +6,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-
 from helpers import TINY, archbench
+
 from orchestrator.results import HISTORY_SCHEMA, TRIAL_SCHEMA, ResultStore
 
 pytestmark = pytest.mark.slow   # most of its tests run sweeps through Ray
@@ -91,7 +91,8 @@ def test_rerun_skips_finished_cells(first_sweep):
 
 
 @pytest.mark.ray
-@pytest.mark.parametrize("change,asked", [(["--epochs", "3"], "epochs 3:"), (["--test-limit", "128"], "test images 128:"),
+@pytest.mark.parametrize("change,asked", [(["--epochs", "3"], "epochs 3:"),
+                                          (["--test-limit", "128"], "test images 128:"),
                                           (["--val-split", "0.2"], "val split 0.2, train images 410, val images 102:")])
 def test_rerun_with_another_budget_is_refused(first_sweep, change, asked):
     results = first_sweep[0]
@@ -112,11 +113,13 @@ def test_failed_diverged_collapsed_and_killed_trials_through_a_plugin(tmp_path):
     # The faulty architectures come from a plugin, loaded the way a user's is; a working one runs beside them.
     marker = tmp_path / "killed-once"
     proc = archbench(
-        "sweep", "--local", "--plugin", FAULTS, "--archs", "fault_raise,fault_nan,fault_collapse,fault_kill_once,tiny_cnn",
+        "sweep", "--local", "--plugin", FAULTS,
+        "--archs", "fault_raise,fault_nan,fault_collapse,fault_kill_once,tiny_cnn",
         "--datasets", "synthetic_mnist", *TINY, "--results", str(tmp_path / "results"), "--name", "faults",
         "--max-failures", "1", env={"ARCHBENCH_TEST_KILL_MARKER": str(marker)})
     assert proc.returncode == 1, proc.stderr[-3000:]
-    assert proc.stderr.strip().splitlines()[-1].startswith("error: 1 trial(s) failed: fault_raise/synthetic_mnist/seed0")
+    last_line = proc.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("error: 1 trial(s) failed: fault_raise/synthetic_mnist/seed0")
     trials = ResultStore(tmp_path / "results").trials().set_index("arch")
     assert len(trials) == 5
     failed = trials.loc["fault_raise"]
@@ -238,7 +241,8 @@ def test_the_callback_counts_the_trials_that_shared_a_device(tmp_path):
 def test_unstored_rows_exit_1_with_one_line(monkeypatch, capsys, tmp_path):
     import sys
 
-    from orchestrator import cli, sweep as sweeps
+    from orchestrator import cli
+    from orchestrator import sweep as sweeps
 
     outcome = sweeps.SweepOutcome(planned=2, skipped=0, statuses=sweeps.Counter(ok=1), failures=[],
                                   unstored=["vgg/mnist/seed0: [Errno 28] No space left on device"])
@@ -254,6 +258,7 @@ def test_unstored_rows_exit_1_with_one_line(monkeypatch, capsys, tmp_path):
 
 def test_trials_run_in_seed_rounds_the_longest_cells_first(tmp_path):
     from helpers import make_row
+
     from orchestrator.sweep import SweepPlan, cells_to_run
     from orchestrator.trial import Budget, Cell
 

@@ -4,8 +4,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from helpers import make_row
+
 from orchestrator import plugins
 from orchestrator.columns import values_of
 from orchestrator.results import TRIAL_SCHEMA

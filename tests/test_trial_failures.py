@@ -1,4 +1,5 @@
-"""Why a trial failed, in one line, from the trial itself: the Ray adapter reports its exception, the driver stores it."""
+"""Why a trial failed, in one line, from the trial itself: the Ray adapter reports its exception, the driver
+stores it."""
 
 import io
 from types import SimpleNamespace

@@ -56,8 +56,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = HERE.parent
 sys.path.insert(0, str(BENCHMARKS))
 
-from common import (  # noqa: E402
-    GRACE, REPO, append_result, interrupt_then_kill, mib, num, plain, run_cli, script_parser)
+from common import GRACE, REPO, append_result, interrupt_then_kill, mib, num, plain, run_cli, script_parser  # noqa: E402
 
 JSONL = "archbench-gpu.jsonl"
 CLOCK = 420.0              # seconds from the call's start to its end: room left in the window for a second call

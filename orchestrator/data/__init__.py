@@ -14,8 +14,7 @@ from orchestrator.data.loader import DeviceLoader
 from orchestrator.data.sampling import held_out_count, stratified_sample, stratified_split
 from orchestrator.data.sources import Importable, ImportRefusedError, OfficialFile, Reader
 from orchestrator.data.specs import DatasetSpec, UnknownDatasetError, names, register, spec
-from orchestrator.data.store import (
-    DataUnavailableError, check_counts, default_root, fetch, info, load_split, prepare)
+from orchestrator.data.store import DataUnavailableError, check_counts, default_root, fetch, info, load_split, prepare
 
 __all__ = [
     "DataUnavailableError", "DatasetSpec", "DeviceLoader", "ImportRefusedError", "Importable", "OfficialFile",

@@ -29,11 +29,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from orchestrator.columns import columns_of
+from orchestrator.errors import ArchbenchError
 from orchestrator.report import cells as per_cell
 from orchestrator.report import questions, study_figures
 from orchestrator.report.cells import OK, UNSTABLE_STATUSES
-from orchestrator.columns import columns_of
-from orchestrator.errors import ArchbenchError
 from orchestrator.results import RESULTS, choose_attempts
 from orchestrator.trial import TrialSetup
 

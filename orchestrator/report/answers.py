@@ -35,7 +35,8 @@ SHARED_WORDS = "; some trials shared their device, so their seconds are not a tr
 def test_rule(tests: int) -> str:
     """The rule by which an answer names a best architecture, with the size of its Holm family."""
     return (f"two-sided Welch t-test, at least {MIN_SEEDS} seeds a side, rejecting at {SIGNIFICANCE:g} after "
-            f"Holm's correction over the {tests} test{'s' if tests != 1 else ''} made, with a lead of at least {MIN_LEAD:g}; identical seeds "
+            f"Holm's correction over the {tests} test{'s' if tests != 1 else ''} made, with a lead of at least "
+            f"{MIN_LEAD:g}; identical seeds "
             "on both sides are not tested")
 
 
@@ -104,7 +105,8 @@ def _unpredicted_note(analysis: Analysis) -> str:
                     & seeds["unpredicted_classes"].map(lambda v: np.ndim(v) > 0 and len(v) > 0)]
     if flagged.empty:
         return ""
-    parts = [f"{_seed_label(analysis, r.arch, r.dataset, r.seed)} (class{'es' if len(r.unpredicted_classes) > 1 else ''} "
+    parts = [f"{_seed_label(analysis, r.arch, r.dataset, r.seed)} "
+             f"(class{'es' if len(r.unpredicted_classes) > 1 else ''} "
              f"{', '.join(map(str, r.unpredicted_classes))})" for r in flagged.itertuples()]
     return (f"Ok seeds that never predicted some class on their validation split (else test set) "
             f"({MARKS['unpredicted'][0]}): {'; '.join(parts)}.")
@@ -131,7 +133,8 @@ def _claim_text(c: Comparison, subject: str) -> str:
     lenet5 by 0.0120 (n = 3 vs 3, Holm p = 0.012)', or 'below vgg † by 0.0100 (not tested: n = 3 vs 2)' where an
     unstable cell scored higher."""
     above = c.higher == subject
-    other, n = (c.lower, f"n = {c.n_higher} vs {c.n_lower}") if above else (c.higher, f"n = {c.n_lower} vs {c.n_higher}")
+    other = c.lower if above else c.higher
+    n = f"n = {c.n_higher} vs {c.n_lower}" if above else f"n = {c.n_lower} vs {c.n_higher}"
     if c.kind == TIE:
         return f"tied with {other} ({n})"
     where = f"{'above' if above else 'below'} {other} by {c.lead:.4f}"

@@ -394,7 +394,8 @@ def _resnet_v1_digits(rows: _Rows) -> Check:
         return True if base in study.DIGITS else False if base in study.OBJECTS else None
 
     verdict, text = _reversal(rows, RESNET_V1, "digits", "objects", digits)
-    tuned = [f"{arch} on {rows.labels[dataset]}" for arch, dataset in tuned_cells(rows.cells) if digits(dataset) is not None]
+    tuned = [f"{arch} on {rows.labels[dataset]}" for arch, dataset in tuned_cells(rows.cells)
+             if digits(dataset) is not None]
     if tuned:
         text += f"; tuned for one dataset: {', '.join(tuned)}: part of a gap there may be tuning effort"
     return Check(4, CLAIMS[4], verdict, text, rule)

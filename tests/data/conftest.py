@@ -6,8 +6,8 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from dataset_files import cifar_class, register_tiny, write_cifar, write_mnist, write_svhn
+
 from orchestrator.data import specs
 
 

@@ -9,12 +9,24 @@ from pathlib import Path
 
 import pytest
 import torch
+from dataset_files import (
+    TEST_SIZE,
+    TRAIN_SIZE,
+    blobs,
+    cifar_class,
+    counted_reader,
+    expected_images,
+    expected_labels,
+    gzip_idx_files,
+    register_tiny,
+    write_cifar,
+    write_mnist,
+    write_svhn,
+    write_tarball,
+)
+from helpers import archbench, error_lines
 from torchvision import datasets
 
-from dataset_files import (TEST_SIZE, TRAIN_SIZE, blobs, cifar_class, counted_reader, expected_images,
-                           expected_labels, gzip_idx_files, register_tiny, write_cifar, write_mnist, write_svhn,
-                           write_tarball)
-from helpers import archbench, error_lines
 from orchestrator import data
 
 

@@ -6,9 +6,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from dataset_files import TEST_SIZE, TRAIN_SIZE, write_mnist
 from helpers import archbench, error_lines
+
 from orchestrator import data
 
 

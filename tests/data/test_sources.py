@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import scipy.io
 import torch
-
 from dataset_files import TEST_SIZE, TRAIN_SIZE, expected_images, expected_labels
+
 from orchestrator import data
 
 

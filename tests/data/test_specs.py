@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-
 from dataset_files import blobs, counted_reader
+
 from orchestrator import data
 
 

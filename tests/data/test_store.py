@@ -15,10 +15,10 @@ import filelock
 import platformdirs
 import pytest
 import torch
-from torchvision import datasets
-
 from dataset_files import TRAIN_SIZE, blobs, cifar_class, counted_reader, expected_labels, register_tiny, write_cifar
 from helpers import archbench
+from torchvision import datasets
+
 from orchestrator import data
 from orchestrator.data import store
 
@@ -55,7 +55,8 @@ def test_a_source_returning_the_wrong_shape_is_named_and_nothing_is_kept(tmp_pat
         return torch.zeros(4, 3, 8, 8, dtype=torch.uint8), torch.zeros(4, dtype=torch.int64)
     data.register(blobs(read))
     (tmp_path / "blobs").mkdir()
-    with pytest.raises(ValueError, match=r"source of blobs returned images of torch.uint8 \[4, 3, 8, 8\].*\[N, 1, 8, 8\]"):
+    expected = r"source of blobs returned images of torch.uint8 \[4, 3, 8, 8\].*\[N, 1, 8, 8\]"
+    with pytest.raises(ValueError, match=expected):
         data.load_split("blobs", "train", tmp_path)
     assert not data.info(tmp_path).set_index("name").loc["blobs", "complete"]
     assert list((tmp_path / "blobs").iterdir()) == []

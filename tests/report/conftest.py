@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from report_frames import epoch_rows, frames, sweep_frames, sweep_rows, trial_row
 
 from orchestrator import report, study
-from report_frames import epoch_rows, frames, sweep_frames, sweep_rows, trial_row
 
 # Final test accuracy per seed (seed = position); a status string marks a seed that did not finish ok.
 MAIN = {

@@ -6,10 +6,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from report_frames import frames, sweep_frames, trial_row
 
 from orchestrator.report import ReportError, analyze, summarize
 from orchestrator.results import ResultsError, ResultStore
-from report_frames import frames, sweep_frames, trial_row
 
 
 def test_default_sweep_is_the_most_recent(summary, results):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from report_frames import frames, sweep_frames, trial_row
 from scipy import stats
 
 from orchestrator.report import SYNTHETIC_NOTE, summarize
 from orchestrator.report.answers import ATTEMPT_RULE, RANKING_NOTE, TABLE_1_LEGEND, TIME_TO_STUDY_NOTE
-from report_frames import frames, sweep_frames, trial_row
 
 # --- notes ---------------------------------------------------------------------------------------
 

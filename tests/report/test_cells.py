@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from report_frames import EPOCHS, frames, sweep_frames, trial_row
 
 from orchestrator.report import analyze
-from report_frames import EPOCHS, frames, sweep_frames, trial_row
 
 
 def test_cell_numbers(summary):
@@ -112,7 +112,8 @@ def test_a_cell_stays_unstable_after_its_collapse_was_re_trained_ok():
     """A collapse, then --force re-trained the seed ok: the cell is still unstable (†) and re-trained (§), and ranks
     after the stable cell although its shown seed scores higher."""
     rows = [trial_row("s", "lenet5", "mnist", 0, 0.90),
-            trial_row("s", "vgg", "mnist", 0, "collapsed", attempt=1), trial_row("s", "vgg", "mnist", 0, 0.99, attempt=2)]
+            trial_row("s", "vgg", "mnist", 0, "collapsed", attempt=1),
+            trial_row("s", "vgg", "mnist", 0, 0.99, attempt=2)]
     cells = analyze(*frames(rows)).cells.xs("mnist", level="dataset")
     assert cells.loc["vgg", "n_collapsed"] == 0 and cells.loc["vgg", "n_ok"] == 1   # the shown result is ok
     assert cells.loc["vgg", "unstable"] and cells.loc["vgg", "retrained"]

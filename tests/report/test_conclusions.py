@@ -5,10 +5,10 @@ from __future__ import annotations
 from html import escape
 
 import pytest
+from report_frames import EPOCHS, frames, sweep_frames, trial_row
 
 from orchestrator import report, study
 from orchestrator.report.conclusions import CONTRADICTED, NOT_TESTABLE, SUPPORTED
-from report_frames import EPOCHS, frames, sweep_frames, trial_row
 
 SECONDS = {"lenet5": 10.0, "vgg": 100.0, "resnet20v1": 200.0, "resnet20v2": 300.0, "squeezenet": 400.0}
 SQUEEZENET_PARAMS = {"params_total": 711_956, "params_trainable": 711_956, "params_non_trainable": 0}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from report_frames import frames, history_rows, sweep_frames, trial_row
 from scipy import stats
 
 from orchestrator import data
 from orchestrator.report import analyze
 from orchestrator.report.questions import DIFFICULTY, IMAGE_FORMAT, TRAIN_SIZE, TraitGroup, same_partitions
 from orchestrator.report.significance import TOO_FEW, WELCH
-from report_frames import frames, history_rows, sweep_frames, trial_row
 
 
 def test_best_per_dataset(summary):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from report_frames import epoch_rows, frames, sweep_frames, trial_row
 
 from orchestrator import study
 from orchestrator.report import analyze
 from orchestrator.report.study_figures import constant_prediction_class
-from report_frames import epoch_rows, frames, sweep_frames, trial_row
 
 
 def test_a_cell_gets_the_studys_figures(summary):

@@ -42,8 +42,9 @@ def test_the_tables_come_in_report_order(summary):
 
 def _smoke_like() -> report.Summary:
     """The smoke sweep's shape: the five architectures on the four synthetic twins, one seed a cell, one collapse."""
-    from orchestrator import study
     from report_frames import frames, sweep_rows
+
+    from orchestrator import study
     cells = {(arch, f"synthetic_{dataset}"): [0.5 + 0.02 * i + 0.1 * j]
              for i, arch in enumerate(study.ARCHS) for j, dataset in enumerate(study.DATASETS)}
     cells[("resnet20v2", "synthetic_fashion_mnist")] = ["collapsed"]

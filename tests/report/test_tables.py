@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from report_frames import EPOCHS, epoch_rows, frames, sweep_frames, trial_row
 from scipy import stats
 
 from orchestrator import data
 from orchestrator.report import summarize
 from orchestrator.report.tables import heatmap_notes
-from report_frames import EPOCHS, epoch_rows, frames, sweep_frames, trial_row
 
 # --- Table 1 -------------------------------------------------------------------------------------
 
@@ -267,7 +267,8 @@ def test_overall_compares_only_datasets_every_arch_ran_ok(common_only):
 
 def test_overall_without_common_datasets_compares_no_accuracy_per_second(no_common):
     overall = no_common.overall
-    assert overall["mean rank"].tolist() == ["1.00", "1.00"]    # each ranked where it has an ok seed, not last elsewhere
+    # each ranked where it has an ok seed, not put last elsewhere
+    assert overall["mean rank"].tolist() == ["1.00", "1.00"]
     for column in ("mean acc", "mean s/epoch", "acc per s/epoch", "compared over"):
         assert overall[column].tolist() == ["—", "—"]
 
