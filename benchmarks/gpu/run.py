@@ -1,4 +1,13 @@
-"""The GPU run: one call on the GPU machine, in order of value, within its own clock (``run.sh`` starts it).
+"""Measure archbench on your GPU: the GPU run, in order of value, within its own clock.
+
+On any CUDA machine with archbench installed (``pip install -e ".[test]"``) and real MNIST and
+Fashion-MNIST (their official idx files, as ``archbench data import`` takes them)::
+
+    python benchmarks/gpu/run.py --out DIR --data DATA     # DATA holds mnist/ and fashion_mnist/
+
+A machine without the package registries takes a kit instead, as a separate and optional step:
+``benchmarks/gpu/pack`` builds one (Ray, what archbench needs beyond the GPU image, archbench as a
+wheel, the real data) and ``run.sh`` installs it there and starts this script.
 
 The call ends within CLOCK seconds of its start (``run.sh``'s install counted), so that a fix and a
 second call still fit in the machine's window. Each step runs in a process of its own, in its own
