@@ -13,7 +13,8 @@ Each table directory is a Parquet dataset: ``pandas.read_parquet("results/trials
 row archbench wrote into it (not those of an older single file; ``ResultStore`` reads both).
 
 Nothing stored is ever replaced: each finished attempt of a cell is a row of its own, numbered by
-the store (1, 2, ...). Which attempt speaks for a seed in the tables is ``choose_attempts``' rule.
+the store (1, 2, ...). Which attempt speaks for a seed in the tables is the report's rule
+(``orchestrator.report.attempts``).
 
 Writing: each ``put_trial`` is numbered (1, 2, ... in the directory) and adds one part file to each
 table, written under a temporary name, fsynced and renamed into place, history first, so its cost
@@ -278,29 +279,6 @@ class ResultStore:
             self._attempts.note(cell, attempt)
             self._attempts.mark_read([trial_part[0], history_part[0]])
         return attempt
-
-
-def choose_attempts(trials: pd.DataFrame) -> pd.DataFrame:
-    """One row per seed (sweep, arch, dataset, seed): the attempt the tables use.
-
-    The rule: a seed's latest result (ok, diverged or collapsed) speaks for it; a seed with no
-    result is shown by its latest failed attempt. A forced re-run's result therefore replaces the
-    earlier one in the tables, and ``earlier_results`` lists the statuses of the results it
-    replaced (empty when none), so that a seed trained again after a collapse or a divergence is
-    marked, never hidden. ``attempts_recorded`` counts every attempt on record.
-    """
-    if trials.empty:
-        return trials.assign(earlier_results=pd.Series(dtype=object), attempts_recorded=pd.Series(dtype="int64"))
-    cell = list(CELL_KEY)
-    ordered = trials.assign(_result=trials["status"].isin(RESULTS)).sort_values([*cell, "_result", "attempt"])
-    chosen = ordered.groupby(cell, sort=False).tail(1)
-    results = ordered[ordered["_result"]]
-    earlier = (results.groupby(cell)["status"].agg(lambda statuses: list(statuses)[:-1])
-               .rename("earlier_results").reset_index())
-    counts = ordered.groupby(cell).size().rename("attempts_recorded").reset_index()
-    chosen = chosen.drop(columns="_result").merge(earlier, on=cell, how="left").merge(counts, on=cell)
-    chosen["earlier_results"] = chosen["earlier_results"].apply(lambda v: v if isinstance(v, list) else [])
-    return chosen.reset_index(drop=True)
 
 
 def _part_name(first: int, last: int, level: int) -> str:

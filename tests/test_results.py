@@ -12,6 +12,7 @@ import pytest
 from helpers import make_row, run_in_process
 
 from orchestrator import results
+from orchestrator.report import choose_attempts
 from orchestrator.results import HISTORY_SCHEMA, TRIAL_SCHEMA, ResultsError, ResultStore
 
 # Results folders written by each schema's own archbench, never regenerated (tests/fixtures/README.md).
@@ -109,12 +110,12 @@ def test_the_tables_take_each_seeds_latest_result_and_mark_what_it_replaced(tmp_
     for seed, statuses in attempts.items():
         for status in statuses:
             store.put_trial(_row(seed=seed, status=status))
-    chosen = results.choose_attempts(store.trials()).set_index("seed").sort_index()
+    chosen = choose_attempts(store.trials()).set_index("seed").sort_index()
     assert list(chosen["status"]) == ["ok", "ok", "failed", "diverged"]
     assert list(chosen["attempt"]) == [2, 1, 2, 1]
     assert list(chosen["earlier_results"]) == [["collapsed"], [], [], []]
     assert list(chosen["attempts_recorded"]) == [2, 2, 2, 1]
-    assert results.choose_attempts(store.trials().iloc[:0]).empty
+    assert choose_attempts(store.trials().iloc[:0]).empty
 
 
 def test_newer_schema_is_refused_and_its_file_left_as_it_is(tmp_path):

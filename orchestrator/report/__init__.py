@@ -20,6 +20,7 @@ and ``webpage`` write the report files;
 
 from orchestrator.report.analysis import Analysis, ReportError, analyze
 from orchestrator.report.answers import QUESTIONS, SYNTHETIC_NOTE
+from orchestrator.report.attempts import choose_attempts
 from orchestrator.report.model_params import parameter_counts
 from orchestrator.report.pages import ReportPaths, write_report
 from orchestrator.report.summary import Summary, render_short, render_summary, summarize
@@ -35,6 +36,7 @@ from orchestrator.report.tables import (
 
 __all__ = [
     "Analysis", "NOT_REACHED", "NOT_RUN", "NO_STUDY_FIGURE", "NO_VALUE", "PARAMS_VS_STUDY_TITLE", "QUESTIONS",
-    "ReportError", "ReportPaths", "SYNTHETIC_NOTE", "Summary", "TITLES", "analyze", "parameter_counts", "params_table",
+    "ReportError", "ReportPaths", "SYNTHETIC_NOTE", "Summary", "TITLES", "analyze", "choose_attempts",
+    "parameter_counts", "params_table",
     "render_short", "render_summary", "summarize", "write_report",
 ]

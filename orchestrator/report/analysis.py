@@ -9,7 +9,7 @@ Which sweep: ``sweep=NAME`` uses that sweep. Without it, results holding one swe
 holding several use the one whose last trial ended most recently (a sweep without end times counts
 as oldest).
 
-Which attempt: every table uses one attempt per seed, the one ``orchestrator.results.choose_attempts``
+Which attempt: every table uses one attempt per seed, the one ``report.attempts.choose_attempts``
 chooses (the seed's latest result, ok, diverged or collapsed, else its latest failed attempt); its
 epochs are the history rows of that attempt. Every result on record still counts for stability (see
 ``report.cells``).
@@ -33,8 +33,9 @@ from orchestrator.columns import columns_of
 from orchestrator.errors import ArchbenchError
 from orchestrator.report import cells as per_cell
 from orchestrator.report import questions, study_figures
+from orchestrator.report.attempts import choose_attempts
 from orchestrator.report.cells import OK, UNSTABLE_STATUSES
-from orchestrator.results import RESULTS, choose_attempts
+from orchestrator.results import RESULTS
 from orchestrator.trial import TrialSetup
 
 SHARING_COLUMN = "trials_sharing_device"   # absent or null in rows of older schemas

@@ -1,6 +1,6 @@
 """Per-cell statistics: a cell is one (arch, dataset), its seeds are its trials, one attempt each.
 
-The seeds are ``orchestrator.results.choose_attempts``' rows: a seed's latest result (ok, diverged or
+The seeds are ``report.attempts.choose_attempts``' rows: a seed's latest result (ok, diverged or
 collapsed), else its latest failed attempt. Accuracy is the final ``test_acc`` of the ok seeds: the
 mean, with the sample standard deviation (ddof=1). A seed of any other status (diverged, collapsed,
 failed, or one a later archbench adds) contributes no number; the cell counts its seeds per status.
