@@ -184,9 +184,10 @@ def _estimate_text(preview: Preview) -> str:
     if preview.slots is None:
         basis += " (the cluster's own count is not known: divide by how many it runs at once)"
     basis += (f"; plus {STARTUPS} start-ups of {_duration(timing.startup_seconds)} (a fresh process's imports, "
-              "timed: the driver's, Ray's own start and the first workers'). Not counted: retries, downloads, "
-              "storage that is not on this machine, trials sharing a device slowing one another, the closing "
-              "tables, and load on the machine that comes or goes.")
+              "timed: the driver's, Ray's own start and the first workers') and the closing tables' "
+              f"{_duration(timing.closing_seconds)} (their imports, timed). Not counted: retries, downloads, "
+              "storage that is not on this machine, trials sharing a device slowing one another, and load on the "
+              "machine that comes or goes.")
     total = _duration(timing.wall_seconds(preview.cells, slots))
     lines = [f"Estimated wall time: {total} (an estimate, not a measurement)", wrap(basis)]
     if timing.untimed:

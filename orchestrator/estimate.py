@@ -8,8 +8,8 @@ second epoch gives a training step's seconds and an evaluated image's; what the 
 beyond a warm one, with the data's generation and the model's build, is a trial's setup.
 ``StepTimes.trial_seconds`` scales that to a setup's recipe (epochs x steps, plus the validation
 and test images of every epoch), ``makespan`` starts the trials in order on a number of slots, as
-Tune does, and ``startup_seconds`` times a fresh Python process's imports of what a Ray worker
-imports to run a trial.
+Tune does, ``startup_seconds`` times a fresh Python process's imports of what a Ray worker
+imports to run a trial, and ``closing_seconds`` those of the tables a sweep ends by printing.
 """
 
 from __future__ import annotations
@@ -59,11 +59,13 @@ class Estimate:
     trial_seconds: dict[Cell, float]              # each timed cell's trial
     untimed: dict[tuple[str, str], str]           # (arch, dataset) -> why it has no estimate
     startup_seconds: float                        # one fresh process's imports
+    closing_seconds: float                        # a fresh process's imports of the closing tables
 
     def wall_seconds(self, cells: Sequence[Cell], slots: int) -> float:
-        """The sweep's seconds: the start-ups, then the timed ``cells``' trials started in order on ``slots``."""
+        """The sweep's seconds: the start-ups, the timed ``cells``' trials started in order on ``slots``, the
+        closing tables."""
         timed = [self.trial_seconds[c] for c in cells if c in self.trial_seconds]
-        return STARTUPS * self.startup_seconds + makespan(timed, slots)
+        return STARTUPS * self.startup_seconds + makespan(timed, slots) + self.closing_seconds
 
 
 def estimate(plan: SweepPlan, cells: Sequence[Cell], device: str) -> Estimate:
@@ -95,7 +97,7 @@ def estimate(plan: SweepPlan, cells: Sequence[Cell], device: str) -> Estimate:
         else:
             trial_seconds[cell] = probes[key].trial_seconds(spec.setup)
     threads = plan.trial(cells[0]).threads or 1
-    return Estimate(device, threads, probes, trial_seconds, untimed, startup_seconds())
+    return Estimate(device, threads, probes, trial_seconds, untimed, startup_seconds(), closing_seconds())
 
 
 def probe(spec: TrialSpec, steps: int = PROBE_STEPS) -> StepTimes:
@@ -137,6 +139,15 @@ def makespan(seconds: Sequence[float], slots: int) -> float:
 
 def startup_seconds() -> float:
     """Wall seconds a fresh Python process takes to import what a Ray worker imports to run a trial."""
+    return _import_seconds("import orchestrator.trainable")
+
+
+def closing_seconds() -> float:
+    """Wall seconds a fresh Python process takes to import what the tables a sweep ends with need (their tests)."""
+    return _import_seconds("import orchestrator.report, scipy.stats")
+
+
+def _import_seconds(statement: str) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import orchestrator.trainable"], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-c", statement], check=True, capture_output=True)
     return time.perf_counter() - start
