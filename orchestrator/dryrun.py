@@ -72,7 +72,8 @@ def preview(plan: SweepPlan, store: ResultStore, site: RaySite) -> Preview:
 def describe(preview: Preview) -> str:
     """The preview as text for a terminal: the plan, a table of the trials, their order and the estimate."""
     plan, cells = preview.plan, preview.cells
-    lines = ["Dry run: nothing is written, Ray is not started, no dataset is downloaded.", preview.site.why,
+    lines = ["Dry run: nothing is written, Ray is not started, no dataset is downloaded.",
+             "Ray, in a real run: " + preview.site.why.removeprefix("Ray: "),
              (f"sweep {plan.name!r}: {len(cells)} trials to run of {len(plan.cells())} ("
               f"{_count(len(plan.archs), 'architecture')} × {_count(len(plan.datasets), 'dataset')} × "
               f"{_count(plan.seeds, 'seed')}); {len(preview.skipped)} skipped: they have a result (ok, diverged or "

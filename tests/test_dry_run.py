@@ -63,7 +63,7 @@ def test_a_dry_run_creates_no_file_and_says_what_would_run(tmp_path):
     assert _tree(tmp_path) == before, "the dry run wrote into the results, the working or the home directory"
     out = proc.stdout
     assert out.startswith("Dry run: nothing is written")
-    assert "Ray: starting a local instance on this machine (--local)" in out
+    assert "Ray, in a real run: starting a local instance on this machine (--local)" in out
     assert "sweep 's': 7 trials to run of 8" in out and "1 skipped" in out
     assert "1 CPU + 0 GPU; at most 1 at once (--max-concurrent)" in out
     assert f"Ray storage: {results.resolve() / 'ray'}" in out
