@@ -35,7 +35,7 @@ from orchestrator.report import cells as per_cell
 from orchestrator.report import questions, study_figures
 from orchestrator.report.attempts import choose_attempts
 from orchestrator.report.cells import OK, UNSTABLE_STATUSES
-from orchestrator.results import RESULTS
+from orchestrator.results import ATTEMPT_KEY, RESULTS
 from orchestrator.trial import TrialSetup
 
 SHARING_COLUMN = "trials_sharing_device"   # absent or null in rows of older schemas
@@ -115,7 +115,6 @@ def analyze(trials: pd.DataFrame, history: pd.DataFrame, *, sweep: str | None = 
     )
 
 
-SEED_KEY = ["sweep", "arch", "dataset", "seed"]
 SETUP_COLUMNS = tuple(c.name for c in columns_of(TrialSetup, "setup") if c.group != "key")
 
 
@@ -134,7 +133,7 @@ def check_one_setup(attempts: pd.DataFrame, sweep: str) -> None:
 
 def with_scores(seeds: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     """``seeds`` with ``score``: the seed's test accuracy if ok, its last epoch's if collapsed, else NaN."""
-    keys = [*SEED_KEY, "attempt"]
+    keys = list(ATTEMPT_KEY)
     last = (history.sort_values("epoch").groupby(keys)["test_acc"].last().rename("_last").reset_index()
             if len(history) else pd.DataFrame(columns=[*keys, "_last"]))
     merged = seeds.merge(last, on=keys, how="left")

@@ -64,12 +64,11 @@ def best_per_dataset(cells: pd.DataFrame, datasets: Sequence[str], seeds: pd.Dat
     for row in rows.values():
         row["comparisons"], flat = tuple(flat[:len(row["comparisons"])]), flat[len(row["comparisons"]):]
         above = [c.separates and c.higher == row["candidate"] for c in row["comparisons"]]
-        over_stable = all(a for a, c in zip(above, row["comparisons"]) if c.lower not in row["unstable"]
-                          and c.higher not in row["unstable"])
-        tested_stable = any(c.lower not in row["unstable"] and c.higher not in row["unstable"]
-                            for c in row["comparisons"])
+        # the candidate is stable, so a comparison with a stable cell is one whose other side is not unstable
+        above_stable = [a for a, c in zip(above, row["comparisons"])
+                        if c.lower not in row["unstable"] and c.higher not in row["unstable"]]
         row["winner"] = row["candidate"] if above and all(above) else ""
-        row["best_stable"] = row["candidate"] if not row["winner"] and tested_stable and over_stable else ""
+        row["best_stable"] = row["candidate"] if not row["winner"] and above_stable and all(above_stable) else ""
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("dataset")
 
 
