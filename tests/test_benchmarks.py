@@ -44,6 +44,22 @@ def test_overhead_quick_runs_the_same_trials_in_process_and_through_the_cli(tmp_
 
 
 @pytest.mark.ray
+def test_smoke_quick_splits_the_commands_wall_time_into_its_phases(tmp_path):
+    out = tmp_path / "smoke.jsonl"
+    done = run_script([sys.executable, BENCHMARKS / "smoke.py", "--quick", "--results", out], timeout=600)
+    assert done.returncode == 0, done.stderr
+    f = last_line(out)["figures"]
+    assert (f["trials"], f["statuses"], f["summarize_returncode"]) == (1, {"ok": 1}, 0)
+    p = f["phases_s"]
+    assert p["command_start_to_first_trial"] > 0 and p["training_steps_sum"] > 0
+    # One trial on one slot: the span is that trial, nothing idle; the phases add up to the wall time.
+    assert p["idle_slot_seconds"] == pytest.approx(0, abs=0.05)
+    assert p["training_steps_sum"] + p["rest_of_trials_sum"] == pytest.approx(p["trials_span"], abs=0.05)
+    assert (p["command_start_to_first_trial"] + p["trials_span"] + p["last_trial_end_to_exit"]
+            == pytest.approx(f["sweep_wall_s"], abs=1.0))
+
+
+@pytest.mark.ray
 def test_heartbeat_quick_measures_its_share_of_an_epoch(tmp_path):
     done = run_script([sys.executable, BENCHMARKS / "heartbeat.py", "--quick"], timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -49,7 +49,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from orchestrator import study
 from orchestrator.report.analysis import SHARING_COLUMN, Analysis
@@ -443,6 +442,9 @@ def _v2_gain(rows: _Rows) -> tuple[str, str]:
     v2, v1 = rows.scores(RESNET_V2, dataset), rows.scores(RESNET_V1, dataset)
     if min(len(v2), len(v1)) < MIN_SEEDS or (np.ptp(v2) == 0 and np.ptp(v1) == 0):
         return NOT_TESTABLE, f"{label}: v2 - v1 not tested (n = {len(v2)} vs {len(v1)})"
+    # Imported here: most summaries test nothing, and scipy's import takes seconds.
+    from scipy import stats
+
     result = stats.ttest_ind(v2, v1, equal_var=False)
     interval = result.confidence_interval(0.95)
     low, high = V2_GAIN_BAND

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 import numpy as np
-from scipy import stats
 
 SIGNIFICANCE = 0.05     # family-wise level, after Holm's correction
 MIN_SEEDS = 3           # seeds a side before a test is made
@@ -73,6 +72,9 @@ def compare(name_a: str, a: Iterable[float], name_b: str, b: Iterable[float]) ->
         return Comparison(**base, kind=TOO_FEW)
     if np.ptp(a) == 0 and np.ptp(b) == 0:   # the t statistic is undefined
         return Comparison(**base, kind=NO_SPREAD)
+    # Imported here: most summaries test nothing, and scipy's import takes seconds.
+    from scipy import stats
+
     with warnings.catch_warnings():   # nearly identical seeds: scipy warns of precision, its p stands
         warnings.simplefilter("ignore", RuntimeWarning)
         p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
