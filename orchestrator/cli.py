@@ -47,7 +47,7 @@ console = Console(highlight=False)
 
 EXIT_BAD_INPUT = 2
 EXIT_HEAD_LOST = 3
-SMOKE = {"train_limit": 1024, "test_limit": 256, "epochs": 2, "batch_size": 32}
+SMOKE = {"train_limit": 1024, "test_limit": 128, "epochs": 2, "batch_size": 32}
 SWEEP_NAME, SMOKE_SWEEP_NAME = "study", "smoke"
 # The sweep's defaults: the fields of the plan and of its budget.
 PLAN_DEFAULTS: dict[str, Any] = {f.name: f.default for cls in (SweepPlan, Budget) for f in dataclasses.fields(cls)
