@@ -15,6 +15,8 @@ stored rows back (the workers' ``started_at`` / ``ended_at``; one machine, one c
   - the last trial's end -> the command's exit: the closing tables and Ray's shutdown;
   - ``archbench summarize`` on its own, as a separate command (its imports included).
 
+Every trial that did not end ``ok`` is listed with its status and why.
+
 Run from the repository root:  .venv/bin/python benchmarks/smoke.py   (--quick: LeNet-5 on one dataset)
 Prints a table and appends one JSON line to benchmarks/results/smoke.jsonl (or --results).
 """
@@ -71,6 +73,8 @@ def measure(args: argparse.Namespace) -> dict:
         },
         "summarize_wall_s": round(summary["wall_s"], 2),
         "summarize_returncode": summary["returncode"],
+        "not_ok": [{"arch": r.arch, "dataset": r.dataset, "status": r.status, "error": r.error}
+                   for r in rows[rows["status"] != "ok"].itertuples()],
         "slowest_trials": [
             {"arch": r.arch, "dataset": r.dataset, "wall_seconds": round(plain(r.wall_seconds), 2),
              "train_seconds": round(plain(r.train_seconds), 2)}
@@ -95,6 +99,8 @@ def print_table(result: dict) -> None:
     ]
     for name, value in lines:
         print(f"{name:<44}{value:>10.2f} s")
+    for t in f["not_ok"]:
+        print(f"{t['status']}: {t['arch']}/{t['dataset']}: {t['error']}")
     print("slowest trials: " + ", ".join(f"{t['arch']}/{t['dataset']} {t['wall_seconds']:.1f} s "
                                          f"({t['train_seconds']:.1f} training)" for t in f["slowest_trials"]))
 
