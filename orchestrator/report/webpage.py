@@ -43,12 +43,12 @@ def html_page(summary: Summary, svgs: Mapping[str, str]) -> str:
     notes = [f'<p class="note">{escape(note)}</p>' for note in summary.notes if note != SYNTHETIC_NOTE]
     if summary.vs_study:
         notes.append(f'<p class="note">{escape(STUDY_NOTE)}</p>')
-    body = [f"<h1>archbench report: sweep <code>{escape(summary.sweep)}</code></h1>", *_short_form(summary),
+    body = [f"<h1>archbench report: sweep <code>{escape(summary.sweep)}</code></h1>", *_short_notes(summary),
             f'<details class="notes"><summary>How to read the tables: every note and rule ({len(notes)})</summary>',
             *notes, "</details>", "<h2>Results</h2>"]
     for name in RESULT_TABLES:
         body += [_table(summary, name), *(_figure(image, svgs[image]) for image in images_after(name, svgs))]
-    body.append("<h2>The study's questions</h2>")
+    body += [*_short_answers(summary), "<h2>The study's questions</h2>"]
     for number, question, answer, names in zip((1, 2, 3), QUESTIONS, summary.answers, ANSWER_TABLES):
         body += [f"<h3>{number}. {escape(question)}</h3>", f'<p class="answer">{escape(answer)}</p>',
                  *(_table(summary, name) for name in names)]
@@ -65,16 +65,20 @@ def html_page(summary: Summary, svgs: Mapping[str, str]) -> str:
     ])
 
 
-def _short_form(summary: Summary) -> list[str]:
-    """What ``archbench summarize`` prints by default, on top: the notes in a few lines, a short answer a question,
-    a line a conclusion; the tables, the full answers and the rules follow below."""
-    notes = [f'<p class="warning" role="alert">{escape(note)}</p>' if note == SYNTHETIC_NOTE
-             else f'<p class="note">{escape(note)}</p>' for note in summary.short_notes]
+def _short_notes(summary: Summary) -> list[str]:
+    """The notes in a few lines, on top (the synthetic-data warning as an alert); every note is folded below."""
+    return [f'<p class="warning" role="alert">{escape(note)}</p>' if note == SYNTHETIC_NOTE
+            else f'<p class="note">{escape(note)}</p>' for note in summary.short_notes]
+
+
+def _short_answers(summary: Summary) -> list[str]:
+    """What ``archbench summarize`` prints after its tables: a short answer a question and a line a conclusion,
+    each conclusion linking to its rule and numbers further down."""
     answers = [f"<li><strong>{escape(question)}</strong> {escape(answer)}</li>"
                for question, answer in zip(QUESTIONS, summary.short_answers)]
     verdicts = [f'<li><a href="#conclusion-{c.number}">C{c.number}</a> <span class="verdict">{escape(c.verdict)}'
                 f"</span>: {escape(c.evidence.split('; ')[0])}</li>" for c in summary.conclusions]
-    return [*notes, '<section id="short"><h2>In short</h2>', '<ol class="short-answers">', *answers, "</ol>",
+    return ['<section id="short"><h2>In short</h2>', '<ol class="short-answers">', *answers, "</ol>",
             '<ul class="short-conclusions">', *verdicts, "</ul></section>"]
 
 

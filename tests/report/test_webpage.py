@@ -86,15 +86,19 @@ def test_the_page_holds_every_table_plot_and_answer(synthetic_summary, page):
     assert "0.9750 ± 0.0071 (2/2)" in text and "0.9900 (1/2; 1 collapsed) †" in text
 
 
-def test_the_short_form_comes_first_and_the_notes_are_folded(synthetic_summary, page):
+def test_the_page_reads_in_the_printed_order_with_the_notes_folded(synthetic_summary, page):
+    """Like ``archbench summarize``'s print: the notes in a few lines, Table 1, then the short answers."""
     markup = page.read_text()
-    short, rest = markup.split('<details class="notes">')
-    assert '<section id="short">' in short and "Table 1" not in short
+    order = [escape(report.SYNTHETIC_NOTE), '<details class="notes">', 'id="table-accuracy"', '<section id="short">',
+             "<h2>The study's questions</h2>"]
+    positions = [markup.index(marker) for marker in order]
+    assert positions == sorted(positions)
+    short = markup.split('<section id="short">')[1].split("</section>")[0]
     assert all(escape(answer) in short for answer in synthetic_summary.short_answers)
     assert all(f'href="#conclusion-{c.number}"' in short for c in synthetic_summary.conclusions)
-    folded = rest.split("</details>")[0]
+    folded = markup.split('<details class="notes">')[1].split("</details>")[0]
     assert all(escape(note) in folded for note in synthetic_summary.notes if note != report.SYNTHETIC_NOTE)
-    assert escape(report.SYNTHETIC_NOTE) in short and escape(report.SYNTHETIC_NOTE) not in folded
+    assert escape(report.SYNTHETIC_NOTE) not in folded
 
 
 def test_plot_ids_are_unique_on_the_page(page):
