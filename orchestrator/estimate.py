@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from orchestrator import data
 from orchestrator.errors import first_line
 from orchestrator.plan import SweepPlan
+from orchestrator.report.significance import MIN_SEEDS
 from orchestrator.train import train
 from orchestrator.trial import Cell, TrialSetup, TrialSpec
 
@@ -97,7 +98,8 @@ def estimate(plan: SweepPlan, cells: Sequence[Cell], device: str) -> Estimate:
         else:
             trial_seconds[cell] = probes[key].trial_seconds(spec.setup)
     threads = plan.trial(cells[0]).threads or 1
-    return Estimate(device, threads, probes, trial_seconds, untimed, startup_seconds(), closing_seconds())
+    return Estimate(device, threads, probes, trial_seconds, untimed, startup_seconds(),
+                    closing_seconds(tests=plan.seeds >= MIN_SEEDS))
 
 
 def probe(spec: TrialSpec, steps: int = PROBE_STEPS) -> StepTimes:
@@ -142,9 +144,10 @@ def startup_seconds() -> float:
     return _import_seconds("import orchestrator.trainable")
 
 
-def closing_seconds() -> float:
-    """Wall seconds a fresh Python process takes to import what the tables a sweep ends with need (their tests)."""
-    return _import_seconds("import orchestrator.report, scipy.stats")
+def closing_seconds(tests: bool) -> float:
+    """Wall seconds a fresh Python process takes to import what the tables a sweep ends with need; with ``tests``
+    (seeds enough for them), the significance tests' scipy too."""
+    return _import_seconds("import orchestrator.report" + (", scipy.stats" if tests else ""))
 
 
 def _import_seconds(statement: str) -> float:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from scipy import stats
 
@@ -52,3 +57,25 @@ def test_a_p_that_passes_alone_can_fail_in_a_family(p, family, separates):
     clear = type(clear)(**{**clear.__dict__, "p": p, "p_holm": p})
     others = [type(clear)(**{**clear.__dict__, "p": 0.5, "p_holm": 0.5})] * (family - 1)
     assert holm([clear, *others])[0].separates == separates
+
+
+SUMMARIZE_AND_SAY_IF_SCIPY_CAME = """
+import sys
+from report_frames import sweep_frames
+from orchestrator import report
+seeds = int(sys.argv[1])
+cells = {(arch, dataset): [0.90 + 0.01 * i + 0.002 * s for s in range(seeds)]
+         for i, (arch, dataset) in enumerate([("lenet5", "mnist"), ("vgg", "mnist"), ("resnet20v1", "mnist")])}
+report.render_short(report.summarize(*sweep_frames("s", cells), sweep=None, vs_study=False), width=100)
+print("scipy" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("seeds, imported", [(1, False), (3, True)])
+def test_scipy_is_imported_only_by_a_summary_with_seeds_enough_to_test(seeds, imported):
+    """What the dry run's estimate of a sweep's closing tables counts on (``estimate.closing_seconds``)."""
+    tests_dir = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", SUMMARIZE_AND_SAY_IF_SCIPY_CAME, str(seeds)], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(tests_dir)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[-1] == str(imported)
