@@ -100,6 +100,7 @@ def write_results(root: Path, trials: pd.DataFrame, history: pd.DataFrame) -> Pa
     return ``root``."""
     for directory, frame, schema in ((TRIALS_DIR, trials, TRIAL_SCHEMA), (HISTORY_DIR, history, HISTORY_SCHEMA)):
         (root / directory).mkdir(parents=True, exist_ok=True)
-        table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+        # From records, as the store builds its tables: pyarrow's from_pandas warns on tz-aware columns under pandas 3.
+        table = pa.Table.from_pylist(frame.astype(object).where(frame.notna(), None).to_dict("records"), schema=schema)
         pq.write_table(table, root / directory / _part_name(1, 1, 0))
     return root
