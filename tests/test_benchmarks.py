@@ -103,3 +103,21 @@ def test_the_gpu_run_knows_each_cards_dense_bf16_peak_by_its_name():
     assert gpu_run.dense_bf16_peak("NVIDIA A100-SXM4-80GB") is None
     assert gpu_run.peak_share({"achieved_gflops_per_s": 98.9}, 989e12) == "0.01%"
     assert gpu_run.peak_share({"achieved_gflops_per_s": 98.9}, None) == "-"
+
+
+@pytest.mark.parametrize("keep_freed_memory", [False, True])
+def test_step_profile_quick_splits_the_training_steps_by_operator_and_kind(tmp_path, keep_freed_memory):
+    out = tmp_path / "step_profile.jsonl"
+    command = [sys.executable, BENCHMARKS / "step_profile.py", "--quick", "--results", out]
+    done = run_script(command + ["--keep-freed-memory"] * keep_freed_memory, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = last_line(out)
+    figures = line["figures"]
+    assert line["settings"]["keep_freed_memory"] is keep_freed_memory
+    assert figures["steps"] == 512 // figures["batch_size"] - 1   # every step after the first
+    operators = figures["operators"]
+    assert [op["self_ms"] for op in operators] == sorted((op["self_ms"] for op in operators), reverse=True)
+    assert any(op["op"] == "aten::convolution_backward" for op in operators)
+    assert sum(figures["kinds"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert all(share > 0 for share in figures["kinds"].values())
+    assert figures["page_faults_per_step"] >= 0 and figures["user_ms_per_step"] > 0
