@@ -59,7 +59,7 @@ class StepWindow:
     the process's page faults and CPU seconds there, or profiles them with ``profiler``."""
 
     def __init__(self, profiler: torch.profiler.profile | None = None) -> None:
-        self.profiler, self.steps = profiler, 0
+        self.profiler, self.steps, self.start, self.wall = profiler, 0, 0.0, 0.0
         self.before: resource.struct_rusage | None = None
         self.after: resource.struct_rusage | None = None
 
