@@ -24,6 +24,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# The two input sizes the training benchmarks measure, each from a synthetic twin: 1x28x28 and 3x32x32.
+INPUTS = {"mnist": "synthetic_mnist", "cifar10": "synthetic_cifar10"}
 GRACE = 30        # seconds an interrupted command has to store what it finished and stop Ray
 MIB = 2**20
 

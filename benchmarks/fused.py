@@ -33,14 +33,13 @@ import statistics
 import time
 
 import torch  # noqa: E402
-from common import add_run_options, append_item, device_facts, finish, new_result, parse_args, script_parser
+from common import INPUTS, add_run_options, append_item, device_facts, finish, new_result, parse_args, script_parser
 from torch import nn  # noqa: E402
 from torch.func import functional_call, stack_module_state  # noqa: E402
 
 import archs  # noqa: E402
 from orchestrator import data, recipes  # noqa: E402
 
-INPUTS = {"mnist": "synthetic_mnist", "cifar10": "synthetic_cifar10"}   # 1x28x28 and 3x32x32
 POOL_BATCHES = 4         # distinct random batches a seed cycles through
 TOLERANCE = 1e-3         # relative: float32 rounding differs between a vmapped and a plain kernel
 QUICK = {"archs": ["lenet5"], "inputs": ["mnist"], "ks": [1, 3], "steps": 3, "repeats": 1, "batch_size": 32}

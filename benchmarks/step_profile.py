@@ -32,14 +32,13 @@ import resource
 import time
 
 import torch
-from common import add_run_options, finish, new_result, parse_args, script_parser
+from common import INPUTS, add_run_options, finish, new_result, parse_args, script_parser
 from torch.profiler import ProfilerActivity, profile
 
 import archs
 from orchestrator.train import train
 from orchestrator.trial import Budget, Cell, Progress, TrialOutcome, TrialSpec
 
-INPUTS = {"mnist": "synthetic_mnist", "cifar10": "synthetic_cifar10"}   # 1x28x28 and 3x32x32
 QUICK = {"arch": "lenet5", "input": "mnist", "images": 512}
 COMPUTE = ("convolution", "addmm", "aten::mm", "aten::bmm")     # operator names holding the FLOPs
 OPTIMIZER_STEP = "Optimizer.step#"                              # the optimizer's record_function
@@ -106,13 +105,14 @@ def profiled_steps(spec: TrialSpec) -> torch.profiler.profile:
 
 def breakdown(prof: torch.profiler.profile, rows: int) -> tuple[list[dict], dict[str, float]]:
     """The ``rows`` operators (by input shape) with the most self CPU time, and the shares by kind."""
-    events = [e for e in prof.key_averages(group_by_input_shape=True) if e.self_cpu_time_total > 0]
+    averages = prof.key_averages(group_by_input_shape=True)
+    events = [e for e in averages if e.self_cpu_time_total > 0]
     total = sum(e.self_cpu_time_total for e in events)
     top = sorted(events, key=lambda e: -e.self_cpu_time_total)[:rows]
     operators = [{"op": e.key, "shapes": str(e.input_shapes)[:70], "calls": e.count,
                   "self_ms": round(e.self_cpu_time_total / 1e3, 1),
                   "share": round(e.self_cpu_time_total / total, 4)} for e in top]
-    optimizer = sum(e.cpu_time_total for e in prof.key_averages() if e.key.startswith(OPTIMIZER_STEP))
+    optimizer = sum(e.cpu_time_total for e in averages if e.key.startswith(OPTIMIZER_STEP))
     compute = sum(e.self_cpu_time_total for e in events if any(name in e.key for name in COMPUTE))
     kinds = {"convolutions and matrix products": compute / total, "optimizer step": optimizer / total}
     kinds["element-wise, memory and the rest"] = 1.0 - sum(kinds.values())

@@ -50,7 +50,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch  # noqa: E402
-from common import add_run_options, append_item, device_facts, finish, mib, new_result, parse_args, script_parser
+from common import (
+    INPUTS,
+    add_run_options,
+    append_item,
+    device_facts,
+    finish,
+    mib,
+    new_result,
+    parse_args,
+    script_parser,
+)
 
 import archs  # noqa: E402
 from archs.flops import training_flops  # noqa: E402
@@ -58,7 +68,6 @@ from orchestrator import data, recipes  # noqa: E402
 from orchestrator.train import train  # noqa: E402
 from orchestrator.trial import Budget, Cell, TrialSpec  # noqa: E402
 
-INPUTS = {"mnist": "synthetic_mnist", "cifar10": "synthetic_cifar10"}   # 1x28x28 and 3x32x32
 POOL_BATCHES = 32        # distinct random batches the bare loop cycles through
 GOAL = 0.95              # archbench within 5% of the bare loop
 FORMATS = ("contiguous", "channels_last")
