@@ -358,48 +358,60 @@ def sweep_on(cluster: LoopbackCluster, results: Path, *args: str, **kwargs) -> s
 # 2. A sweep across both nodes
 # --------------------------------------------------------------------------------------------
 
-@pytest.mark.ray
-@pytest.mark.timeout(300)
-def test_sweep_runs_on_both_nodes_and_every_row_reaches_the_driver(cluster, tmp_path):
-    results = tmp_path / "results"
-    proc = sweep_on(cluster, results, "--name", "cluster", "--epochs", "2", "--train-limit", "1024",
-                    "--test-limit", "256", "--batch-size", "32", timeout=240)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    trials = ResultStore(results).trials()
-    assert sorted(trials["dataset"]) == sorted(DATASETS) and (trials["arch"] == "lenet5").all()
-    assert (trials["status"] == "ok").all() and (trials["attempts"] == 1).all()
-    # Both nodes ran trials; they share a machine, so hostname cannot tell them apart: node_id can.
-    assert set(trials["node_id"]) == {cluster.head_id, cluster.worker_id}
-    assert trials["hostname"].nunique() == 1
-    assert (trials["node_ip"] == LOOPBACK).all()
-    assert len(ResultStore(results).history()) == 2 * len(DATASETS)
-    # Without --storage the nodes share no checkpoint folder: said once, and the sweep runs as before.
-    assert proc.stdout.count("mid-trial checkpoints are off") == 1
+@pytest.fixture(scope="class")
+def cluster_left_as_found():
+    with loopback_cluster() as c:
+        yield c
 
 
-@pytest.mark.ray
-@pytest.mark.timeout(300)
-def test_a_driver_without_the_token_is_refused(cluster, tmp_path):
-    results = tmp_path / "results"
-    gcs_log = cluster.root / "ray" / "session_latest" / "logs" / "gcs_server.out"
-    wrong = tmp_path / "wrong_token"
-    wrong.write_text(os.urandom(32).hex())
-    clients = {
-        "no token": {"RAY_AUTH_MODE": "disabled", "RAY_AUTH_TOKEN_PATH": ""},
-        "a wrong token": {"RAY_AUTH_TOKEN_PATH": str(wrong)},
-    }
-    for what, auth in clients.items():
-        missing_before = gcs_log.read_text().count("Missing authorization header")
-        # A refused client retries for ~20 s by default; three tries are enough to be refused.
-        proc = archbench("sweep", "--address", cluster.address, *GRID, "--results", str(results),
-                         env={**cluster.env, **auth, "RAY_NUM_REDIS_GET_RETRIES": "3"}, timeout=180)
-        assert proc.returncode == 2, (what, proc.stdout[-2000:] + proc.stderr[-3000:])
-        assert proc.stderr.strip().splitlines()[-1].startswith(
-            f"error: cannot connect to Ray at '{cluster.address}'"), (what, proc.stderr[-2000:])
-        assert not ResultStore(results).has_results()
-        if what == "no token":
-            # The GCS itself turned the client away (a wrong token is refused without a log line).
-            assert gcs_log.read_text().count("Missing authorization header") > missing_before
+class TestOnOneCluster:
+    """The tests that leave the cluster as they found it share one: its start is a good part of each test."""
+
+    @pytest.fixture
+    def cluster(self, cluster_left_as_found):
+        return cluster_left_as_found
+
+    @pytest.mark.ray
+    @pytest.mark.timeout(300)
+    def test_sweep_runs_on_both_nodes_and_every_row_reaches_the_driver(self, cluster, tmp_path):
+        results = tmp_path / "results"
+        proc = sweep_on(cluster, results, "--name", "cluster", "--epochs", "2", "--train-limit", "1024",
+                        "--test-limit", "256", "--batch-size", "32", timeout=240)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+        trials = ResultStore(results).trials()
+        assert sorted(trials["dataset"]) == sorted(DATASETS) and (trials["arch"] == "lenet5").all()
+        assert (trials["status"] == "ok").all() and (trials["attempts"] == 1).all()
+        # Both nodes ran trials; they share a machine, so hostname cannot tell them apart: node_id can.
+        assert set(trials["node_id"]) == {cluster.head_id, cluster.worker_id}
+        assert trials["hostname"].nunique() == 1
+        assert (trials["node_ip"] == LOOPBACK).all()
+        assert len(ResultStore(results).history()) == 2 * len(DATASETS)
+        # Without --storage the nodes share no checkpoint folder: said once, and the sweep runs as before.
+        assert proc.stdout.count("mid-trial checkpoints are off") == 1
+
+    @pytest.mark.ray
+    @pytest.mark.timeout(300)
+    def test_a_driver_without_the_token_is_refused(self, cluster, tmp_path):
+        results = tmp_path / "results"
+        gcs_log = cluster.root / "ray" / "session_latest" / "logs" / "gcs_server.out"
+        wrong = tmp_path / "wrong_token"
+        wrong.write_text(os.urandom(32).hex())
+        clients = {
+            "no token": {"RAY_AUTH_MODE": "disabled", "RAY_AUTH_TOKEN_PATH": ""},
+            "a wrong token": {"RAY_AUTH_TOKEN_PATH": str(wrong)},
+        }
+        for what, auth in clients.items():
+            missing_before = gcs_log.read_text().count("Missing authorization header")
+            # A refused client retries for ~20 s by default; three tries are enough to be refused.
+            proc = archbench("sweep", "--address", cluster.address, *GRID, "--results", str(results),
+                             env={**cluster.env, **auth, "RAY_NUM_REDIS_GET_RETRIES": "3"}, timeout=180)
+            assert proc.returncode == 2, (what, proc.stdout[-2000:] + proc.stderr[-3000:])
+            assert proc.stderr.strip().splitlines()[-1].startswith(
+                f"error: cannot connect to Ray at '{cluster.address}'"), (what, proc.stderr[-2000:])
+            assert not ResultStore(results).has_results()
+            if what == "no token":
+                # The GCS itself turned the client away (a wrong token is refused without a log line).
+                assert gcs_log.read_text().count("Missing authorization header") > missing_before
 
 
 # --------------------------------------------------------------------------------------------

@@ -25,8 +25,8 @@ def _stop(proc: subprocess.Popen) -> None:
 
 def test_driver_killed_mid_sweep_resumes_without_retraining(tmp_path):
     results = tmp_path / "results"
-    # Trials of a few seconds each, one at a time, so that the kill lands between the 2nd and the 6th.
-    command = ["sweep", "--local", "--archs", "lenet5", "--datasets", "synthetic_mnist", "--seeds", "6",
+    # Trials of a few seconds each, one at a time, so that the kill lands between the 2nd and the 4th.
+    command = ["sweep", "--local", "--archs", "lenet5", "--datasets", "synthetic_mnist", "--seeds", "4",
                *BUDGET, "--train-limit", "8192", "--max-concurrent", "1", "--results", str(results),
                "--name", "crash"]
     driver = subprocess.Popen([ARCHBENCH, *command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -46,17 +46,17 @@ def test_driver_killed_mid_sweep_resumes_without_retraining(tmp_path):
     finally:
         _stop(driver)
     before = store.trials()
-    assert 2 <= len(before) < 6 and (before["status"] == "ok").all()
+    assert 2 <= len(before) < 4 and (before["status"] == "ok").all()
 
     proc = archbench(*command)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert f"{len(before)} of 6 cells" in proc.stdout
+    assert f"{len(before)} of 4 cells" in proc.stdout
     after = store.trials()
-    assert len(after) == 6 and (after["status"] == "ok").all()
-    assert sorted(after["seed"]) == list(range(6))
+    assert len(after) == 4 and (after["status"] == "ok").all()
+    assert sorted(after["seed"]) == list(range(4))
     kept = after.set_index("seed").loc[before["seed"], "started_at"]
     assert list(kept) == list(before["started_at"]), "a cell finished before the kill was trained again"
-    assert len(store.history()) == 12
+    assert len(store.history()) == 8
 
 
 def test_two_sweeps_into_one_results_dir(tmp_path):
@@ -82,7 +82,7 @@ def test_two_sweeps_into_one_results_dir(tmp_path):
 
 def test_ctrl_c_keeps_the_rows_and_exits_130(tmp_path):
     results = tmp_path / "results"
-    command = ["sweep", "--local", "--archs", "lenet5", "--datasets", "synthetic_mnist", "--seeds", "6",
+    command = ["sweep", "--local", "--archs", "lenet5", "--datasets", "synthetic_mnist", "--seeds", "3",
                *BUDGET, "--train-limit", "8192", "--max-concurrent", "1", "--results", str(results)]
     driver = subprocess.Popen([ARCHBENCH, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               start_new_session=True)
@@ -98,15 +98,15 @@ def test_ctrl_c_keeps_the_rows_and_exits_130(tmp_path):
         _stop(driver)
     assert driver.returncode == 130, err[-3000:]
     kept = store.trials()
-    assert 1 <= len(kept) < 6 and (kept["status"] == "ok").all()
-    assert err.strip().splitlines()[-1] == (f"error: interrupted: {6 - len(kept)} of 6 trials have no row; "
+    assert 1 <= len(kept) < 3 and (kept["status"] == "ok").all()
+    assert err.strip().splitlines()[-1] == (f"error: interrupted: {3 - len(kept)} of 3 trials have no row; "
                                             "run the same command again to train them")
 
     proc = archbench(*command)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert f"{len(kept)} of 6 cells" in proc.stdout
+    assert f"{len(kept)} of 3 cells" in proc.stdout
     after = store.trials().set_index("seed")
-    assert sorted(after.index) == list(range(6)) and (after["status"] == "ok").all()
+    assert sorted(after.index) == list(range(3)) and (after["status"] == "ok").all()
     assert list(after.loc[kept["seed"], "started_at"]) == list(kept["started_at"]), "a stored cell was trained again"
 
 
