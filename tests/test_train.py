@@ -181,5 +181,6 @@ def test_channels_last_trains_the_same_losses_as_the_contiguous_format():
         losses[channels_last] = row.history[0].train_loss
     assert layouts == {True: True, False: False}
     # The first step's loss agrees to 1e-7; the two layouts' kernels round differently in float32 (each
-    # about as far from a float64 run), and over the epoch's 4 steps the mean loss drifts by about 2e-4.
-    assert losses[True] == pytest.approx(losses[False], rel=1e-3)
+    # about as far from a float64 run), and over the epoch's 4 steps the mean loss drifts by up to 7e-4
+    # (10 seeds, 1 and 2 threads). A layout bug changes the loss itself.
+    assert losses[True] == pytest.approx(losses[False], rel=3e-3)
