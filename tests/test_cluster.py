@@ -3,11 +3,12 @@
 1. ``cluster.yaml`` and ``examples/cluster-local.yaml`` pass the cluster launcher's own checks
    (``prepare_config`` then ``validate_config`` against ``ray-schema.json``: what ``ray up`` does
    before it talks to a cloud) and keep their security properties.
-2. A head and a worker node on loopback, with token authentication as the configs set it up:
-   ``archbench sweep --address`` runs trials on both nodes and every row reaches the driver's
-   Parquet; a driver without the token is refused.
-3. The worker's raylet is killed under a running trial: the trial is retried on the head and every
-   cell still ends with exactly one ok row.
+A head and a worker node on loopback, with token authentication as the configs set it up:
+2. the worker's raylet is killed under a running trial: the trial is retried on the head and every
+   cell still ends with exactly one ok row;
+3. the head dies under a running sweep: one line and exit 3;
+4. ``archbench sweep --address`` runs trials on both nodes and every row reaches the driver's
+   Parquet; a driver without the token is refused (these two share one cluster).
 
 Every node is started on 127.0.0.1 with ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``. With that
 setting Ray 2.60's ``ray start --address`` refuses to start a worker ("Multi-node Ray clusters are
@@ -355,67 +356,7 @@ def sweep_on(cluster: LoopbackCluster, results: Path, *args: str, **kwargs) -> s
 
 
 # --------------------------------------------------------------------------------------------
-# 2. A sweep across both nodes
-# --------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="class")
-def cluster_left_as_found():
-    with loopback_cluster() as c:
-        yield c
-
-
-class TestOnOneCluster:
-    """The tests that leave the cluster as they found it share one: its start is a good part of each test."""
-
-    @pytest.fixture
-    def cluster(self, cluster_left_as_found):
-        return cluster_left_as_found
-
-    @pytest.mark.ray
-    @pytest.mark.timeout(300)
-    def test_sweep_runs_on_both_nodes_and_every_row_reaches_the_driver(self, cluster, tmp_path):
-        results = tmp_path / "results"
-        proc = sweep_on(cluster, results, "--name", "cluster", "--epochs", "2", "--train-limit", "1024",
-                        "--test-limit", "256", "--batch-size", "32", timeout=240)
-        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-        trials = ResultStore(results).trials()
-        assert sorted(trials["dataset"]) == sorted(DATASETS) and (trials["arch"] == "lenet5").all()
-        assert (trials["status"] == "ok").all() and (trials["attempts"] == 1).all()
-        # Both nodes ran trials; they share a machine, so hostname cannot tell them apart: node_id can.
-        assert set(trials["node_id"]) == {cluster.head_id, cluster.worker_id}
-        assert trials["hostname"].nunique() == 1
-        assert (trials["node_ip"] == LOOPBACK).all()
-        assert len(ResultStore(results).history()) == 2 * len(DATASETS)
-        # Without --storage the nodes share no checkpoint folder: said once, and the sweep runs as before.
-        assert proc.stdout.count("mid-trial checkpoints are off") == 1
-
-    @pytest.mark.ray
-    @pytest.mark.timeout(300)
-    def test_a_driver_without_the_token_is_refused(self, cluster, tmp_path):
-        results = tmp_path / "results"
-        gcs_log = cluster.root / "ray" / "session_latest" / "logs" / "gcs_server.out"
-        wrong = tmp_path / "wrong_token"
-        wrong.write_text(os.urandom(32).hex())
-        clients = {
-            "no token": {"RAY_AUTH_MODE": "disabled", "RAY_AUTH_TOKEN_PATH": ""},
-            "a wrong token": {"RAY_AUTH_TOKEN_PATH": str(wrong)},
-        }
-        for what, auth in clients.items():
-            missing_before = gcs_log.read_text().count("Missing authorization header")
-            # A refused client retries for ~20 s by default; three tries are enough to be refused.
-            proc = archbench("sweep", "--address", cluster.address, *GRID, "--results", str(results),
-                             env={**cluster.env, **auth, "RAY_NUM_REDIS_GET_RETRIES": "3"}, timeout=180)
-            assert proc.returncode == 2, (what, proc.stdout[-2000:] + proc.stderr[-3000:])
-            assert proc.stderr.strip().splitlines()[-1].startswith(
-                f"error: cannot connect to Ray at '{cluster.address}'"), (what, proc.stderr[-2000:])
-            assert not ResultStore(results).has_results()
-            if what == "no token":
-                # The GCS itself turned the client away (a wrong token is refused without a log line).
-                assert gcs_log.read_text().count("Missing authorization header") > missing_before
-
-
-# --------------------------------------------------------------------------------------------
-# 3. A node dies under a running trial
+# 2. A node dies under a running trial
 # --------------------------------------------------------------------------------------------
 
 @pytest.mark.ray
@@ -456,7 +397,7 @@ def test_a_dead_worker_node_costs_one_retry_and_no_cell(cluster, tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
-# 4. The head dies under a running sweep
+# 3. The head dies under a running sweep
 # --------------------------------------------------------------------------------------------
 
 @pytest.mark.ray
@@ -482,3 +423,60 @@ def test_a_head_lost_mid_sweep_ends_in_one_line_and_exit_code_3(cluster, tmp_pat
     assert len(lines) == 1, proc.stderr[-3000:]
     assert lines[0].startswith("error: Ray's head stopped answering mid-sweep: ") and "run the same command" in lines[0]
     ResultStore(results).trials()   # whatever was stored reads back whole
+
+
+# --------------------------------------------------------------------------------------------
+# 4. A sweep across both nodes, and a driver without the token
+# --------------------------------------------------------------------------------------------
+
+# These two leave the cluster as they found it, so they share one (a cluster's start is a good part of
+# each test). Last in the file: the module's fixture is torn down right after them.
+@pytest.fixture(scope="module")
+def cluster_left_as_found():
+    with loopback_cluster() as c:
+        yield c
+
+
+@pytest.mark.ray
+@pytest.mark.timeout(300)
+def test_sweep_runs_on_both_nodes_and_every_row_reaches_the_driver(cluster_left_as_found, tmp_path):
+    cluster = cluster_left_as_found
+    results = tmp_path / "results"
+    proc = sweep_on(cluster, results, "--name", "cluster", "--epochs", "2", "--train-limit", "1024",
+                    "--test-limit", "256", "--batch-size", "32", timeout=240)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    trials = ResultStore(results).trials()
+    assert sorted(trials["dataset"]) == sorted(DATASETS) and (trials["arch"] == "lenet5").all()
+    assert (trials["status"] == "ok").all() and (trials["attempts"] == 1).all()
+    # Both nodes ran trials; they share a machine, so hostname cannot tell them apart: node_id can.
+    assert set(trials["node_id"]) == {cluster.head_id, cluster.worker_id}
+    assert trials["hostname"].nunique() == 1
+    assert (trials["node_ip"] == LOOPBACK).all()
+    assert len(ResultStore(results).history()) == 2 * len(DATASETS)
+    # Without --storage the nodes share no checkpoint folder: said once, and the sweep runs as before.
+    assert proc.stdout.count("mid-trial checkpoints are off") == 1
+
+@pytest.mark.ray
+@pytest.mark.timeout(300)
+def test_a_driver_without_the_token_is_refused(cluster_left_as_found, tmp_path):
+    cluster = cluster_left_as_found
+    results = tmp_path / "results"
+    gcs_log = cluster.root / "ray" / "session_latest" / "logs" / "gcs_server.out"
+    wrong = tmp_path / "wrong_token"
+    wrong.write_text(os.urandom(32).hex())
+    clients = {
+        "no token": {"RAY_AUTH_MODE": "disabled", "RAY_AUTH_TOKEN_PATH": ""},
+        "a wrong token": {"RAY_AUTH_TOKEN_PATH": str(wrong)},
+    }
+    for what, auth in clients.items():
+        missing_before = gcs_log.read_text().count("Missing authorization header")
+        # A refused client retries for ~20 s by default; three tries are enough to be refused.
+        proc = archbench("sweep", "--address", cluster.address, *GRID, "--results", str(results),
+                         env={**cluster.env, **auth, "RAY_NUM_REDIS_GET_RETRIES": "3"}, timeout=180)
+        assert proc.returncode == 2, (what, proc.stdout[-2000:] + proc.stderr[-3000:])
+        assert proc.stderr.strip().splitlines()[-1].startswith(
+            f"error: cannot connect to Ray at '{cluster.address}'"), (what, proc.stderr[-2000:])
+        assert not ResultStore(results).has_results()
+        if what == "no token":
+            # The GCS itself turned the client away (a wrong token is refused without a log line).
+            assert gcs_log.read_text().count("Missing authorization header") > missing_before
