@@ -456,6 +456,7 @@ def test_sweep_runs_on_both_nodes_and_every_row_reaches_the_driver(cluster_left_
     # Without --storage the nodes share no checkpoint folder: said once, and the sweep runs as before.
     assert proc.stdout.count("mid-trial checkpoints are off") == 1
 
+
 @pytest.mark.ray
 @pytest.mark.timeout(300)
 def test_a_driver_without_the_token_is_refused(cluster_left_as_found, tmp_path):
